@@ -1,0 +1,79 @@
+"""django-filter filter sets of the shared-domain API (query parameters of the list endpoints).
+
+They narrow a queryset that is already scoped to the request's store, so joins such as `customer__external_id`
+only ever see that store's rows.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+
+from ecomops.models import Customer, Event, EventType, Job, JobStatus, Order, OrderStatus, Product, ProductStatus
+
+
+class ProductFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ProductStatus.choices)
+    brand = filters.CharFilter(field_name="brand", lookup_expr="iexact")
+    category = filters.CharFilter(
+        field_name="category", lookup_expr="startswith", help_text="Category path prefix, e.g. 'Apparel > Shoes'."
+    )
+    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
+    in_stock = filters.BooleanFilter(field_name="stock", method="filter_in_stock", help_text="true: stock > 0.")
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Product
+        fields = ["status", "brand", "category", "min_price", "max_price", "in_stock", "updated_since"]
+
+    def filter_in_stock(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(stock__gt=0) if value else queryset.filter(stock__lte=0)
+
+
+class CustomerFilter(filters.FilterSet):
+    country = filters.CharFilter(field_name="country", lookup_expr="iexact")
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Customer
+        fields = ["country", "email", "created_after", "created_before"]
+
+
+class OrderFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=OrderStatus.choices)
+    customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external id.")
+    placed_after = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    min_total = filters.NumberFilter(field_name="total", lookup_expr="gte")
+    max_total = filters.NumberFilter(field_name="total", lookup_expr="lte")
+    sku = filters.CharFilter(field_name="lines__product__sku", distinct=True, help_text="Orders containing this SKU.")
+
+    class Meta:
+        model = Order
+        fields = ["status", "customer", "placed_after", "placed_before", "min_total", "max_total", "sku"]
+
+
+class EventFilter(filters.FilterSet):
+    type = filters.MultipleChoiceFilter(choices=EventType.choices, help_text="Repeat to match several types.")
+    customer = filters.CharFilter(field_name="customer__external_id", help_text="The customer's external id.")
+    product = filters.CharFilter(field_name="product__sku", help_text="The product's SKU.")
+    session_id = filters.CharFilter(field_name="session_id")
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", help_text="Inclusive.")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", help_text="Exclusive.")
+
+    class Meta:
+        model = Event
+        fields = ["type", "customer", "product", "session_id", "occurred_after", "occurred_before"]
+
+
+class JobFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=JobStatus.choices)
+    kind = filters.CharFilter(field_name="kind")
+
+    class Meta:
+        model = Job
+        fields = ["status", "kind"]

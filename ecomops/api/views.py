@@ -1,0 +1,377 @@
+"""API views of the shared domain, under /api/v1/. Thin doors: parse with a serializer, call a service, render.
+
+Every view under /api/v1/stores/<store_slug>/ inherits the store resolution of ecomops.api.base (foreign store
+or object = 404, analysts read-only = 403 on writes).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
+from ecomops.api.filters import CustomerFilter, EventFilter, JobFilter, OrderFilter, ProductFilter
+from ecomops.api.serializers import (
+    BatchErrorSerializer,
+    CustomerSerializer,
+    EventCreateInputSerializer,
+    EventSerializer,
+    JobCreateInputSerializer,
+    JobKindSerializer,
+    JobSerializer,
+    OrderCreateInputSerializer,
+    OrderSerializer,
+    ProductBulkUpsertInputSerializer,
+    ProductBulkUpsertOutputSerializer,
+    ProductSerializer,
+    StoreSerializer,
+    TokenObtainInputSerializer,
+    TokenOutputSerializer,
+)
+from ecomops.models import Customer, Event, Job, Membership, Order, OrderLine, Product, Store
+from ecomops.services.catalog import (
+    BatchValidationError,
+    RowError,
+    product_create,
+    product_delete,
+    product_update,
+    products_bulk_upsert,
+)
+from ecomops.services.customers import customer_create, customer_delete, customer_update
+from ecomops.services.events import event_create
+from ecomops.services.jobs import job_cancel, job_create, job_kinds
+from ecomops.services.orders import OrderLineInput, order_create
+
+# Natural keys in URLs may contain dots (SKUs such as "TS-1.2"), never slashes.
+NATURAL_KEY_REGEX = r"[^/]+"
+
+
+# --- auth and stores -------------------------------------------------------------------------------------
+
+
+class TokenObtainThrottle(AnonRateThrottle):
+    """Password guessing costs time: a few attempts per minute per client address."""
+
+    scope = "token_obtain"
+    rate = "20/min"
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username and password for the user's API token (created on first use)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenObtainThrottle]
+
+    @extend_schema(
+        request=TokenObtainInputSerializer,
+        responses={200: TokenOutputSerializer, 400: OpenApiResponse(description="Wrong username or password.")},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        data = TokenObtainInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise ValidationError({"non_field_errors": ["Unable to log in with the provided credentials."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+@extend_schema(tags=["stores"])
+class StoreListApi(generics.ListAPIView):
+    """The stores you are a member of, with your role in each."""
+
+    serializer_class = StoreSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return Membership.objects.filter(user=self.request.user).select_related("store").order_by("store__name", "pk")
+
+
+@extend_schema(tags=["stores"])
+class StoreDetailApi(StoreScopedAPIView):
+    """One store you are a member of, with your role in it."""
+
+    queryset_model = Store
+    serializer_class = StoreSerializer
+
+    def scoped_queryset(self):
+        return Store.objects.filter(pk=self.store.pk)
+
+    def get(self, request, store_slug: str):
+        return Response(StoreSerializer(self.access.membership).data)
+
+
+# --- products --------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products (search: sku, title, brand)"),
+    create=extend_schema(summary="Create a product"),
+    retrieve=extend_schema(summary="Get a product by SKU"),
+    update=extend_schema(summary="Replace a product's fields"),
+    partial_update=extend_schema(summary="Change some of a product's fields"),
+    destroy=extend_schema(summary="Delete a product that was never ordered"),
+)
+@extend_schema(tags=["products"])
+class ProductViewSet(StoreScopedModelViewSet):
+    queryset_model = Product
+    serializer_class = ProductSerializer
+    lookup_field = "sku"
+    lookup_value_regex = NATURAL_KEY_REGEX
+    filterset_class = ProductFilter
+    search_fields = ["sku", "title", "brand"]
+    ordering_fields = ["title", "sku", "price", "stock", "created_at", "updated_at"]
+    ordering = ["title", "sku"]
+
+    def perform_create(self, serializer):
+        serializer.instance = product_create(store=self.store, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = product_update(product=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        product_delete(product=instance)
+
+
+def batch_error_response(errors: list[RowError]) -> Response:
+    exc = BatchValidationError(errors)
+    return Response(
+        {"detail": str(exc), "errors": [e.as_dict() for e in exc.errors[:1000]]}, status=status.HTTP_400_BAD_REQUEST
+    )
+
+
+def row_errors_from(serializer_errors: dict) -> list[RowError]:
+    """Flatten DRF's per-row errors into row/field/message.
+
+    DRF reports the rows of a `many=True` field either as a list aligned with the input
+    ({"products": [{}, {"price": [...]}]}) or, in recent versions, sparsely ({"products": {1: {"price": [...]}}}).
+    """
+    errors: list[RowError] = []
+    for envelope_field, detail in serializer_errors.items():
+        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+            detail = dict(enumerate(detail))
+        if not isinstance(detail, dict):  # the envelope itself: missing, not a list, empty
+            detail = {"non_field_errors": detail}
+        for key, row_errors in detail.items():
+            if isinstance(key, int) or str(key).isdigit():
+                for field, messages in (
+                    row_errors if isinstance(row_errors, dict) else {"non_field_errors": row_errors}
+                ).items():
+                    for message in messages if isinstance(messages, list) else [messages]:
+                        errors.append(RowError(row=int(key), field=field, message=str(message)))
+            else:  # e.g. too many rows
+                for message in row_errors if isinstance(row_errors, list) else [row_errors]:
+                    errors.append(RowError(row=None, field=envelope_field, message=str(message)))
+    return sorted(errors, key=lambda e: -1 if e.row is None else e.row)
+
+
+@extend_schema(tags=["products"])
+class ProductBulkUpsertApi(StoreScopedAPIView):
+    """Create or update up to 5,000 products by SKU in one all-or-nothing batch.
+
+    Rows for existing SKUs change only the fields they give; new SKUs need a title. One bad row (a field error,
+    a repeated SKU, a new SKU without a title) answers 400 naming the row index and field, and nothing is written.
+    """
+
+    queryset_model = Product
+    serializer_class = ProductBulkUpsertInputSerializer
+
+    @extend_schema(
+        summary="Bulk upsert products by SKU",
+        request=ProductBulkUpsertInputSerializer,
+        responses={200: ProductBulkUpsertOutputSerializer, 400: BatchErrorSerializer},
+    )
+    def post(self, request, store_slug: str):
+        data = ProductBulkUpsertInputSerializer(data=request.data, context=self.get_serializer_context())
+        if not data.is_valid():
+            return batch_error_response(row_errors_from(data.errors))
+        try:
+            result = products_bulk_upsert(store=self.store, rows=data.validated_data["products"])
+        except BatchValidationError as exc:
+            return batch_error_response(exc.errors)
+        return Response(
+            ProductBulkUpsertOutputSerializer(
+                {"created": result.created, "updated": result.updated, "count": result.count}
+            ).data
+        )
+
+
+# --- customers -------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers (search: external_id, email, name)"),
+    retrieve=extend_schema(summary="Get a customer by external id"),
+    destroy=extend_schema(summary="Delete a customer without orders"),
+)
+@extend_schema(tags=["customers"])
+class CustomerViewSet(StoreScopedModelViewSet):
+    queryset_model = Customer
+    serializer_class = CustomerSerializer
+    lookup_field = "external_id"
+    lookup_value_regex = NATURAL_KEY_REGEX
+    filterset_class = CustomerFilter
+    search_fields = ["external_id", "email", "name"]
+    ordering_fields = ["external_id", "created_at", "name"]
+    ordering = ["external_id"]
+
+    def perform_create(self, serializer):
+        serializer.instance = customer_create(store=self.store, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = customer_update(customer=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        customer_delete(customer=instance)
+
+
+# --- orders ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List orders with their lines"),
+    retrieve=extend_schema(summary="Get an order by number"),
+)
+@extend_schema(tags=["orders"])
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StoreScopedViewSet):
+    queryset_model = Order
+    serializer_class = OrderSerializer
+    lookup_field = "number"
+    lookup_value_regex = NATURAL_KEY_REGEX
+    filterset_class = OrderFilter
+    search_fields = ["number", "customer__external_id", "customer__email"]
+    ordering_fields = ["placed_at", "total", "number"]
+    ordering = ["-placed_at", "-pk"]
+
+    def scoped_queryset(self):
+        lines = OrderLine.objects.for_store(self.store).select_related("product").order_by("pk")
+        return (
+            Order.objects.for_store(self.store)
+            .select_related("customer")
+            .prefetch_related(Prefetch("lines", queryset=lines))
+        )
+
+    @extend_schema(
+        summary="Create an order with its lines",
+        request=OrderCreateInputSerializer,
+        responses={201: OrderSerializer},
+        description=(
+            "Products and the customer are named by SKU and external id. line_total defaults to "
+            "quantity x unit_price, subtotal to the sum of the lines, total to subtotal + shipping + tax; "
+            "amounts that are given must add up to the cent, or the answer is 400."
+        ),
+    )
+    def create(self, request, store_slug: str):
+        data = OrderCreateInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        lines = [OrderLineInput(**line) for line in fields.pop("lines")]
+        order = order_create(store=self.store, lines=lines, **fields)
+        return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+
+
+# --- events ----------------------------------------------------------------------------------------------
+
+
+class EventPagination(CursorPagination):
+    """Cursor pagination: constant time per page on millions of events (no COUNT, no OFFSET)."""
+
+    ordering = ("-occurred_at", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@extend_schema_view(list=extend_schema(summary="List events, newest first (cursor pagination)"))
+@extend_schema(tags=["events"])
+class EventViewSet(mixins.ListModelMixin, StoreScopedViewSet):
+    queryset_model = Event
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    pagination_class = EventPagination
+    search_fields: list[str] = []
+    ordering_fields: list[str] = []  # the cursor fixes the order
+
+    def scoped_queryset(self):
+        return Event.objects.for_store(self.store).select_related("customer", "product")
+
+    @extend_schema(summary="Record one event", request=EventCreateInputSerializer, responses={201: EventSerializer})
+    def create(self, request, store_slug: str):
+        data = EventCreateInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        event = event_create(store=self.store, **data.validated_data)
+        return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+# --- jobs ------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List jobs, newest first"),
+    retrieve=extend_schema(summary="Get a job's status, progress, result or error"),
+)
+@extend_schema(tags=["jobs"])
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StoreScopedViewSet):
+    queryset_model = Job
+    serializer_class = JobSerializer
+    lookup_url_kwarg = "job_id"
+    lookup_value_regex = r"[0-9a-fA-F-]{36}"
+    filterset_class = JobFilter
+    search_fields: list[str] = []
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at"]
+
+    def scoped_queryset(self):
+        return Job.objects.for_store(self.store).select_related("created_by")
+
+    @extend_schema(
+        summary="Start a job of a registered kind",
+        request=JobCreateInputSerializer,
+        responses={201: JobSerializer},
+        description="The job is queued and runs on a Celery worker; follow it here or on the store's websocket.",
+    )
+    def create(self, request, store_slug: str):
+        data = JobCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = job_create(store=self.store, created_by=request.user, **data.validated_data)
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["jobs"])
+class JobKindListApi(StoreScopedAPIView):
+    """The job kinds this deployment can run (what `POST jobs/` accepts as `kind`)."""
+
+    queryset_model = Job
+    serializer_class = JobKindSerializer
+    pagination_class = None
+
+    @extend_schema(summary="List the job kinds that can be started", responses={200: JobKindSerializer(many=True)})
+    def get(self, request, store_slug: str):
+        kinds = sorted(job_kinds().values(), key=lambda kind: kind.name)
+        return Response(JobKindSerializer(kinds, many=True).data)
+
+
+@extend_schema(tags=["jobs"])
+class JobCancelApi(StoreScopedAPIView):
+    """Cancel a job: a queued one at once, a running one at its next progress report."""
+
+    queryset_model = Job
+    serializer_class = JobSerializer
+    lookup_url_kwarg = "job_id"
+
+    @extend_schema(summary="Cancel a job", request=None, responses={200: JobSerializer})
+    def post(self, request, store_slug: str, job_id):
+        job = job_cancel(job=self.get_object())
+        return Response(JobSerializer(job).data)

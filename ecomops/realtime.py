@@ -1,0 +1,43 @@
+"""The one helper that pushes live messages to a store's websocket group (STYLE.md §5).
+
+Messages are sent after the surrounding transaction commits, so the browser never sees a state that is then
+rolled back. Every message is JSON with a `type` such as `job.progress`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def store_group_name(store_id: int) -> str:
+    return f"store-{store_id}"
+
+
+def _send_now(store_id: int, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            store_group_name(store_id), {"type": "store.message", "payload": message}
+        )
+    except Exception:  # a broadcast failure must never break the write that caused it
+        logger.exception("live broadcast to store %s failed", store_id)
+
+
+def store_broadcast(store_id: int, message_type: str, data: dict[str, Any], *, on_commit: bool = True) -> None:
+    """Send `{"type": message_type, **data}` to every open socket of the store."""
+    message = json.loads(json.dumps({"type": message_type, **data}, cls=DjangoJSONEncoder))
+    if on_commit:
+        transaction.on_commit(lambda: _send_now(store_id, message))
+    else:
+        _send_now(store_id, message)

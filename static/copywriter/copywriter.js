@@ -1,0 +1,61 @@
+/* Copywriter: streams tokens of a draft into the product page, shows drafts as they land, plots loss live. */
+(function () {
+  'use strict';
+  const live = window.ecomopsLive;
+  function esc(s) { const d = document.createElement('span'); d.textContent = s == null ? '' : String(s); return d.innerHTML; }
+  let currentJob = null;
+  const form = document.getElementById('copywriter-generate-form');
+  const streamEl = document.getElementById('copywriter-stream');
+  const resultEl = document.getElementById('copywriter-result');
+  if (form) {
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      streamEl.textContent = ''; resultEl.innerHTML = '<p class="muted">Queued…</p>';
+      fetch(form.action, {method: 'POST', body: new FormData(form), headers: {'X-Requested-With': 'fetch'}})
+        .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+        .then(function (res) {
+          if (res[0] >= 400) { resultEl.innerHTML = '<p class="error" role="alert">' + esc(res[1].error) + '</p>'; return; }
+          currentJob = res[1].job_id; resultEl.innerHTML = '<p class="muted">Writing…</p>';
+        });
+    });
+  }
+  if (!live) return;
+  live.on('copywriter.token', function (msg) {
+    if (streamEl && msg.job_id === currentJob) streamEl.textContent += msg.text;
+  });
+  live.on('copywriter.draft', function (msg) {
+    const d = msg.draft;
+    if (resultEl && d.job_id === currentJob) {
+      let html = '<h4>Grounded draft (' + esc(d.source) + ')</h4><p>' + esc(d.description) + '</p>';
+      if (d.unsupported_facts.length) html += '<p class="error">Unsupported facts: ' + d.unsupported_facts.map(function (f) { return esc(f.text); }).join(', ') + '</p>';
+      html += '<p class="muted">Meta title: ' + esc(d.meta_title) + '</p><p><a href="drafts-link">Review draft #' + d.id + '</a></p>';
+      resultEl.innerHTML = html.replace('drafts-link', '/stores/' + document.body.dataset.store + '/copywriter/drafts/' + d.id + '/');
+    }
+    const tbody = document.querySelector('#copywriter-drafts tbody');
+    if (tbody && !document.getElementById('draft-' + d.id)) {
+      const tr = document.createElement('tr'); tr.id = 'draft-' + d.id;
+      tr.innerHTML = '<td><a href="' + d.id + '/">#' + d.id + '</a></td><td>' + esc(d.sku) + ' ' + esc(d.title) + '</td><td>' + esc(d.status) +
+        '</td><td>' + (d.unsupported_facts.length ? '<span class="error">' + d.unsupported_facts.length + '</span>' : '0') + '</td><td>' +
+        d.covered_attributes.length + '/' + (d.covered_attributes.length + d.missing_attributes.length) + '</td><td>' + esc(d.description.slice(0, 140)) + '</td>';
+      tr.querySelector('a').href = '/stores/' + document.body.dataset.store + '/copywriter/drafts/' + d.id + '/';
+      tbody.prepend(tr);
+    }
+  });
+  const plot = document.getElementById('copywriter-loss');
+  if (plot && window.Plotly) {
+    const curves = JSON.parse(plot.dataset.curves || '[]');
+    const traces = curves.map(function (c) {
+      const pts = c.curve.filter(function (p) { return p.val_loss != null; });
+      return {x: pts.map(function (p) { return p.step; }), y: pts.map(function (p) { return p.val_loss; }), name: 'v' + c.version + ' val', mode: 'lines+markers'};
+    });
+    const liveTrain = {x: [], y: [], name: 'running: train', mode: 'lines'};
+    const liveVal = {x: [], y: [], name: 'running: val', mode: 'lines+markers'};
+    traces.push(liveTrain, liveVal);
+    Plotly.newPlot(plot, traces, {margin: {t: 20}, xaxis: {title: 'step'}, yaxis: {title: 'loss'}}, {responsive: true});
+    live.on('copywriter.training', function (msg) {
+      const p = msg.point; const n = traces.length;
+      if (p.train_loss != null) Plotly.extendTraces(plot, {x: [[p.step]], y: [[p.train_loss]]}, [n - 2]);
+      if (p.val_loss != null) Plotly.extendTraces(plot, {x: [[p.step]], y: [[p.val_loss]]}, [n - 1]);
+    });
+  }
+})();

@@ -1,0 +1,80 @@
+/* The store's live socket. Every page of a store opens one; apps subscribe with ecomopsLive.on(type, fn).
+   Reconnects with backoff. Job rows (tr[data-job-id]) are updated in place on `job.progress`. */
+(function () {
+  'use strict';
+  const slug = document.body.dataset.store;
+  const handlers = {};
+  const statusEl = document.getElementById('live-status');
+  const live = {
+    on: function (type, fn) { (handlers[type] = handlers[type] || []).push(fn); },
+    send: function (msg) { if (live.socket && live.socket.readyState === 1) live.socket.send(JSON.stringify(msg)); },
+    socket: null,
+  };
+  window.ecomopsLive = live;
+  if (!slug) return;
+
+  function setStatus(on) {
+    if (!statusEl) return;
+    const label = on ? 'Live updates: connected' : 'Live updates: reconnecting';
+    statusEl.classList.toggle('on', on); statusEl.title = label;
+    const sr = statusEl.querySelector('.sr-only'); if (sr) sr.textContent = label;
+  }
+
+  let delay = 1000;
+  function connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(proto + '//' + location.host + '/ws/stores/' + encodeURIComponent(slug) + '/live/');
+    live.socket = ws;
+    ws.onopen = function () { delay = 1000; setStatus(true); document.body.dataset.live = 'on'; };
+    ws.onclose = function (ev) {
+      setStatus(false);
+      document.body.dataset.live = 'off';
+      if (ev.code === 4403) return; // not a member: do not retry
+      setTimeout(connect, delay); delay = Math.min(delay * 2, 30000);
+    };
+    ws.onmessage = function (ev) {
+      let msg; try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      (handlers[msg.type] || []).forEach(function (fn) { try { fn(msg); } catch (e) { console.error(e); } });
+      (handlers['*'] || []).forEach(function (fn) { fn(msg); });
+    };
+  }
+  connect();
+
+  const labels = {queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', cancelled: 'Cancelled'};
+  function text(s) { const d = document.createElement('span'); d.textContent = s; return d.innerHTML; }
+
+  live.on('job.progress', function (msg) {
+    const job = msg.job;
+    let row = document.querySelector('tr[data-job-id="' + job.id + '"]');
+    if (!row && window.ecomopsJobsPage) {
+      const tbody = document.querySelector('#jobs-table tbody');
+      if (!tbody) return;
+      const empty = tbody.querySelector('tr.empty'); if (empty) empty.remove();
+      row = document.createElement('tr');
+      row.dataset.jobId = job.id; row.id = 'job-' + job.id;
+      row.innerHTML = '<td><a href="/stores/' + slug + '/jobs/' + job.id + '/">' + text(job.kind) + '</a></td>' +
+        '<td class="job-status"></td><td class="job-progress-cell"><progress class="job-progress" max="100" value="0"></progress> <span class="job-pct"></span></td>' +
+        '<td class="job-message"></td><td>' + text((job.created_at || '').replace('T', ' ').slice(0, 19)) + '</td><td class="job-actions"></td>';
+      tbody.prepend(row);
+      // Writers get a Cancel button on rows that arrive live too (the table carries the URL pattern).
+      const table = tbody.closest('table');
+      const csrf = document.querySelector('input[name=csrfmiddlewaretoken]');
+      if (table && table.dataset.cancelUrl && csrf && ['queued', 'running'].indexOf(job.status) >= 0) {
+        const form = document.createElement('form');
+        form.method = 'post'; form.action = table.dataset.cancelUrl.replace('00000000-0000-0000-0000-000000000000', job.id);
+        form.innerHTML = '<input type="hidden" name="csrfmiddlewaretoken"><button type="submit" class="danger">Cancel</button>';
+        form.firstChild.value = csrf.value;
+        row.querySelector('.job-actions').appendChild(form);
+      }
+    }
+    if (!row) return;
+    row.dataset.status = job.status;
+    row.querySelector('.job-status').innerHTML = '<span class="badge ' + job.status + '">' + (labels[job.status] || job.status) + '</span>';
+    const bar = row.querySelector('.job-progress'); bar.value = job.progress; bar.textContent = job.progress + '%';
+    row.querySelector('.job-pct').textContent = job.progress + '%';
+    row.querySelector('.job-message').innerHTML = job.error ? '<span class="error">' + text(job.error) + '</span>' : text(job.message || '');
+    if (['succeeded', 'failed', 'cancelled'].indexOf(job.status) >= 0) {
+      const actions = row.querySelector('.job-actions'); if (actions) actions.innerHTML = '';
+    }
+  });
+})();
