@@ -1,0 +1,1 @@
+"""Writes and actions of the network app (STYLE.md: services). Import from the submodules."""

@@ -1,0 +1,627 @@
+"""The vectorised link simulator: one call advances every link of a topology by one tick.
+
+Everything is a NumPy array over links (L) or links x cells (L x C); nothing here imports Django. The
+random numbers of tick n come from `numpy.random.default_rng([seed, n])`, so a run is reproducible from
+(seed, tick index) alone, however ticks are batched or caught up, and the per-link reference loop
+(`reference.py`) can consume exactly the same draws.
+
+Per tick, for every link (sources in pathloss.py / phy.py docstrings):
+ 1. mobility along a circular route (static: radius 0);
+ 2. TR 38.901 path loss to every cell (LOS/NLOS by a spatially consistent LOS state, breakpoint distance,
+    O2I or car penetration), shadow fading as an AR(1) process with rho = exp(-delta_d / d_corr) *
+    exp(-dt / t_corr) (Gudmundson; TR 38.901 7.6.3.1 correlation distances), rain attenuation on mmWave
+    (ITU-R P.838-3 gamma = k R^alpha);
+ 3. RSRP per RE, layer-3 filtering (TS 38.331 5.5.3.2, F = (1-a) F + a M, a = 1/2^(k/4)),
+    A3 handover (TS 38.331 5.5.4.4: Mn > Mp + Off + Hys held for time-to-trigger) with an interruption time,
+    radio-link failure re-establishment when the serving cell is gone;
+ 4. SINR with small-scale fading (Nakagami-m power via the Wilson-Hilferty transform of one normal draw)
+    and interference from the other co-channel cells weighted by their load, RSRQ = N*RSRP/RSSI
+    (TS 38.215 5.1.3), data SINR with the beamforming gain of the traffic channel;
+ 5. CQI, BLER, HARQ, throughput and latency (phy.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+from scipy.special import ndtri
+
+from . import phy
+from .constants import (
+    LOS_DECORRELATION_M,
+    SCENARIOS,
+    SHADOW_DECORRELATION_M,
+    THERMAL_NOISE_DBM_PER_HZ,
+)
+from .pathloss import (
+    CAR_PENETRATION_MEAN_DB,
+    CAR_PENETRATION_SIGMA_DB,
+    O2I_SIGMA_DB,
+    large_scale,
+    o2i_through_wall_db,
+)
+
+NO_SIGNAL_DBM = -300.0
+RS_FRACTION = 1.0 / 6.0  # share of REs carrying reference signals, always transmitted (RSSI floor)
+
+
+@dataclass
+class SimParams:
+    tick_s: float = 1.0
+    l3_filter_k: int = 4
+    a3_offset_db: float = 3.0
+    hysteresis_db: float = 1.0
+    time_to_trigger_s: float = 0.32
+    handover_interruption_ms: float = 30.0
+    rlf_interruption_ms: float = 400.0
+    min_rsrp_dbm: float = -125.0
+    shadow_time_corr_s: float = 300.0
+    load_rho: float = 0.95
+    load_sigma: float = 0.05
+    users_sigma: float = 0.6
+    fading_m_los: float = 4.0
+    fading_m_nlos: float = 1.5
+    max_harq_tx: int = 4
+    harq_rtt_slots: int = 8
+    tdd_dl_share: float = 0.743
+    tdd_period_slots: int = 5
+    processing_slots: float = 2.0
+    max_queue_slots: float = 20.0
+    jitter_ms: float = 1.0
+    share_with_own_links: bool = True  # False when each link stands for a separate measurement (calibration)
+    edge_core_ms: float = 1.0  # UPF + server next to the gNB (MEC)
+    cloud_core_ms: float = 20.0  # core network + internet path to the cloud region
+    max_data_sinr_db: float = 40.0
+
+    @property
+    def l3_alpha(self) -> float:
+        return 1.0 / 2.0 ** (self.l3_filter_k / 4.0)
+
+    @property
+    def ttt_ticks(self) -> int:
+        return max(1, int(np.ceil(self.time_to_trigger_s / self.tick_s - 1e-9)))
+
+
+def _arr(values, dtype=float):
+    return np.asarray(values, dtype=dtype)
+
+
+@dataclass
+class Cells:
+    """Per-cell arrays (length C). `scenario` holds indices into constants.SCENARIOS."""
+
+    x: np.ndarray
+    y: np.ndarray
+    height: np.ndarray
+    tx_power_dbm: np.ndarray
+    antenna_gain_dbi: np.ndarray
+    carrier_ghz: np.ndarray
+    n_prb: np.ndarray
+    numerology: np.ndarray
+    overhead: np.ndarray
+    noise_figure_db: np.ndarray
+    scenario: np.ndarray
+    base_load: np.ndarray
+    background_users: np.ndarray
+    max_layers: np.ndarray
+    data_gain_db: np.ndarray
+    azimuth_deg: np.ndarray | None = None  # boresight of a sector antenna; NaN / None = omnidirectional
+
+    @classmethod
+    def build(cls, **columns) -> Cells:
+        ints = {"n_prb", "numerology", "scenario", "max_layers"}
+        columns.setdefault("azimuth_deg", [np.nan] * len(columns["x"]))
+        return cls(**{k: _arr(v, np.int64 if k in ints else float) for k, v in columns.items()})
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Links:
+    """Per-link arrays (length L). A link moves on a circle of `route_radius` around (center_x, center_y)."""
+
+    center_x: np.ndarray
+    center_y: np.ndarray
+    route_radius: np.ndarray
+    speed_mps: np.ndarray
+    phase: np.ndarray
+    height: np.ndarray
+    indoor: np.ndarray
+    in_car: np.ndarray
+    endpoint_edge: np.ndarray
+    backhaul_ms: np.ndarray
+
+    @classmethod
+    def build(cls, **columns) -> Links:
+        bools = {"indoor", "in_car", "endpoint_edge"}
+        return cls(**{k: _arr(v, bool if k in bools else float) for k, v in columns.items()})
+
+    def __len__(self) -> int:
+        return len(self.center_x)
+
+
+@dataclass
+class Faults:
+    """Injected scenarios as array modifiers; zeros mean 'no fault'."""
+
+    cell_active: np.ndarray  # C bool
+    cell_extra_load: np.ndarray  # C, added to the load (0..1)
+    cell_interference_db: np.ndarray  # C, interference-over-thermal rise seen by links served by the cell
+    link_extra_latency_ms: np.ndarray  # L
+    link_extra_loss: np.ndarray  # L, 0..1
+    link_rain_mm_h: np.ndarray  # L, rain rate on the path (attenuates carriers above 10 GHz)
+    link_offset_x: np.ndarray  # L, displacement (a site moving out of coverage)
+    link_offset_y: np.ndarray
+
+    @classmethod
+    def none(cls, n_cells: int, n_links: int) -> Faults:
+        return cls(
+            cell_active=np.ones(n_cells, bool),
+            cell_extra_load=np.zeros(n_cells),
+            cell_interference_db=np.zeros(n_cells),
+            link_extra_latency_ms=np.zeros(n_links),
+            link_extra_loss=np.zeros(n_links),
+            link_rain_mm_h=np.zeros(n_links),
+            link_offset_x=np.zeros(n_links),
+            link_offset_y=np.zeros(n_links),
+        )
+
+
+@dataclass
+class SimState:
+    tick: int
+    shadow: np.ndarray  # L x C float32, unit-variance AR(1) process
+    los_field: np.ndarray  # L x C float32, unit-variance AR(1) process; LOS when Phi(los_field) < P_LOS
+    rsrp_filtered: np.ndarray  # L x C float32, dBm
+    serving: np.ndarray  # L int
+    ttt_count: np.ndarray  # L int
+    ttt_target: np.ndarray  # L int
+    load: np.ndarray  # C
+    penetration_db: np.ndarray  # L, per-link part of the O2I / car loss (incl. its random part)
+    indoor_depth_m: np.ndarray  # L
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> SimState:
+        values = {f.name: np.array(arrays[f.name]) for f in fields(cls)}
+        values["tick"] = int(values["tick"])
+        return cls(**values)
+
+
+@dataclass
+class TickNoise:
+    """Every random number one tick consumes. Drawn in one place so both implementations share them."""
+
+    z_shadow_moving: np.ndarray  # M x C, one row per moving link (in link order)
+    z_shadow_static: np.ndarray  # S x C on shadow-update ticks of static links (tick % STATIC_SHADOW_EVERY == 0), else 0 x C
+    z_los: np.ndarray  # M x C
+    z_fading: np.ndarray  # L
+    u_harq: np.ndarray  # L
+    e_jitter: np.ndarray  # L (standard exponential)
+    z_load: np.ndarray  # C
+    z_users: np.ndarray  # C
+
+
+def moving_mask(links: Links) -> np.ndarray:
+    return (links.route_radius > 0) & (links.speed_mps > 0)
+
+
+# Static links only decorrelate in time (t_corr = SimParams.shadow_time_corr_s, minutes): their shadowing is
+# advanced every STATIC_SHADOW_EVERY ticks with rho^STATIC_SHADOW_EVERY, the same process sampled more coarsely.
+STATIC_SHADOW_EVERY = 10
+
+
+def draw_noise(seed: int, tick: int, n_links: int, n_cells: int, n_moving: int | None = None) -> TickNoise:
+    """The draws of tick `tick`: a pure function of (seed, tick, sizes)."""
+    rng = np.random.default_rng([seed, tick])
+    n_moving = n_links if n_moving is None else n_moving
+    n_static = (n_links - n_moving) if tick % STATIC_SHADOW_EVERY == 0 else 0
+    return TickNoise(
+        z_shadow_moving=rng.standard_normal((n_moving, n_cells), dtype=np.float32),
+        z_shadow_static=rng.standard_normal((n_static, n_cells), dtype=np.float32),
+        z_los=rng.standard_normal((n_moving, n_cells), dtype=np.float32),
+        z_fading=rng.standard_normal(n_links),
+        u_harq=rng.random(n_links),
+        e_jitter=rng.standard_exponential(n_links),
+        z_load=rng.standard_normal(n_cells),
+        z_users=rng.standard_normal(n_cells),
+    )
+
+
+@dataclass
+class TickResult:
+    rsrp: np.ndarray
+    rsrq: np.ndarray
+    sinr: np.ndarray  # reference-signal SINR (what a UE reports as SINR/SNR)
+    data_sinr: np.ndarray
+    cqi: np.ndarray
+    bler: np.ndarray
+    throughput_mbps: np.ndarray
+    latency_ms: np.ndarray
+    loss: np.ndarray
+    available: np.ndarray
+    handover: np.ndarray
+    serving: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def link_positions(links: Links, faults: Faults, tick: int, tick_s: float):
+    """Position at `tick` on the circular route, and the distance travelled during one tick."""
+    moving = moving_mask(links)
+    x = links.center_x + faults.link_offset_x
+    y = links.center_y + faults.link_offset_y
+    step = np.zeros(len(x))
+    if moving.any():  # trigonometry only for the links that move
+        mv = np.flatnonzero(moving)
+        radius = links.route_radius[mv]
+        angle = links.phase[mv] + links.speed_mps[mv] * tick * tick_s / radius
+        x[mv] += radius * np.cos(angle)
+        y[mv] += radius * np.sin(angle)
+        step[mv] = links.speed_mps[mv] * tick_s
+    return x, y, step
+
+
+SECTOR_HPBW_DEG = 65.0  # TR 38.901 Table 7.3-1: horizontal 3 dB beamwidth of the element
+SECTOR_MAX_ATTENUATION_DB = 30.0  # A_m, front-to-back ratio
+
+
+def sector_attenuation_db(dx, dy, azimuth_deg):
+    """TR 38.901 Table 7.3-1 horizontal pattern: attenuation min(12 (phi / phi_3dB)^2, A_m) dB, phi = angle
+    between the boresight and the direction from the cell to the UE ((dx, dy) = UE - cell). NaN = omni."""
+    bearing = np.degrees(np.arctan2(dy, dx))
+    phi = (bearing - azimuth_deg + 180.0) % 360.0 - 180.0
+    att = np.minimum(12.0 * (phi / SECTOR_HPBW_DEG) ** 2, SECTOR_MAX_ATTENUATION_DB)
+    return np.where(np.isfinite(azimuth_deg), att, 0.0).astype(np.float32)
+
+
+RAIN_K_ALPHA = (0.2051, 0.9679)  # ITU-R P.838-3 coefficients (horizontal polarisation) near 28 GHz
+
+
+def rain_attenuation_db(carrier_ghz, rain_mm_h, d_km):
+    """ITU-R P.838-3 specific attenuation gamma = k R^alpha (dB/km) times the path length; zero below 10 GHz."""
+    k, alpha = RAIN_K_ALPHA
+    gamma = k * np.power(np.maximum(rain_mm_h, 0.0), alpha)
+    return np.where(carrier_ghz >= 10.0, gamma * d_km, 0.0)
+
+
+class LinkSimulator:
+    """Holds a topology (cells, links), its parameters and a cache of the deterministic large-scale terms.
+
+    Path loss, LOS thresholds and shadow sigmas depend only on geometry, so they are computed once for links
+    that do not move and recomputed each tick only for the rows whose position changed.
+    """
+
+    def __init__(self, cells: Cells, links: Links, *, seed: int, params: SimParams | None = None):
+        self.cells, self.links, self.seed = cells, links, int(seed)
+        self.params = params or SimParams()
+        self.moving = moving_mask(links)
+        self.moving_rows = np.flatnonzero(self.moving)
+        self.static_rows = np.flatnonzero(~self.moving)
+        self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = None
+        n_l, n_c = len(links), len(cells)
+        self._pl_los = np.zeros((n_l, n_c), np.float32)
+        self._pl_nlos = np.zeros((n_l, n_c), np.float32)
+        self._los_threshold = np.zeros((n_l, n_c), np.float32)  # Phi^-1(P_LOS): LOS when field < threshold
+        self._sigma_los = np.zeros(n_c, np.float32)  # shadow sigma per cell (depends on its scenario only)
+        self._sigma_nlos = np.zeros(n_c, np.float32)
+        self._d2d = np.zeros((n_l, n_c), np.float32)
+        self._cached_x = np.full(n_l, np.nan)
+        self._cached_y = np.full(n_l, np.nan)
+        self._shadow_corr = np.array([SHADOW_DECORRELATION_M[SCENARIOS[int(c)]] for c in cells.scenario])
+        self._los_corr = np.array([LOS_DECORRELATION_M[SCENARIOS[int(c)]] for c in cells.scenario])
+        self._shadow_corr32 = self._shadow_corr.astype(np.float32)
+        azimuth = cells.azimuth_deg if cells.azimuth_deg is not None else np.full(len(cells), np.nan)
+        self.cells = cells = replace(cells, azimuth_deg=np.asarray(azimuth, float))
+        self._sectored = np.isfinite(self.cells.azimuth_deg)
+        self._los_corr32 = self._los_corr.astype(np.float32)
+        self._per_re_dbm = (cells.tx_power_dbm - 10.0 * np.log10(12.0 * cells.n_prb) + cells.antenna_gain_dbi)
+        self._wall_db = o2i_through_wall_db(cells.carrier_ghz)
+        self._carriers = np.unique(cells.carrier_ghz)
+        self._carrier_index = np.searchsorted(self._carriers, cells.carrier_ghz)
+
+    # -- state ---------------------------------------------------------------------------------------
+    def initial_state(self) -> SimState:
+        """Tick 0: shadowing and LOS fields from their stationary law, serving cell = strongest."""
+        cells, links = self.cells, self.links
+        n_l, n_c = len(links), len(cells)
+        rng = np.random.default_rng([self.seed, 2**31 - 1])
+        indoor_depth = np.minimum(rng.uniform(0, 25, n_l), rng.uniform(0, 25, n_l))  # TR 38.901 7.4.3.1
+        z_pen = rng.standard_normal(n_l)
+        penetration = np.where(links.indoor, 0.5 * indoor_depth + O2I_SIGMA_DB * z_pen, 0.0)
+        penetration = np.where(
+            links.in_car & ~links.indoor, CAR_PENETRATION_MEAN_DB + CAR_PENETRATION_SIGMA_DB * z_pen, penetration
+        )
+        state = SimState(
+            tick=0,
+            shadow=rng.standard_normal((n_l, n_c), dtype=np.float32),
+            los_field=rng.standard_normal((n_l, n_c), dtype=np.float32),
+            rsrp_filtered=np.full((n_l, n_c), NO_SIGNAL_DBM, np.float32),
+            serving=np.zeros(n_l, np.int64),
+            ttt_count=np.zeros(n_l, np.int64),
+            ttt_target=np.full(n_l, -1, np.int64),
+            load=cells.base_load.astype(float).copy(),
+            penetration_db=penetration,
+            indoor_depth_m=indoor_depth,
+        )
+        faults = Faults.none(n_c, n_l)
+        x, y, _ = link_positions(links, faults, 0, self.params.tick_s)
+        rsrp, _ = self.received_power(state, faults, x, y)
+        state.rsrp_filtered = rsrp.copy()
+        if n_c:
+            state.serving = np.argmax(rsrp, axis=1)
+        return state
+
+    def noise(self, tick: int) -> TickNoise:
+        return draw_noise(self.seed, tick, len(self.links), len(self.cells), len(self.moving_rows))
+
+    # -- large scale ---------------------------------------------------------------------------------
+    def _refresh_geometry(self, x, y):
+        changed = np.flatnonzero((x != self._cached_x) | (y != self._cached_y))
+        if len(changed) == 0:
+            return
+        cells = self.cells
+        rows = changed if len(changed) < len(x) else slice(None)
+        # float32 from here: transcendental functions are several times faster and 1e-5 dB is plenty.
+        dx = (x[rows, None] - cells.x[None, :]).astype(np.float32)
+        dy = (y[rows, None] - cells.y[None, :]).astype(np.float32)
+        d2d = np.sqrt(dx * dx + dy * dy)
+        h_ut = self.links.height[rows, None].astype(np.float32)
+        self._d2d[rows] = d2d
+        for code in np.unique(cells.scenario):
+            cols = np.flatnonzero(cells.scenario == code)
+            pl_los, pl_nlos, p_los, s_los, s_nlos = large_scale(
+                int(code), d2d[:, cols], cells.height[None, cols].astype(np.float32), h_ut,
+                cells.carrier_ghz[None, cols].astype(np.float32),
+            )
+            all_cols = len(cols) == len(cells)
+            if isinstance(rows, np.ndarray):
+                block = changed if all_cols else np.ix_(changed, cols)
+            else:
+                block = slice(None) if all_cols else (slice(None), cols)
+            if self._sectored[cols].any():
+                pattern = sector_attenuation_db(dx[:, cols], dy[:, cols], self.cells.azimuth_deg[cols])
+                pl_los = pl_los + pattern
+                pl_nlos = pl_nlos + pattern
+            self._pl_los[block] = pl_los
+            self._pl_nlos[block] = pl_nlos
+            self._los_threshold[block] = ndtri(np.clip(p_los, 0.0, 1.0))
+            self._sigma_los[cols] = s_los
+            self._sigma_nlos[cols] = s_nlos
+        self._cached_x[rows] = x[rows]
+        self._cached_y[rows] = y[rows]
+
+    def received_power(self, state: SimState, faults: Faults, x, y, *, reuse_static: bool = False,
+                       advancing: bool = False):
+        """RSRP (dBm per RE, float32) of every link from every cell, and the LOS state matrix.
+
+        With `reuse_static`, rows of static links come from the previous call when nothing they depend on
+        changed (their path loss, LOS state and shadowing only change on shadow-update ticks or with faults),
+        so only the moving links are recomputed. The values are identical to a full recomputation."""
+        self._refresh_geometry(x, y)
+        key = (faults.cell_active.tobytes(), faults.link_rain_mm_h.tobytes(), faults.link_offset_x.tobytes(),
+               faults.link_offset_y.tobytes())
+        # Reuse only a cache this object computed for the immediately preceding tick of this very state
+        # (another worker process may have advanced the stored state in between).
+        if reuse_static and self._rx_cache is not None and key == self._rx_key and self._rx_tick == state.tick:
+            rows = self.moving_rows
+            if len(rows):
+                rsrp_rows, los_rows = self._received_rows(state, faults, rows)
+                self._rx_cache[rows] = rsrp_rows
+                self._los_cache[rows] = los_rows
+        else:
+            self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None))
+            self._rx_key = key
+        # The fields used here belong to tick state.tick + 1 when called from tick() (the counter moves later).
+        self._rx_tick = state.tick + 1 if advancing else state.tick
+        rsrp, los = self._rx_cache.view(), self._los_cache.view()
+        rsrp.flags.writeable = los.flags.writeable = False  # the cache: callers copy before changing
+        return rsrp, los
+
+    def _received_rows(self, state: SimState, faults: Faults, rows):
+        los = state.los_field[rows] < self._los_threshold[rows]
+        loss = np.where(los, self._pl_los[rows], self._pl_nlos[rows])
+        loss += state.shadow[rows] * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
+        loss += state.penetration_db[rows].astype(np.float32)[:, None]
+        indoor = self.links.indoor[rows]
+        if indoor.any():
+            loss += np.where(indoor[:, None], self._wall_db.astype(np.float32)[None, :], np.float32(0.0))
+        rain = faults.link_rain_mm_h[rows]
+        if np.any(rain > 0):
+            loss += rain_attenuation_db(
+                self.cells.carrier_ghz[None, :], rain[:, None], self._d2d[rows] / 1000.0
+            ).astype(np.float32)
+        rsrp = self._per_re_dbm.astype(np.float32)[None, :] - loss
+        if not faults.cell_active.all():
+            rsrp[:, ~faults.cell_active] = NO_SIGNAL_DBM
+        return rsrp, los
+
+    def _advance_fields(self, state: SimState, step, noise: TickNoise, tick: int):
+        tick_s = self.params.tick_s
+        rho_time = np.float32(np.exp(-tick_s / self.params.shadow_time_corr_s))
+        if len(self.moving_rows):
+            mv = self.moving_rows
+            step32 = step[mv, None].astype(np.float32)
+            rho_s = np.exp(-step32 / self._shadow_corr32[None, :]) * rho_time
+            rho_l = np.exp(-step32 / self._los_corr32[None, :])
+            state.los_field[mv] = rho_l * state.los_field[mv] + np.sqrt(1.0 - rho_l**2) * noise.z_los
+            state.shadow[mv] = rho_s * state.shadow[mv] + np.sqrt(1.0 - rho_s**2) * noise.z_shadow_moving
+        if tick % STATIC_SHADOW_EVERY == 0 and len(self.static_rows):
+            st = self.static_rows
+            rho = np.float32(rho_time**STATIC_SHADOW_EVERY)
+            state.shadow[st] = rho * state.shadow[st] + np.float32(np.sqrt(1.0 - rho**2)) * noise.z_shadow_static
+
+    # -- one tick ------------------------------------------------------------------------------------
+    def tick(self, state: SimState, faults: Faults, noise: TickNoise | None = None) -> TickResult:
+        """Advance `state` in place by one tick and return every link's KPIs for that tick."""
+        cells, links, params = self.cells, self.links, self.params
+        n_l = len(links)
+        tick = state.tick + 1
+        noise = noise if noise is not None else self.noise(tick)
+        rows = np.arange(n_l)
+        x, y, step = link_positions(links, faults, tick, params.tick_s)
+        self._advance_fields(state, step, noise, tick)
+        rsrp_all, los_all = self.received_power(state, faults, x, y,
+                                                reuse_static=tick % STATIC_SHADOW_EVERY != 0, advancing=True)
+
+        # Layer-3 filter (dB domain, as TS 38.331 5.5.3.2); dead cells drop out at once.
+        a = np.float32(params.l3_alpha)
+        filt = state.rsrp_filtered
+        filt *= np.float32(1.0) - a
+        filt += a * rsrp_all
+        if not faults.cell_active.all():
+            filt[:, ~faults.cell_active] = NO_SIGNAL_DBM
+
+        # A3 handover with time-to-trigger; radio-link failure when the serving cell is dead or too weak.
+        best = np.argmax(filt, axis=1)
+        best_rsrp = filt[rows, best].astype(float)
+        serving = state.serving
+        serv_rsrp = filt[rows, serving].astype(float)
+        a3 = (best != serving) & (best_rsrp > serv_rsrp + params.a3_offset_db + params.hysteresis_db)
+        same_target = a3 & (state.ttt_target == best)
+        count = np.where(a3, np.where(same_target, state.ttt_count + 1, 1), 0)
+        do_ho = count >= params.ttt_ticks
+        rlf = (
+            (~faults.cell_active[serving] | (serv_rsrp < params.min_rsrp_dbm))
+            & (best_rsrp >= params.min_rsrp_dbm)
+            & (best != serving)
+        )
+        switch = do_ho | rlf
+        serving = np.where(switch, best, serving)
+        state.serving = serving
+        state.ttt_count = np.where(switch, 0, count)
+        state.ttt_target = np.where(a3 & ~switch, best, -1)
+        interruption_ms = np.where(
+            rlf, params.rlf_interruption_ms, np.where(do_ho, params.handover_interruption_ms, 0.0)
+        )
+
+        # Cell load: AR(1) around the configured load, plus injected surges.
+        state.load = np.clip(
+            params.load_rho * state.load
+            + (1.0 - params.load_rho) * cells.base_load
+            + params.load_sigma * np.sqrt(1.0 - params.load_rho**2) * noise.z_load,
+            0.0,
+            1.0,
+        )
+        load = np.clip(state.load + faults.cell_extra_load, 0.0, 1.0)
+        state.tick = tick
+
+        # Signal, co-channel interference and noise per resource element (mW).
+        rx_mw = np.power(np.float32(10.0), rsrp_all / np.float32(10.0))
+        s_avg = rx_mw[rows, serving].astype(float)
+        rx_mw[rows, serving] = 0.0  # the sums below are then over the other cells only (no cancellation)
+        load32 = load.astype(np.float32)
+        rs_weight = (RS_FRACTION + (1 - RS_FRACTION) * load).astype(np.float32)
+        serving_carrier = self._carrier_index[serving]
+        interf = np.zeros(n_l)
+        rs_interf = np.zeros(n_l)
+        for k in range(len(self._carriers)):
+            cols = self._carrier_index == k
+            on_k = serving_carrier == k
+            if not on_k.any():
+                continue
+            block = rx_mw[:, cols] if not cols.all() else rx_mw
+            total = (block @ load32[cols]).astype(float)
+            total_rs = (block @ rs_weight[cols]).astype(float)
+            interf = np.where(on_k, total, interf)
+            rs_interf = np.where(on_k, total_rs, rs_interf)
+        scs_hz = 15e3 * 2.0 ** cells.numerology[serving]
+        noise_mw = 10.0 ** ((THERMAL_NOISE_DBM_PER_HZ + 10.0 * np.log10(scs_hz) + cells.noise_figure_db[serving]) / 10.0)
+        ext_mw = noise_mw * (10.0 ** (faults.cell_interference_db[serving] / 10.0) - 1.0)
+        return self._link_level(
+            state, faults, noise, x, y, serving, switch, interruption_ms, load, s_avg, interf, rs_interf,
+            noise_mw, ext_mw, los_all[rows, serving],
+        )
+
+    def _link_level(self, state, faults, noise, x, y, serving, switch, interruption_ms, load, s_avg, interf,
+                    rs_interf, noise_mw, ext_mw, los_serving) -> TickResult:
+        cells, links, params = self.cells, self.links, self.params
+        n_c = len(cells)
+        m = np.where(los_serving, params.fading_m_los, params.fading_m_nlos)
+        wh = 1.0 - 1.0 / (9.0 * m) + noise.z_fading * np.sqrt(1.0 / (9.0 * m))
+        fading = np.maximum(wh, 0.05) ** 3  # Nakagami-m power gain with mean 1 (Wilson-Hilferty)
+
+        s_safe = np.maximum(s_avg, 1e-300)
+        rsrp = 10.0 * np.log10(s_safe)
+        sinr_est = 10.0 * np.log10(s_safe / (interf + noise_mw + ext_mw))
+        sinr = sinr_est + 10.0 * np.log10(fading)
+        rssi = s_avg * (RS_FRACTION + (1 - RS_FRACTION) * load[serving]) + rs_interf + noise_mw + ext_mw
+        rsrq = 10.0 * np.log10(s_safe / (12.0 * rssi))
+
+        gain = cells.data_gain_db[serving]
+        data_est = np.minimum(sinr_est + gain, params.max_data_sinr_db)
+        data_sinr = np.minimum(sinr + gain, params.max_data_sinr_db)
+        cqi = phy.sinr_to_cqi(data_est)
+        threshold = phy.cqi_threshold_db(cqi)
+        b1 = phy.bler(data_sinr, threshold)
+        residual = b1.copy()
+        cumulative = b1.copy()
+        retx = (noise.u_harq < b1).astype(float)
+        for k in range(2, params.max_harq_tx + 1):
+            bk = phy.bler(data_sinr + 10.0 * np.log10(k), threshold)
+            residual = residual * bk
+            cumulative = cumulative * bk
+            if k < params.max_harq_tx:
+                retx = retx + (noise.u_harq < cumulative)
+
+        available = (cqi >= 1) & faults.cell_active[serving] & (rsrp >= params.min_rsrp_dbm)
+        own_users = np.bincount(serving[available], minlength=n_c).astype(float)
+        if not params.share_with_own_links:
+            own_users = np.ones(n_c)  # only this UE and the background users share the cell
+        background = (
+            cells.background_users * load * np.exp(params.users_sigma * noise.z_users - 0.5 * params.users_sigma**2)
+        )
+        users = np.maximum(own_users + background, 1.0)
+        share = 1.0 / users[serving]
+        layers = phy.rank_layers(data_est, cells.max_layers[serving])
+        peak = phy.peak_rate_mbps(
+            efficiency=phy.cqi_to_efficiency(cqi),
+            layers=layers,
+            n_prb=cells.n_prb[serving],
+            numerology=cells.numerology[serving],
+            overhead=cells.overhead[serving],
+        )
+        tick_ms = params.tick_s * 1000.0
+        up_fraction = np.clip(1.0 - interruption_ms / tick_ms, 0.0, 1.0)
+        throughput = np.where(available, peak * params.tdd_dl_share * share * (1.0 - b1) * up_fraction, 0.0)
+
+        slot = phy.slot_ms(cells.numerology[serving])
+        queue_slots = np.minimum(0.5 * (users[serving] - 1.0), params.max_queue_slots)
+        radio = slot * (params.tdd_period_slots / 2.0 + 2.0 * (1.0 + params.processing_slots) + queue_slots)
+        harq = retx * params.harq_rtt_slots * slot
+        jitter = noise.e_jitter * params.jitter_ms * (1.0 + load[serving])
+        core = np.where(links.endpoint_edge, params.edge_core_ms, params.cloud_core_ms)
+        transport = links.backhaul_ms + faults.link_extra_latency_ms + core
+        latency = radio + harq + transport + jitter + interruption_ms
+        loss = np.clip(residual + faults.link_extra_loss + interruption_ms / tick_ms, 0.0, 1.0)
+        return TickResult(
+            rsrp=rsrp,
+            rsrq=rsrq,
+            sinr=sinr,
+            data_sinr=data_sinr,
+            cqi=np.where(available, cqi, 0),
+            bler=b1,
+            throughput_mbps=throughput,
+            latency_ms=np.where(available, latency, np.nan),
+            loss=np.where(available, loss, 1.0),
+            available=available,
+            handover=switch,
+            serving=serving.copy(),
+            x=x,
+            y=y,
+        )
+
+
+def run(cells: Cells, links: Links, *, seed: int, ticks: int, params: SimParams | None = None,
+        faults: Faults | None = None):
+    """Convenience driver: simulate `ticks` ticks from a fresh state; yields (tick, TickResult)."""
+    sim = LinkSimulator(cells, links, seed=seed, params=params)
+    state = sim.initial_state()
+    faults = faults or Faults.none(len(cells), len(links))
+    for _ in range(ticks):
+        result = sim.tick(state, faults)
+        yield state.tick, result
