@@ -1,0 +1,1 @@
+"""Writes and actions of the recommender: training, activation, serving (with impressions), evaluation."""
