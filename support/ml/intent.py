@@ -1,0 +1,186 @@
+"""Intent classification: a multinomial logistic-regression head over MiniLM embeddings, temperature-scaled.
+
+Classes are the Bitext intents plus `out_of_scope`, which is learned from example off-topic messages and also
+returned whenever the calibrated confidence falls below the model's threshold.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.model_selection import train_test_split
+
+OUT_OF_SCOPE = "out_of_scope"
+BITEXT_INTENTS = (
+    "cancel_order", "change_order", "change_shipping_address", "check_cancellation_fee", "check_invoice",
+    "check_payment_methods", "check_refund_policy", "complaint", "contact_customer_service", "contact_human_agent",
+    "create_account", "delete_account", "delivery_options", "delivery_period", "edit_account", "get_invoice",
+    "get_refund", "newsletter_subscription", "payment_issue", "place_order", "recover_password",
+    "registration_problems", "review", "set_up_shipping_address", "switch_account", "track_order", "track_refund",
+)  # fmt: skip
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class IntentModel:
+    classes: list[str]
+    coef: np.ndarray  # (n_classes, dim)
+    intercept: np.ndarray  # (n_classes,)
+    temperature: float = 1.0
+    threshold: float = 0.4
+
+    def logits(self, vectors: np.ndarray) -> np.ndarray:
+        return np.atleast_2d(vectors) @ self.coef.T + self.intercept
+
+    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        return _softmax(self.logits(vectors) / self.temperature)
+
+    def predict(self, vectors: np.ndarray) -> list[tuple[str, float]]:
+        probs = self.predict_proba(vectors)
+        out = []
+        for row in probs:
+            best = int(row.argmax())
+            label, confidence = self.classes[best], float(row[best])
+            if confidence < self.threshold:
+                label = OUT_OF_SCOPE
+            out.append((label, confidence))
+        return out
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            classes=np.array(self.classes),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float32),
+            temperature=np.array([self.temperature]),
+            threshold=np.array([self.threshold]),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> IntentModel:
+        data = np.load(io.BytesIO(bytes(blob)), allow_pickle=False)
+        return cls(
+            classes=[str(c) for c in data["classes"]],
+            coef=data["coef"],
+            intercept=data["intercept"],
+            temperature=float(data["temperature"][0]),
+            threshold=float(data["threshold"][0]),
+        )
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising negative log-likelihood on held-out logits (Guo et al., 2017)."""
+
+    def nll(t: float) -> float:
+        probs = _softmax(logits / t)
+        return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
+
+    return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    ece = 0.0
+    for lo in np.linspace(0, 1, bins, endpoint=False):
+        mask = (conf > lo) & (conf <= lo + 1 / bins)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+@dataclass
+class TrainResult:
+    model: IntentModel
+    metrics: dict
+
+
+def split_indices(labels: Sequence[str], *, test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The one train/test split everything (head and baseline) is measured on."""
+    idx = np.arange(len(labels))
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    stratify = list(labels) if min(counts.values()) >= 2 and len(counts) * 2 <= len(labels) * test_size else None
+    train, test = train_test_split(idx, test_size=test_size, random_state=seed, stratify=stratify)
+    return np.sort(train), np.sort(test)
+
+
+def train_intent_model(
+    vectors: np.ndarray,
+    labels: Sequence[str],
+    *,
+    train_idx: np.ndarray | None = None,
+    test_idx: np.ndarray | None = None,
+    c: float = 10.0,
+    threshold: float = 0.4,
+    seed: int = 0,
+    progress: Callable[[int, str], None] | None = None,
+) -> TrainResult:
+    """Fit the head on the train split (a tenth held back to fit the temperature); measure on the test split."""
+    labels_arr = np.asarray(labels)
+    if train_idx is None or test_idx is None:
+        train_idx, test_idx = split_indices(list(labels), seed=seed)
+    classes = sorted(set(labels_arr.tolist()))
+    if len(classes) < 2:
+        raise ValueError("Training needs examples of at least two intents.")
+    class_index = {c_: i for i, c_ in enumerate(classes)}
+    fit_idx, cal_idx = train_test_split(train_idx, test_size=0.1, random_state=seed)
+    if progress:
+        progress(10, f"Fitting the head on {len(fit_idx)} examples")
+    head = LogisticRegression(C=c, max_iter=3000)
+    head.fit(vectors[fit_idx], labels_arr[fit_idx])
+    coef = np.zeros((len(classes), vectors.shape[1]), dtype=np.float32)
+    intercept = np.full(len(classes), -1e4, dtype=np.float32)  # a class absent from the fit split is never chosen
+    for row, label in enumerate(head.classes_):
+        coef[class_index[label]] = head.coef_[row] if len(head.classes_) > 2 else (head.coef_[0] if row else -head.coef_[0])
+        intercept[class_index[label]] = head.intercept_[row] if len(head.classes_) > 2 else (
+            head.intercept_[0] if row else -head.intercept_[0]
+        )
+    model = IntentModel(classes=classes, coef=coef, intercept=intercept, threshold=threshold)
+    if progress:
+        progress(60, "Calibrating confidence (temperature scaling)")
+    cal_labels = np.array([class_index[label] for label in labels_arr[cal_idx]])
+    model.temperature = fit_temperature(model.logits(vectors[cal_idx]), cal_labels) if len(cal_idx) else 1.0
+    if progress:
+        progress(80, f"Measuring on {len(test_idx)} held-out examples")
+    metrics = evaluate_intent_model(model, vectors[test_idx], labels_arr[test_idx].tolist())
+    metrics.update({"train_size": int(len(fit_idx)), "calibration_size": int(len(cal_idx)), "c": c})
+    return TrainResult(model=model, metrics=metrics)
+
+
+def evaluate_intent_model(model: IntentModel, vectors: np.ndarray, labels: list[str]) -> dict:
+    preds = [label for label, _ in model.predict(vectors)] if len(labels) else []
+    label_set = sorted(set(labels) | set(preds))
+    cm = confusion_matrix(labels, preds, labels=label_set) if labels else np.zeros((0, 0))
+    class_index = {c: i for i, c in enumerate(model.classes)}
+    known = [i for i, label in enumerate(labels) if label in class_index]
+    ece = (
+        expected_calibration_error(
+            model.predict_proba(vectors[known]), np.array([class_index[labels[i]] for i in known])
+        )
+        if known
+        else None
+    )
+    return {
+        "test_size": len(labels),
+        "accuracy": float(accuracy_score(labels, preds)) if labels else None,
+        "macro_f1": float(f1_score(labels, preds, average="macro", zero_division=0)) if labels else None,
+        "ece": ece,
+        "temperature": model.temperature,
+        "threshold": model.threshold,
+        "confusion": {"labels": label_set, "matrix": cm.astype(int).tolist()},
+    }

@@ -1,0 +1,28 @@
+"""Thin Celery jobs of the support app: embed changed knowledge, train the intent classifier."""
+
+from __future__ import annotations
+
+from ecomops.services.jobs import job_progress
+from ecomops.tasks_base import job_task
+from support.services.classifier import TRAIN_JOB_KIND, classifier_train
+from support.services.knowledge import EMBED_JOB_KIND, knowledge_embed_pending
+
+
+@job_task(kind=EMBED_JOB_KIND, queue="inference", label="Embed changed support knowledge", time_limit=1800)
+def support_embed(job, **_ignored):
+    return knowledge_embed_pending(
+        store=job.store, progress=lambda pct, msg: job_progress(job=job, progress=pct, message=msg)
+    )
+
+
+@job_task(kind=TRAIN_JOB_KIND, queue="training", label="Train the support intent classifier", time_limit=1800)
+def support_train(job, bitext_path: str | None = None, intents_path: str | None = None, **_ignored):
+    version = classifier_train(
+        store=job.store,
+        bitext_path=bitext_path,
+        intents_path=intents_path,
+        job=job,
+        progress=lambda pct, msg: job_progress(job=job, progress=pct, message=msg),
+    )
+    return {"version": version.version, "accuracy": version.metrics.get("accuracy"),
+            "macro_f1": version.metrics.get("macro_f1")}

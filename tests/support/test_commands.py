@@ -1,0 +1,44 @@
+"""train_support and evaluate_support on small fixtures (the real-data run is documented in the report)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from support.models import ClassifierVersion
+
+from .conftest import FIXTURES
+
+pytestmark = pytest.mark.django_db
+
+
+def test_train_support_creates_an_active_version(store, capsys):
+    call_command("train_support", "--store", store.slug, "--bitext", str(FIXTURES / "intents_small.csv"))
+    version = ClassifierVersion.objects.for_store(store).get()
+    assert version.is_active and version.metrics["examples"] > 60
+    assert "Classifier v1 active" in capsys.readouterr().out
+
+
+def test_train_support_names_the_bad_line(store, tmp_path):
+    bad = tmp_path / "intents.csv"
+    bad.write_text("text,intent\nwhere is my order,track_order\nhello,not_an_intent\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="line 3"):
+        call_command("train_support", "--store", store.slug, "--bitext", str(bad))
+
+
+def test_evaluate_support_prints_side_by_side_and_writes_json(tmp_path, capsys):
+    paraphrases = tmp_path / "para.json"
+    paraphrases.write_text(json.dumps({"How long does shipping take?": ["how many days until my parcel comes"],
+                                       "What payment methods do you accept?": ["can I pay by paypal"]}))
+    out = tmp_path / "eval.json"
+    call_command("evaluate_support", "--bitext", str(FIXTURES / "intents_small.csv"), "--faq",
+                 str(FIXTURES / "faq_small.json"), "--paraphrases", str(paraphrases), "--generate", "0",
+                 "--intents", str(FIXTURES / "intents_small.csv"), "--json", str(out))
+    printed = capsys.readouterr().out
+    assert "TF-IDF + LR (baseline)" in printed and "MiniLM + BM25 (ours)" in printed
+    report = json.loads(out.read_text())
+    assert report["intent"]["ours"]["accuracy"] > 0.8
+    assert report["retrieval"]["ours"]["queries"] == 10 and report["retrieval"]["ours"]["recall@5"] == 1.0
+    assert report["handoff_out_of_scope"]["precision"] is not None
