@@ -1,0 +1,196 @@
+"""Copywriter API: one view per operation (STYLE.md §9), all through StoreScopedAPIView (tenancy + roles)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from copywriter import selectors, services
+from copywriter.models import CopywriterModel, DescriptionDraft
+from copywriter.services.review import NotAllowed
+from ecomops.api.base import StoreScopedAPIView
+from ecomops.services.jobs import job_payload
+
+from . import serializers as s
+
+TAGS = ["copywriter"]
+
+
+def _bad(exc: Exception, field: str = "non_field_errors"):
+    raise ValidationError({field: [str(exc)]})
+
+
+class GenerationCreateApi(StoreScopedAPIView):
+    serializer_class = s.GenerationInputSerializer
+
+    @extend_schema(tags=TAGS, request=s.GenerationInputSerializer, responses={202: s.JobOutputSerializer},
+                   summary="Generate description drafts for products (a job on the inference queue)")
+    def post(self, request, store_slug):
+        ser = s.GenerationInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        try:
+            job = services.generation_start(
+                store=self.store, user=request.user, skus=data.get("skus"), filters=data.get("filter"),
+                options=data.get("options"), stream=data.get("stream", False))
+        except ValueError as exc:
+            _bad(exc, "skus" if data.get("skus") else "filter")
+        return Response(job_payload(job), status=status.HTTP_202_ACCEPTED)
+
+
+class DraftListApi(StoreScopedAPIView):
+    serializer_class = s.DraftSerializer
+    queryset_model = DescriptionDraft
+
+    @extend_schema(tags=TAGS, summary="Drafts with their facts report", responses=s.DraftSerializer(many=True))
+    def get(self, request, store_slug):
+        unsupported = request.query_params.get("unsupported")
+        qs = selectors.drafts_for(self.store, status=request.query_params.get("status") or None,
+                                  unsupported={"true": True, "false": False}.get(unsupported or ""))
+        if request.query_params.get("sku"):
+            qs = qs.filter(product__sku=request.query_params["sku"])
+        page = self.paginate_queryset(qs)
+        if page is not None:
+            return self.get_paginated_response(s.DraftSerializer(page, many=True).data)
+        return Response(s.DraftSerializer(qs, many=True).data)
+
+
+class _DraftActionApi(StoreScopedAPIView):
+    queryset_model = DescriptionDraft
+
+    def get_draft(self, pk) -> DescriptionDraft:
+        return get_object_or_404(selectors.drafts_for(self.store), pk=pk)
+
+    def act(self, fn, **kwargs):
+        try:
+            draft = fn(**kwargs)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+        except ValueError as exc:
+            _bad(exc)
+        draft.refresh_from_db()
+        return Response(s.DraftSerializer(draft).data)
+
+
+class DraftDetailApi(_DraftActionApi):
+    serializer_class = s.DraftEditSerializer
+
+    @extend_schema(tags=TAGS, responses=s.DraftSerializer, summary="One draft with its facts report")
+    def get(self, request, store_slug, pk):
+        return Response(s.DraftSerializer(self.get_draft(pk)).data)
+
+    @extend_schema(tags=TAGS, request=s.DraftEditSerializer, responses=s.DraftSerializer,
+                   summary="Edit a draft (facts are re-checked)")
+    def patch(self, request, store_slug, pk):
+        ser = s.DraftEditSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self.act(services.draft_edit, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+
+
+class DraftApproveApi(_DraftActionApi):
+    serializer_class = s.DraftApproveSerializer
+
+    @extend_schema(tags=TAGS, request=s.DraftApproveSerializer, responses=s.DraftSerializer, summary="Approve a draft")
+    def post(self, request, store_slug, pk):
+        ser = s.DraftApproveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self.act(services.draft_approve, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+
+
+class DraftRejectApi(_DraftActionApi):
+    serializer_class = s.DraftRejectSerializer
+
+    @extend_schema(tags=TAGS, request=s.DraftRejectSerializer, responses=s.DraftSerializer,
+                   summary="Reject a draft with a reason")
+    def post(self, request, store_slug, pk):
+        ser = s.DraftRejectSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self.act(services.draft_reject, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+
+
+class DraftPublishApi(_DraftActionApi):
+    serializer_class = s.DraftPublishSerializer
+
+    @extend_schema(tags=TAGS, request=s.DraftPublishSerializer, responses=s.DraftSerializer,
+                   summary="Publish an approved draft to the product description")
+    def post(self, request, store_slug, pk):
+        ser = s.DraftPublishSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self.act(services.draft_publish, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+
+
+class DraftBulkApproveApi(StoreScopedAPIView):
+    serializer_class = s.BulkApproveSerializer
+    queryset_model = DescriptionDraft
+
+    @extend_schema(tags=TAGS, request=s.BulkApproveSerializer, responses=s.BulkApproveOutputSerializer,
+                   summary="Approve every open draft without unsupported facts")
+    def post(self, request, store_slug):
+        ser = s.BulkApproveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            out = services.drafts_bulk_approve(store=self.store, user=request.user,
+                                               draft_ids=ser.validated_data.get("draft_ids"))
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(out)
+
+
+class ModelVersionListApi(StoreScopedAPIView):
+    serializer_class = s.ModelVersionSerializer
+    queryset_model = CopywriterModel
+
+    @extend_schema(tags=TAGS, responses=s.ModelVersionSerializer(many=True), summary="Fine-tuned model versions")
+    def get(self, request, store_slug):
+        return Response(s.ModelVersionSerializer(selectors.model_versions(self.store), many=True).data)
+
+
+class ModelVersionActivateApi(StoreScopedAPIView):
+    serializer_class = s.ModelVersionSerializer
+    queryset_model = CopywriterModel
+
+    @extend_schema(tags=TAGS, request=None, responses=s.ModelVersionSerializer,
+                   summary="Activate a version (generation uses it from now on)")
+    def post(self, request, store_slug, pk):
+        version = get_object_or_404(selectors.model_versions(self.store), pk=pk)
+        services.model_activate(store=self.store, version=version)
+        version.refresh_from_db()
+        return Response(s.ModelVersionSerializer(version).data)
+
+
+class ModelRollbackApi(StoreScopedAPIView):
+    queryset_model = CopywriterModel
+
+    @extend_schema(tags=TAGS, request=None, responses={204: None}, summary="Roll back to the base model")
+    def post(self, request, store_slug):
+        services.model_activate(store=self.store, version=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TrainingCreateApi(StoreScopedAPIView):
+    serializer_class = s.TrainingInputSerializer
+
+    @extend_schema(tags=TAGS, request=s.TrainingInputSerializer, responses={202: s.JobOutputSerializer},
+                   summary="Fine-tune on the store's human-written descriptions (a job on the training queue)")
+    def post(self, request, store_slug):
+        ser = s.TrainingInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            job = services.training_start(store=self.store, user=request.user, **ser.validated_data)
+        except ValueError as exc:
+            _bad(exc)
+        return Response(job_payload(job), status=status.HTTP_202_ACCEPTED)
+
+
+class EvaluationReportListApi(StoreScopedAPIView):
+    serializer_class = s.EvaluationReportSerializer
+
+    def scoped_queryset(self):
+        return selectors.evaluation_reports(self.store)
+
+    @extend_schema(tags=TAGS, responses=s.EvaluationReportSerializer(many=True), summary="Stored evaluation reports")
+    def get(self, request, store_slug):
+        return Response(s.EvaluationReportSerializer(self.get_queryset()[:20], many=True).data)

@@ -1,0 +1,78 @@
+"""Evaluate template baseline, base model and the active fine-tuned version on a held-out split of a CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from copywriter.ml import evaluation as ev
+from copywriter.ml import lm
+from copywriter.ml.generate import Options
+from copywriter.models import CopywriterModel, EvaluationReport
+from copywriter.runtime import model_dir
+from ecomops.models import Store
+
+
+class Command(BaseCommand):
+    help = "ROUGE-L, attribute coverage, hallucination rate, length adherence, distinct-2 and tok/s per system."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--csv", required=True, help="Myntra catalogue or title,brand,category,attributes,description")
+        parser.add_argument("--limit", type=int, default=40, help="held-out products to evaluate")
+        parser.add_argument("--store", help="store slug: use its active fine-tuned version and file the report")
+        parser.add_argument("--version-path", help="a fine-tuned version directory to evaluate as 'fine-tuned'")
+        parser.add_argument("--length", default="short", choices=["short", "medium", "long"])
+        parser.add_argument("--candidates", type=int, default=2)
+        parser.add_argument("--batch-size", type=int, default=8)
+        parser.add_argument("--max-new-tokens", type=int, default=None)
+        parser.add_argument("--systems", default="template,base,base-raw,finetuned")
+        parser.add_argument("--json", dest="json_path")
+
+    def handle(self, *args, **o):
+        try:
+            examples = ev.load_examples(o["csv"])
+        except ev.BadCsv as exc:
+            raise CommandError(str(exc)) from None
+        if not examples:
+            raise CommandError(f"{o['csv']}: no usable rows (each needs a title, attributes and a description).")
+        _, test = ev.heldout(examples, o["limit"])
+        store = None
+        if o["store"]:
+            store = Store.objects.filter(slug=o["store"]).first()
+            if store is None:
+                raise CommandError(f"No store with slug {o['store']!r}.")
+        version_path = o["version_path"]
+        if not version_path and store is not None:
+            active = CopywriterModel.objects.for_store(store).filter(is_active=True).first()
+            version_path = active.path if active else None
+        options = Options(length=o["length"])
+        refs = [e.description for e in test]
+        wanted = [s.strip() for s in o["systems"].split(",") if s.strip()]
+        self.stdout.write(f"{len(examples)} usable rows; held-out split by product name: {len(test)} evaluated")
+        rows = []
+        if "template" in wanted:
+            rows.append(ev.run_template(test, options).metrics(refs, options.target_words))
+        runs = []
+        if "base" in wanted or "base-raw" in wanted:
+            runs += [(s, None) for s in ("base", "base-raw") if s in wanted]
+        if "finetuned" in wanted:
+            if version_path:
+                runs.append(("finetuned", version_path))
+            else:
+                self.stdout.write("no fine-tuned version (pass --store with an active version or --version-path)")
+        for name, vpath in runs:
+            model, tok = lm.load_lm(model_dir(), vpath)
+            with tqdm(total=len(test), desc=name, disable=None) as bar:
+                res = ev.run_model(name, model, tok, test, options, batch_size=o["batch_size"],
+                                   n_candidates=1 if name == "base-raw" else o["candidates"],
+                                   post_edit=name != "base-raw", max_new_tokens=o["max_new_tokens"],
+                                   on_batch=bar.update)
+            rows.append(res.metrics(refs, options.target_words))
+        self.stdout.write(ev.format_table(rows))
+        EvaluationReport.objects.create(store=store, dataset=str(o["csv"]), n_examples=len(test), systems=rows)
+        if o["json_path"]:
+            Path(o["json_path"]).write_text(json.dumps({"dataset": o["csv"], "n": len(test), "systems": rows}, indent=1))
+            self.stdout.write(f"wrote {o['json_path']}")

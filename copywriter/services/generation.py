@@ -1,0 +1,178 @@
+"""Starting and running generation jobs; store settings of the copywriter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from copywriter.ml import generate as gen
+from copywriter.ml.generate import BadProductInput, Options, ProductFacts
+from copywriter.models import CopywriterModel, DescriptionDraft
+from ecomops.models import Job, Product, Store
+from ecomops.realtime import store_broadcast
+from ecomops.services.jobs import job_create, job_progress
+
+logger = logging.getLogger(__name__)
+
+GENERATE_JOB_KIND = "copywriter_generate"
+BATCH_SIZE = 8
+MAX_PRODUCTS_PER_JOB = 500
+DEFAULT_SETTINGS = {"protect_human_descriptions": True, "brand_voice": "", "n_candidates": 3}
+
+
+def copywriter_settings(store: Store) -> dict[str, Any]:
+    return {**DEFAULT_SETTINGS, **(store.settings or {}).get("copywriter", {})}
+
+
+def copywriter_settings_update(*, store: Store, protect_human_descriptions: bool | None = None,
+                               brand_voice: str | None = None) -> dict[str, Any]:
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        current = dict((store.settings or {}).get("copywriter", {}))
+        if protect_human_descriptions is not None:
+            current["protect_human_descriptions"] = bool(protect_human_descriptions)
+        if brand_voice is not None:
+            current["brand_voice"] = brand_voice.strip()[:500]
+        store.settings = {**(store.settings or {}), "copywriter": current}
+        store.save(update_fields=["settings"])
+    return {**DEFAULT_SETTINGS, **current}
+
+
+def product_facts(product: Product) -> ProductFacts:
+    """Raises BadProductInput (a ValueError) for a product without title or attributes."""
+    try:
+        return ProductFacts.build(title=product.title, brand=product.brand, category=product.category,
+                                  attributes=product.attributes or {})
+    except BadProductInput as exc:
+        raise BadProductInput(f"{product.sku}: {exc}") from None
+
+
+def products_for_generation(*, store: Store, skus: Sequence[str] | None = None,
+                            filters: dict[str, Any] | None = None):
+    qs = Product.objects.for_store(store)
+    if skus:
+        qs = qs.filter(sku__in=list(skus))
+    filters = filters or {}
+    if filters.get("category"):
+        qs = qs.filter(category__icontains=filters["category"])
+    if filters.get("brand"):
+        qs = qs.filter(brand__iexact=filters["brand"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("missing_description"):
+        qs = qs.filter(Q(description="") | Q(description__isnull=True))
+    return qs.order_by("pk")
+
+
+def generation_start(*, store: Store, user, skus: Sequence[str] | None = None, filters: dict | None = None,
+                     options: dict | None = None, stream: bool = False,
+                     max_new_tokens: int | None = None) -> Job:
+    """Validate everything first (unknown sku, no title/attributes, bad options -> ValueError), then a Job."""
+    opts = dict(options or {})
+    if opts.get("tone") == "brand" and not opts.get("brand_voice"):
+        opts["brand_voice"] = copywriter_settings(store)["brand_voice"]
+    Options.from_dict(opts)  # raises ValueError on bad tone/length
+    if not skus and not filters:
+        raise ValueError("Choose products: a list of SKUs or a filter.")
+    products = list(products_for_generation(store=store, skus=skus, filters=filters)[: MAX_PRODUCTS_PER_JOB + 1])
+    if skus:
+        missing = sorted(set(skus) - {p.sku for p in products})
+        if missing:
+            raise ValueError(f"Unknown SKU(s) in this store: {', '.join(missing[:10])}.")
+    if not products:
+        raise ValueError("No products match this selection.")
+    if len(products) > MAX_PRODUCTS_PER_JOB:
+        raise ValueError(f"At most {MAX_PRODUCTS_PER_JOB} products per job; narrow the filter.")
+    bad = []
+    for p in products:
+        try:
+            product_facts(p)
+        except BadProductInput as exc:
+            bad.append(str(exc))
+    if bad and (skus or len(bad) == len(products)):
+        raise BadProductInput("; ".join(bad[:10]))
+    version = CopywriterModel.objects.for_store(store).filter(is_active=True).first()
+    return job_create(
+        store=store, kind=GENERATE_JOB_KIND, created_by=user,
+        params={"product_ids": [p.pk for p in products], "options": opts, "stream": bool(stream),
+                "version_id": version.pk if version else None, "max_new_tokens": max_new_tokens},
+    )
+
+
+def draft_payload(draft: DescriptionDraft) -> dict[str, Any]:
+    return {
+        "id": draft.pk, "product_id": draft.product_id, "sku": draft.product.sku, "title": draft.product.title,
+        "status": draft.status, "description": draft.description, "bullets": draft.bullets,
+        "meta_title": draft.meta_title, "meta_description": draft.meta_description,
+        "unsupported_facts": draft.unsupported_facts, "covered_attributes": draft.covered_attributes,
+        "missing_attributes": draft.missing_attributes, "warnings": draft.warnings, "source": draft.source,
+        "model_label": draft.model_label, "job_id": str(draft.job_id) if draft.job_id else None,
+    }
+
+
+def _save_draft(*, job: Job, product: Product, d: gen.Draft, options: dict, version, label: str) -> DescriptionDraft:
+    with transaction.atomic():
+        draft = DescriptionDraft.objects.create(
+            store_id=job.store_id, product=product, job=job, description=d.description, bullets=d.bullets,
+            meta_title=d.meta_title[:60], meta_description=d.meta_description[:155],
+            unsupported_facts=d.unsupported_facts, covered_attributes=d.covered_attributes,
+            missing_attributes=d.missing_attributes, warnings=d.warnings, options=options, source=d.source,
+            model_version=version, model_label=label, raw_text=d.raw_text, new_tokens=d.new_tokens,
+            created_by=job.created_by,
+        )
+        store_broadcast(job.store_id, "copywriter.draft", {"draft": draft_payload(draft)})
+    return draft
+
+
+def run_generation_job(job: Job, *, product_ids: list[int], options: dict, stream: bool = False,
+                       version_id: int | None = None, batch_size: int = BATCH_SIZE,
+                       max_new_tokens: int | None = None) -> dict[str, Any]:
+    """Generate drafts in batches; each batch's drafts are committed (and broadcast) as they land."""
+    from copywriter.runtime import lm_for
+
+    store = job.store
+    opts = Options.from_dict(options)
+    version = CopywriterModel.objects.for_store(store).filter(pk=version_id).first() if version_id else None
+    job_progress(job=job, progress=1, message="Loading the model…")
+    model, tok, label = lm_for(version)
+    n_candidates = int(copywriter_settings(store)["n_candidates"])
+    by_id = {p.pk: p for p in Product.objects.for_store(store).filter(pk__in=product_ids)}
+    products = [by_id[i] for i in product_ids if i in by_id]
+    done, skipped, stats = 0, [], gen.BulkStats()
+    if stream and len(products) == 1:
+        product = products[0]
+        facts = product_facts(product)
+        pieces = 0
+        for item in gen.stream_draft(model, tok, facts, opts, source_label=label,
+                                        max_new_tokens=max_new_tokens):
+            if isinstance(item, gen.Draft):
+                draft = _save_draft(job=job, product=product, d=item, options=options, version=version, label=label)
+                return {"drafts": [draft.pk], "skipped": [], "new_tokens": item.new_tokens, "model": label}
+            store_broadcast(store.pk, "copywriter.token",
+                            {"job_id": str(job.pk), "product_id": product.pk, "text": item}, on_commit=False)
+            pieces += 1
+            if pieces % 16 == 0:  # heartbeat + cancel check without a DB write per token
+                job_progress(job=job, progress=min(95, 5 + pieces // 2), message="Writing…")
+    draft_ids = []
+    for start in range(0, len(products), batch_size):
+        batch = products[start: start + batch_size]
+        facts_list, kept = [], []
+        for p in batch:
+            try:
+                facts_list.append(product_facts(p))
+                kept.append(p)
+            except BadProductInput as exc:
+                skipped.append(str(exc))
+        drafts = gen.generate_drafts(model, tok, facts_list, opts, n_candidates=n_candidates, stats=stats,
+                                     source_label=label, max_new_tokens=max_new_tokens) if facts_list else []
+        for p, d in zip(kept, drafts, strict=True):
+            draft_ids.append(_save_draft(job=job, product=p, d=d, options=options, version=version, label=label).pk)
+        done += len(batch)
+        job_progress(job=job, progress=int(100 * done / len(products)) if products else 100,
+                     message=f"{done}/{len(products)} products · {stats.tokens_per_s:.1f} tok/s")
+    return {"drafts": draft_ids, "skipped": skipped, "new_tokens": stats.new_tokens,
+            "tokens_per_s": round(stats.tokens_per_s, 2), "model": label}

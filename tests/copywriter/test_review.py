@@ -1,0 +1,168 @@
+"""Review workflow, permissions, human-description protection, history + restore, API, tenancy, bad input."""
+
+import pytest
+from django.utils import timezone
+
+from copywriter import services
+from copywriter.models import DescriptionDraft, DescriptionRevision, DraftStatus
+from copywriter.services.review import NotAllowed
+from ecomops.models import Job, JobStatus
+from ecomops.services.jobs import jobs_reap_stale
+from tests.factories import ProductFactory
+
+pytestmark = [pytest.mark.quick, pytest.mark.django_db]
+
+ATTRS = {"colour": "Navy blue", "material": "Cotton"}
+
+
+def make_draft(store, *, description="A navy cotton shirt.", unsupported=None, product=None, **kw):
+    product = product or ProductFactory(store=store, title="Oxford Shirt", attributes=ATTRS, description="")
+    return DescriptionDraft.objects.create(
+        store=store, product=product, description=description, source="model", model_label="smollm2-135m-instruct",
+        unsupported_facts=unsupported or [], covered_attributes=["colour", "material"], **kw)
+
+
+def test_approve_then_publish_writes_description_and_history(store, owner):
+    draft = make_draft(store)
+    with pytest.raises(ValueError, match="approve it first"):
+        services.draft_publish(draft=draft, user=owner)
+    services.draft_approve(draft=draft, user=owner)
+    services.draft_publish(draft=draft, user=owner)
+    draft.refresh_from_db()
+    draft.product.refresh_from_db()
+    assert draft.status == DraftStatus.PUBLISHED
+    assert draft.product.description == "A navy cotton shirt."
+    rev = DescriptionRevision.objects.for_store(store).get(product=draft.product)
+    assert rev.source == "model" and rev.model_label == "smollm2-135m-instruct" and rev.author == owner
+
+
+def test_analyst_cannot_approve_or_publish(store, analyst, owner):
+    draft = make_draft(store)
+    with pytest.raises(NotAllowed):
+        services.draft_approve(draft=draft, user=analyst)
+    services.draft_approve(draft=draft, user=owner)
+    with pytest.raises(NotAllowed):
+        services.draft_publish(draft=draft, user=analyst)
+
+
+def test_unsupported_facts_block_approval_unless_acknowledged(store, manager):
+    draft = make_draft(store, description="A copper shirt.", unsupported=[{"kind": "material", "text": "copper"}])
+    with pytest.raises(ValueError, match="copper"):
+        services.draft_approve(draft=draft, user=manager)
+    services.draft_approve(draft=draft, user=manager, allow_unsupported=True)
+    assert DescriptionDraft.objects.get(pk=draft.pk).status == DraftStatus.APPROVED
+
+
+def test_edit_rechecks_facts_and_reject_needs_reason(store, owner):
+    draft = make_draft(store)
+    draft = services.draft_edit(draft=draft, user=owner, description="A navy shirt in steel, 5 year warranty.")
+    texts = [f["text"] for f in draft.unsupported_facts]
+    assert "steel" in texts and any("warranty" in t for t in texts)
+    assert draft.status == DraftStatus.EDITED and "material" in draft.missing_attributes
+    with pytest.raises(ValueError, match="reason"):
+        services.draft_reject(draft=draft, user=owner, reason=" ")
+    services.draft_reject(draft=draft, user=owner, reason="Invented a warranty")
+    assert DescriptionDraft.objects.get(pk=draft.pk).reject_reason == "Invented a warranty"
+
+
+def test_human_descriptions_are_protected_by_default(store, owner):
+    product = ProductFactory(store=store, title="Linen Shirt", attributes=ATTRS, description="Written by Ana.")
+    draft = make_draft(store, product=product)
+    services.draft_approve(draft=draft, user=owner)
+    with pytest.raises(ValueError, match="human-written"):
+        services.draft_publish(draft=draft, user=owner)
+    services.copywriter_settings_update(store=store, protect_human_descriptions=False)
+    store.refresh_from_db()
+    services.draft_publish(draft=draft, user=owner)
+    product.refresh_from_db()
+    assert product.description == "A navy cotton shirt."
+    # history keeps the human original, and restore brings it back in one step
+    revs = list(DescriptionRevision.objects.for_store(store).filter(product=product))
+    assert [r.source for r in revs] == ["model", "human"]
+    services.description_restore(revision=revs[1], user=owner)
+    product.refresh_from_db()
+    assert product.description == "Written by Ana."
+
+
+def test_bulk_approve_skips_drafts_with_unsupported_facts(store, owner):
+    clean = make_draft(store)
+    dirty = make_draft(store, unsupported=[{"kind": "name", "text": "Nike"}])
+    out = services.drafts_bulk_approve(store=store, user=owner)
+    assert out == {"approved": [clean.pk], "skipped_unsupported": [dirty.pk]}
+
+
+def test_reaper_fails_stale_generation_job_and_keeps_drafts(store, owner):
+    job = Job.objects.create(store=store, kind="copywriter_generate", status=JobStatus.RUNNING,
+                             heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    draft = make_draft(store, job=job)
+    assert jobs_reap_stale() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DRAFT and draft.product.description == ""
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+def url(store, tail):
+    return f"/api/v1/stores/{store.slug}/copywriter/{tail}"
+
+
+def test_api_generation_rejects_products_without_attributes_or_title(store, api_client):
+    ProductFactory(store=store, sku="BARE", title="Bare", attributes={})
+    r = api_client.post(url(store, "generations"), {"skus": ["BARE"]}, format="json")
+    assert r.status_code == 400 and "no attributes" in str(r.data)
+    r = api_client.post(url(store, "generations"), {"skus": ["NOPE"]}, format="json")
+    assert r.status_code == 400 and "Unknown SKU" in str(r.data)
+    r = api_client.post(url(store, "generations"), {}, format="json")
+    assert r.status_code == 400 and "skus" in r.data
+    ProductFactory(store=store, sku="OK1", title="Shirt", attributes=ATTRS)
+    r = api_client.post(url(store, "generations"), {"skus": ["OK1"], "options": {"tone": "loud"}}, format="json")
+    assert r.status_code == 400 and "tone" in str(r.data)
+    r = api_client.post(url(store, "generations"), {"skus": ["OK1"], "options": {"tone": "premium"}}, format="json")
+    assert r.status_code == 202 and r.data["kind"] == "copywriter_generate"
+    assert Job.objects.for_store(store).get(pk=r.data["id"]).params["options"]["tone"] == "premium"
+
+
+def test_api_review_flow_roles_and_tenancy(store, other_store, api_client, analyst_api_client):
+    draft = make_draft(store)
+    foreign = make_draft(other_store)
+    r = api_client.get(url(store, "drafts"))
+    assert r.status_code == 200
+    ids = [d["id"] for d in (r.data["results"] if isinstance(r.data, dict) else r.data)]
+    assert ids == [draft.pk]
+    assert api_client.post(url(store, f"drafts/{foreign.pk}/approve"), {}, format="json").status_code == 404
+    assert analyst_api_client.post(url(store, f"drafts/{draft.pk}/approve"), {}, format="json").status_code == 403
+    assert api_client.post(url(store, f"drafts/{draft.pk}/publish"), {}, format="json").status_code == 400
+    assert api_client.post(url(store, f"drafts/{draft.pk}/approve"), {}, format="json").data["status"] == "approved"
+    r = api_client.post(url(store, f"drafts/{draft.pk}/publish"), {}, format="json")
+    assert r.status_code == 200 and r.data["status"] == "published"
+    assert api_client.post(url(store, f"drafts/{draft.pk}/reject"), {"reason": "x"}, format="json").status_code == 400
+
+
+def test_api_training_refused_with_too_few_descriptions(store, api_client):
+    for i in range(5):
+        ProductFactory(store=store, attributes=ATTRS, description=f"Human text number {i} about shirts.")
+    r = api_client.post(url(store, "training"), {"epochs": 1}, format="json")
+    assert r.status_code == 400 and "at least 50" in str(r.data) and "5 human-written" in str(r.data)
+
+
+def test_pages_render_and_product_panel(store, member_client, owner):
+    product = ProductFactory(store=store, sku="SKU-P", title="Panel Shirt", attributes=ATTRS)
+    draft = make_draft(store, product=product)
+    r = member_client.get(f"/stores/{store.slug}/catalog/SKU-P/")
+    assert r.status_code == 200 and b"copywriter-generate-form" in r.content and b"Copywriter page" in r.content
+    assert member_client.get(f"/stores/{store.slug}/copywriter/").status_code == 200
+    assert member_client.get(f"/stores/{store.slug}/copywriter/drafts/{draft.pk}/").status_code == 200
+    assert member_client.get(f"/stores/{store.slug}/copywriter/history/SKU-P/").status_code == 200
+
+
+def test_openapi_lists_copywriter_endpoints(api_client):
+    r = api_client.get("/api/schema/", {"format": "json"})
+    paths = r.json()["paths"] if r.headers["content-type"].startswith("application/json") else {}
+    if not paths:
+        import yaml
+        paths = yaml.safe_load(r.content)["paths"]
+    assert "/api/v1/stores/{store_slug}/copywriter/generations" in paths
+    assert "/api/v1/stores/{store_slug}/copywriter/drafts/{id}/approve" in paths or \
+        "/api/v1/stores/{store_slug}/copywriter/drafts/{pk}/approve" in paths
