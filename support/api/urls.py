@@ -12,6 +12,5 @@ router.register("classifier/versions", ClassifierVersionViewSet, basename="suppo
 
 urlpatterns = [
     path("answer", AnswerView.as_view(), name="support-answer"),
-    path("answer/", AnswerView.as_view(), name="support-answer-slash"),
     *router.urls,
 ]

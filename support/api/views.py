@@ -101,9 +101,10 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     @extend_schema(request=s.CsatSerializer, responses={200: s.ConversationSerializer})
     @action(detail=True, methods=["post"])
     def csat(self, request, *args, **kwargs):
+        conversation = self.get_object()  # another store's conversation is a 404 before the body is read
         data = s.CsatSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        conversation = conv.conversation_rate(conversation=self.get_object(), score=data.validated_data["csat"])
+        conversation = conv.conversation_rate(conversation=conversation, score=data.validated_data["csat"])
         return Response(s.ConversationSerializer(conversation).data)
 
 

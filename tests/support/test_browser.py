@@ -10,7 +10,7 @@ import pytest
 
 from tests.ecomops.live_servers import start_daphne
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)

@@ -11,7 +11,7 @@ from support.models import ClassifierVersion
 
 from .conftest import FIXTURES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def test_train_support_creates_an_active_version(store, capsys):

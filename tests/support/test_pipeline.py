@@ -17,7 +17,7 @@ from support.services.knowledge import faq_entry_create, knowledge_embed_pending
 
 from .conftest import FIXTURES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def ask(store, text, **kw):

@@ -17,7 +17,7 @@ from support.models import Conversation, Message
 from support.services import widget
 from support.services.conversations import agent_reply_send
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
 @pytest.fixture(autouse=True)
