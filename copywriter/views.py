@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 from copywriter import selectors, services
 from copywriter.ml.generate import TONES
 from copywriter.services.review import NotAllowed
+from copywriter.models import DescriptionDraft
 from ecomops.models import Product
 from ecomops.scoping import StoreViewMixin
 
@@ -68,6 +69,7 @@ class GenerateView(StoreViewMixin, View):
 
 class DraftDetailView(StoreViewMixin, TemplateView):
     template_name = "copywriter/draft_detail.html"
+    queryset_model = DescriptionDraft  # what `pk` names (the tenancy walk reads it)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

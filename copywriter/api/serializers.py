@@ -8,7 +8,7 @@ from copywriter.ml.generate import LENGTH_WORDS, TONES
 from copywriter.models import CopywriterModel, DescriptionDraft, EvaluationReport
 
 
-class GenerationOptionsSerializer(serializers.Serializer):
+class CopywriterGenerationOptionsSerializer(serializers.Serializer):
     tone = serializers.ChoiceField(choices=TONES, default="neutral")
     brand_voice = serializers.CharField(required=False, allow_blank=True, max_length=500)
     length = serializers.ChoiceField(choices=list(LENGTH_WORDS), default="medium")
@@ -17,17 +17,17 @@ class GenerationOptionsSerializer(serializers.Serializer):
     audience = serializers.CharField(required=False, allow_blank=True, max_length=120)
 
 
-class GenerationFilterSerializer(serializers.Serializer):
+class CopywriterGenerationFilterSerializer(serializers.Serializer):
     category = serializers.CharField(required=False, allow_blank=True)
     brand = serializers.CharField(required=False, allow_blank=True)
     status = serializers.CharField(required=False, allow_blank=True)
     missing_description = serializers.BooleanField(required=False, default=False)
 
 
-class GenerationInputSerializer(serializers.Serializer):
+class CopywriterGenerationInputSerializer(serializers.Serializer):
     skus = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=500)
-    filter = GenerationFilterSerializer(required=False)
-    options = GenerationOptionsSerializer(required=False)
+    filter = CopywriterGenerationFilterSerializer(required=False)
+    options = CopywriterGenerationOptionsSerializer(required=False)
     stream = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
@@ -36,7 +36,7 @@ class GenerationInputSerializer(serializers.Serializer):
         return attrs
 
 
-class JobOutputSerializer(serializers.Serializer):
+class CopywriterJobOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -44,7 +44,7 @@ class JobOutputSerializer(serializers.Serializer):
     message = serializers.CharField(allow_blank=True)
 
 
-class DraftSerializer(serializers.ModelSerializer):
+class CopywriterDraftSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
     title = serializers.CharField(source="product.title", read_only=True)
     model_version = serializers.IntegerField(source="model_version.version", read_only=True, allow_null=True,
@@ -59,47 +59,47 @@ class DraftSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DraftEditSerializer(serializers.Serializer):
+class CopywriterDraftEditSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=20000)
     meta_title = serializers.CharField(max_length=60, required=False, allow_blank=True)
     meta_description = serializers.CharField(max_length=155, required=False, allow_blank=True)
 
 
-class DraftApproveSerializer(serializers.Serializer):
+class CopywriterDraftApproveSerializer(serializers.Serializer):
     allow_unsupported = serializers.BooleanField(required=False, default=False)
 
 
-class DraftRejectSerializer(serializers.Serializer):
+class CopywriterDraftRejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class DraftPublishSerializer(serializers.Serializer):
+class CopywriterDraftPublishSerializer(serializers.Serializer):
     overwrite_human = serializers.BooleanField(required=False, default=False)
 
 
-class BulkApproveSerializer(serializers.Serializer):
+class CopywriterBulkApproveSerializer(serializers.Serializer):
     draft_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
 
 
-class BulkApproveOutputSerializer(serializers.Serializer):
+class CopywriterBulkApproveOutputSerializer(serializers.Serializer):
     approved = serializers.ListField(child=serializers.IntegerField())
     skipped_unsupported = serializers.ListField(child=serializers.IntegerField())
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
+class CopywriterModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = CopywriterModel
         fields = ["id", "version", "method", "is_active", "metrics", "loss_curve", "params", "created_at"]
         read_only_fields = fields
 
 
-class TrainingInputSerializer(serializers.Serializer):
+class CopywriterTrainingInputSerializer(serializers.Serializer):
     epochs = serializers.IntegerField(min_value=1, max_value=20, default=1)
     method = serializers.ChoiceField(choices=["lora", "full"], default="lora")
     max_steps = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class EvaluationReportSerializer(serializers.ModelSerializer):
+class CopywriterEvaluationReportSerializer(serializers.ModelSerializer):
     class Meta:
         model = EvaluationReport
         fields = ["id", "dataset", "n_examples", "systems", "created_at"]

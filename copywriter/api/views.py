@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from copywriter import selectors, services
-from copywriter.models import CopywriterModel, DescriptionDraft
+from copywriter.models import CopywriterModel, DescriptionDraft, EvaluationReport
 from copywriter.services.review import NotAllowed
 from ecomops.api.base import StoreScopedAPIView
 from ecomops.services.jobs import job_payload
@@ -24,12 +24,12 @@ def _bad(exc: Exception, field: str = "non_field_errors"):
 
 
 class GenerationCreateApi(StoreScopedAPIView):
-    serializer_class = s.GenerationInputSerializer
+    serializer_class = s.CopywriterGenerationInputSerializer
 
-    @extend_schema(tags=TAGS, request=s.GenerationInputSerializer, responses={202: s.JobOutputSerializer},
+    @extend_schema(tags=TAGS, request=s.CopywriterGenerationInputSerializer, responses={202: s.CopywriterJobOutputSerializer},
                    summary="Generate description drafts for products (a job on the inference queue)")
     def post(self, request, store_slug):
-        ser = s.GenerationInputSerializer(data=request.data)
+        ser = s.CopywriterGenerationInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         try:
@@ -42,10 +42,10 @@ class GenerationCreateApi(StoreScopedAPIView):
 
 
 class DraftListApi(StoreScopedAPIView):
-    serializer_class = s.DraftSerializer
+    serializer_class = s.CopywriterDraftSerializer
     queryset_model = DescriptionDraft
 
-    @extend_schema(tags=TAGS, summary="Drafts with their facts report", responses=s.DraftSerializer(many=True))
+    @extend_schema(tags=TAGS, summary="Drafts with their facts report", responses=s.CopywriterDraftSerializer(many=True))
     def get(self, request, store_slug):
         unsupported = request.query_params.get("unsupported")
         qs = selectors.drafts_for(self.store, status=request.query_params.get("status") or None,
@@ -54,8 +54,8 @@ class DraftListApi(StoreScopedAPIView):
             qs = qs.filter(product__sku=request.query_params["sku"])
         page = self.paginate_queryset(qs)
         if page is not None:
-            return self.get_paginated_response(s.DraftSerializer(page, many=True).data)
-        return Response(s.DraftSerializer(qs, many=True).data)
+            return self.get_paginated_response(s.CopywriterDraftSerializer(page, many=True).data)
+        return Response(s.CopywriterDraftSerializer(qs, many=True).data)
 
 
 class _DraftActionApi(StoreScopedAPIView):
@@ -72,64 +72,68 @@ class _DraftActionApi(StoreScopedAPIView):
         except ValueError as exc:
             _bad(exc)
         draft.refresh_from_db()
-        return Response(s.DraftSerializer(draft).data)
+        return Response(s.CopywriterDraftSerializer(draft).data)
 
 
 class DraftDetailApi(_DraftActionApi):
-    serializer_class = s.DraftEditSerializer
+    serializer_class = s.CopywriterDraftEditSerializer
 
-    @extend_schema(tags=TAGS, responses=s.DraftSerializer, summary="One draft with its facts report")
+    @extend_schema(tags=TAGS, responses=s.CopywriterDraftSerializer, summary="One draft with its facts report")
     def get(self, request, store_slug, pk):
-        return Response(s.DraftSerializer(self.get_draft(pk)).data)
+        return Response(s.CopywriterDraftSerializer(self.get_draft(pk)).data)
 
-    @extend_schema(tags=TAGS, request=s.DraftEditSerializer, responses=s.DraftSerializer,
+    @extend_schema(tags=TAGS, request=s.CopywriterDraftEditSerializer, responses=s.CopywriterDraftSerializer,
                    summary="Edit a draft (facts are re-checked)")
     def patch(self, request, store_slug, pk):
-        ser = s.DraftEditSerializer(data=request.data)
+        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
+        ser = s.CopywriterDraftEditSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return self.act(services.draft_edit, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+        return self.act(services.draft_edit, draft=draft, user=request.user, **ser.validated_data)
 
 
 class DraftApproveApi(_DraftActionApi):
-    serializer_class = s.DraftApproveSerializer
+    serializer_class = s.CopywriterDraftApproveSerializer
 
-    @extend_schema(tags=TAGS, request=s.DraftApproveSerializer, responses=s.DraftSerializer, summary="Approve a draft")
+    @extend_schema(tags=TAGS, request=s.CopywriterDraftApproveSerializer, responses=s.CopywriterDraftSerializer, summary="Approve a draft")
     def post(self, request, store_slug, pk):
-        ser = s.DraftApproveSerializer(data=request.data)
+        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
+        ser = s.CopywriterDraftApproveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return self.act(services.draft_approve, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+        return self.act(services.draft_approve, draft=draft, user=request.user, **ser.validated_data)
 
 
 class DraftRejectApi(_DraftActionApi):
-    serializer_class = s.DraftRejectSerializer
+    serializer_class = s.CopywriterDraftRejectSerializer
 
-    @extend_schema(tags=TAGS, request=s.DraftRejectSerializer, responses=s.DraftSerializer,
+    @extend_schema(tags=TAGS, request=s.CopywriterDraftRejectSerializer, responses=s.CopywriterDraftSerializer,
                    summary="Reject a draft with a reason")
     def post(self, request, store_slug, pk):
-        ser = s.DraftRejectSerializer(data=request.data)
+        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
+        ser = s.CopywriterDraftRejectSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return self.act(services.draft_reject, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+        return self.act(services.draft_reject, draft=draft, user=request.user, **ser.validated_data)
 
 
 class DraftPublishApi(_DraftActionApi):
-    serializer_class = s.DraftPublishSerializer
+    serializer_class = s.CopywriterDraftPublishSerializer
 
-    @extend_schema(tags=TAGS, request=s.DraftPublishSerializer, responses=s.DraftSerializer,
+    @extend_schema(tags=TAGS, request=s.CopywriterDraftPublishSerializer, responses=s.CopywriterDraftSerializer,
                    summary="Publish an approved draft to the product description")
     def post(self, request, store_slug, pk):
-        ser = s.DraftPublishSerializer(data=request.data)
+        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
+        ser = s.CopywriterDraftPublishSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return self.act(services.draft_publish, draft=self.get_draft(pk), user=request.user, **ser.validated_data)
+        return self.act(services.draft_publish, draft=draft, user=request.user, **ser.validated_data)
 
 
 class DraftBulkApproveApi(StoreScopedAPIView):
-    serializer_class = s.BulkApproveSerializer
+    serializer_class = s.CopywriterBulkApproveSerializer
     queryset_model = DescriptionDraft
 
-    @extend_schema(tags=TAGS, request=s.BulkApproveSerializer, responses=s.BulkApproveOutputSerializer,
+    @extend_schema(tags=TAGS, request=s.CopywriterBulkApproveSerializer, responses=s.CopywriterBulkApproveOutputSerializer,
                    summary="Approve every open draft without unsupported facts")
     def post(self, request, store_slug):
-        ser = s.BulkApproveSerializer(data=request.data)
+        ser = s.CopywriterBulkApproveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         try:
             out = services.drafts_bulk_approve(store=self.store, user=request.user,
@@ -140,25 +144,25 @@ class DraftBulkApproveApi(StoreScopedAPIView):
 
 
 class ModelVersionListApi(StoreScopedAPIView):
-    serializer_class = s.ModelVersionSerializer
+    serializer_class = s.CopywriterModelVersionSerializer
     queryset_model = CopywriterModel
 
-    @extend_schema(tags=TAGS, responses=s.ModelVersionSerializer(many=True), summary="Fine-tuned model versions")
+    @extend_schema(tags=TAGS, responses=s.CopywriterModelVersionSerializer(many=True), summary="Fine-tuned model versions")
     def get(self, request, store_slug):
-        return Response(s.ModelVersionSerializer(selectors.model_versions(self.store), many=True).data)
+        return Response(s.CopywriterModelVersionSerializer(selectors.model_versions(self.store), many=True).data)
 
 
 class ModelVersionActivateApi(StoreScopedAPIView):
-    serializer_class = s.ModelVersionSerializer
+    serializer_class = s.CopywriterModelVersionSerializer
     queryset_model = CopywriterModel
 
-    @extend_schema(tags=TAGS, request=None, responses=s.ModelVersionSerializer,
+    @extend_schema(tags=TAGS, request=None, responses=s.CopywriterModelVersionSerializer,
                    summary="Activate a version (generation uses it from now on)")
     def post(self, request, store_slug, pk):
         version = get_object_or_404(selectors.model_versions(self.store), pk=pk)
         services.model_activate(store=self.store, version=version)
         version.refresh_from_db()
-        return Response(s.ModelVersionSerializer(version).data)
+        return Response(s.CopywriterModelVersionSerializer(version).data)
 
 
 class ModelRollbackApi(StoreScopedAPIView):
@@ -171,12 +175,12 @@ class ModelRollbackApi(StoreScopedAPIView):
 
 
 class TrainingCreateApi(StoreScopedAPIView):
-    serializer_class = s.TrainingInputSerializer
+    serializer_class = s.CopywriterTrainingInputSerializer
 
-    @extend_schema(tags=TAGS, request=s.TrainingInputSerializer, responses={202: s.JobOutputSerializer},
+    @extend_schema(tags=TAGS, request=s.CopywriterTrainingInputSerializer, responses={202: s.CopywriterJobOutputSerializer},
                    summary="Fine-tune on the store's human-written descriptions (a job on the training queue)")
     def post(self, request, store_slug):
-        ser = s.TrainingInputSerializer(data=request.data)
+        ser = s.CopywriterTrainingInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         try:
             job = services.training_start(store=self.store, user=request.user, **ser.validated_data)
@@ -186,11 +190,12 @@ class TrainingCreateApi(StoreScopedAPIView):
 
 
 class EvaluationReportListApi(StoreScopedAPIView):
-    serializer_class = s.EvaluationReportSerializer
+    serializer_class = s.CopywriterEvaluationReportSerializer
+    queryset_model = EvaluationReport
 
     def scoped_queryset(self):
         return selectors.evaluation_reports(self.store)
 
-    @extend_schema(tags=TAGS, responses=s.EvaluationReportSerializer(many=True), summary="Stored evaluation reports")
+    @extend_schema(tags=TAGS, responses=s.CopywriterEvaluationReportSerializer(many=True), summary="Stored evaluation reports")
     def get(self, request, store_slug):
-        return Response(s.EvaluationReportSerializer(self.get_queryset()[:20], many=True).data)
+        return Response(s.CopywriterEvaluationReportSerializer(self.get_queryset()[:20], many=True).data)
