@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -146,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "ecomops.jobs_reap_stale", "schedule": 60.0, "options": {"queue": "default"}},
     "network-advance": {
         "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expires": 2},
+    },
+    # Queues a training job for each store that turned the nightly retrain on (recommender dashboard).
+    "recommender-nightly-retrain": {
+        "task": "recommender.nightly_retrain", "schedule": crontab(hour=2, minute=30), "options": {"queue": "default"},
     },
 }
 
