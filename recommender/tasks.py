@@ -8,28 +8,54 @@ from ecomops.models import Store
 from ecomops.services.jobs import job_create, job_progress
 from ecomops.tasks_base import job_task
 from recommender.ml.registry import MODEL_NAMES
-from recommender.services.training import model_train
+from recommender.models import RecommenderModel
+from recommender.services.training import TrainingRefused, model_activate, model_train
 
 TRAIN_KIND = "recommender_train"
 
 
 @job_task(kind=TRAIN_KIND, queue="training", label="Train recommender", time_limit=3600)
 def recommender_train(job, algorithm: str = "sasrec", window_days: int | None = None, activate: bool | None = None,
-                      params: dict | None = None, **_ignored):
-    """Train one algorithm, or every algorithm when `algorithm` is "all" (each its own version)."""
-    names = list(MODEL_NAMES) if algorithm == "all" else [algorithm]
-    results = []
+                      params: dict | None = None, listener=None, **_ignored):
+    """Train one algorithm, several ("ease,als") or every one ("all"), each into its own version.
+
+    `listener(progress, message)` is an extra in-process observer (the command's tqdm bar); the job row and
+    the websocket get every update either way.
+    """
+    names = list(MODEL_NAMES) if algorithm == "all" else [n.strip() for n in algorithm.split(",") if n.strip()]
+    had_active = RecommenderModel.objects.for_store(job.store).filter(is_active=True).exists()
+    results, rows, errors = [], [], []
     for n, name in enumerate(names):
         lo, span = 100 * n // len(names), 100 // len(names)
 
         def progress(pct: int, message: str, lo=lo, span=span, name=name) -> None:
-            job_progress(job=job, progress=lo + pct * span // 100, message=f"[{name}] {message}")
+            overall, text = lo + pct * span // 100, f"[{name}] {message}"
+            job_progress(job=job, progress=overall, message=text)
+            if listener is not None:
+                listener(overall, text)
 
-        row = model_train(store=job.store, algorithm=name, params=params if len(names) == 1 else None,
-                          window_days=window_days, activate=activate if len(names) == 1 else None,
-                          created_by=job.created_by, job=job, on_progress=progress)
+        try:
+            row = model_train(store=job.store, algorithm=name, params=params if len(names) == 1 else None,
+                              window_days=window_days, activate=activate if len(names) == 1 else False,
+                              created_by=job.created_by, job=job, on_progress=progress)
+        except TrainingRefused:
+            raise
+        except Exception as exc:  # noqa: BLE001 - with --all one model's failure must not lose the others
+            if len(names) == 1:
+                raise
+            errors.append(f"{name}: {exc.__class__.__name__}: {exc}")
+            continue
+        rows.append(row)
+    if len(names) > 1 and rows and (activate or (activate is None and not had_active)):
+        # The honest winner on the store's own validation split becomes the active version.
+        best = max(rows, key=lambda r: r.metrics.get("ndcg@10", 0.0))
+        model_activate(model=best)
+    for row in rows:
+        row.refresh_from_db()
         results.append({"model_id": row.pk, "label": row.label, "metrics": row.metrics, "active": row.is_active})
-    return {"models": results}
+    if not rows:
+        raise RuntimeError("; ".join(errors) or "nothing trained")
+    return {"models": results, "errors": errors}
 
 
 @shared_task(name="recommender.nightly_retrain", time_limit=300)

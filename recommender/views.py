@@ -8,12 +8,10 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ecomops.scoping import StoreViewMixin
-from ecomops.services.jobs import job_create
 from recommender import selectors
 from recommender.ml.registry import MODEL_NAMES
 from recommender.services import training
 from recommender.services.attribution import impressions_attribute
-from recommender.tasks import TRAIN_KIND
 
 
 class IndexView(StoreViewMixin, TemplateView):
@@ -48,9 +46,7 @@ class ActionView(StoreViewMixin, View):
         try:
             if action == "train":
                 algorithm = request.POST.get("algorithm", "sasrec")
-                if algorithm not in [*MODEL_NAMES, "all"]:
-                    raise ValueError(f"Unknown model {algorithm!r}.")
-                job = job_create(store=self.store, kind=TRAIN_KIND, params={"algorithm": algorithm}, created_by=request.user)
+                job = training.training_start(store=self.store, algorithm=algorithm, created_by=request.user)
                 messages.success(request, f"Training {algorithm} started (job {job.pk}).")
             elif action == "activate":
                 model = selectors.model_get(self.store, int(request.POST.get("model_id", 0)))

@@ -10,7 +10,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from ecomops.api.base import StoreScopedAPIView
+from ecomops.models import Customer, Product
 from recommender import selectors
+from recommender.models import RecommenderModel
 from recommender.services import serving, training
 
 
@@ -62,6 +64,8 @@ class _ListView(StoreScopedAPIView):
 
 
 class CustomerRecommendationsAPIView(_ListView):
+    queryset_model = Customer
+
     @extend_schema(parameters=[RecommendationQuery], responses=RecommendationList,
                    summary="Personal recommendations (unknown customer -> trending with fallback=true)")
     def get(self, request, store_slug, external_id):
@@ -69,12 +73,16 @@ class CustomerRecommendationsAPIView(_ListView):
 
 
 class SimilarProductsAPIView(_ListView):
+    queryset_model = Product
+
     @extend_schema(parameters=[RecommendationQuery], responses=RecommendationList, summary="Similar products")
     def get(self, request, store_slug, sku):
         return self.respond(serving.similar_products, sku=sku)
 
 
 class BoughtTogetherAPIView(_ListView):
+    queryset_model = Product
+
     @extend_schema(parameters=[RecommendationQuery], responses=RecommendationList, summary="Frequently bought together")
     def get(self, request, store_slug, sku):
         return self.respond(serving.bought_together, sku=sku)
@@ -103,6 +111,7 @@ class ModelVersion(serializers.Serializer):
 
 class ModelListAPIView(StoreScopedAPIView):
     serializer_class = ModelVersion
+    queryset_model = RecommenderModel
     pagination_class = None
 
     @extend_schema(responses=ModelVersion(many=True), summary="Trained model versions of the store")
@@ -112,10 +121,11 @@ class ModelListAPIView(StoreScopedAPIView):
 
 class ModelActivateAPIView(StoreScopedAPIView):
     serializer_class = ModelVersion
+    queryset_model = RecommenderModel
 
     @extend_schema(request=None, responses=ModelVersion, summary="Activate a ready version (roll forward or back)")
-    def post(self, request, store_slug, model_id):
-        model = selectors.model_get(self.store, model_id)
+    def post(self, request, store_slug, pk):
+        model = selectors.model_get(self.store, pk)
         if model is None:
             raise NotFound("No such model version.")
         try:

@@ -23,7 +23,7 @@ recommendation_urlpatterns = [
     path("recommendations/products/<str:sku>/bought-together", recommendations.BoughtTogetherAPIView.as_view(), name="recommendations-bought-together"),
     path("recommendations/trending", recommendations.TrendingAPIView.as_view(), name="recommendations-trending"),
     path("recommendations/models", recommendations.ModelListAPIView.as_view(), name="recommendations-models"),
-    path("recommendations/models/<int:model_id>/activate", recommendations.ModelActivateAPIView.as_view(), name="recommendations-model-activate"),
+    path("recommendations/models/<int:pk>/activate", recommendations.ModelActivateAPIView.as_view(), name="recommendations-model-activate"),
 ]
 
 urlpatterns: list = [*analytics_urlpatterns, *recommendation_urlpatterns]

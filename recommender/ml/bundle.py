@@ -64,6 +64,16 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         self.index = {key: n for n, key in enumerate(self.item_keys)}
+        self._outside_category: dict[str, np.ndarray] = {}
+
+    def outside_category(self, category: str) -> np.ndarray:
+        """Boolean mask of items whose category path does not start with `category` (cached per category)."""
+        mask = self._outside_category.get(category)
+        if mask is None:
+            mask = np.array([not c.startswith(category) for c in self.item_category], dtype=bool)
+            if len(self._outside_category) < 256:
+                self._outside_category[category] = mask
+        return mask
 
     @property
     def n_items(self) -> int:

@@ -250,9 +250,30 @@ def load_tianchi(folder: str | Path) -> Interactions:
     return interactions_from_records(users, items, times, types)
 
 
+def load_otto(folder: str | Path) -> Interactions:
+    """OTTO sessions (JSONL, one session per line; ts in milliseconds): a session is the user."""
+    import json
+
+    names = {"clicks": "view", "carts": "cart", "orders": "purchase"}
+    users, items, times, types = [], [], [], []
+    with (Path(folder) / "train.jsonl").open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                session = json.loads(line)
+                for event in session["events"]:
+                    users.append(str(session["session"])); items.append(str(event["aid"]))  # noqa: E702
+                    times.append(int(event["ts"]) // 1000); types.append(names.get(event["type"], "view"))  # noqa: E702
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{folder}/train.jsonl:{line_no}: {exc}") from None
+    return interactions_from_records(users, items, times, types)
+
+
 DATASET_LOADERS = {
     "amazon-grocery-5core": load_amazon_grocery,
     "taobao-userbehavior-slice": load_taobao,
     "rees46-oct2019-head": load_rees46,
     "tianchi-mobile-2014-head": load_tianchi,
+    "otto-fixture": load_otto,
 }

@@ -126,16 +126,17 @@ def _available(store: Store, ids, category: str | None):
 
 
 def _item(product: dict, score: float, explanation: str) -> dict[str, Any]:
+    # `_pk` goes into the impression log and is removed before the list is returned.
     return {"sku": product["sku"], "title": product["title"], "category": product["category"],
-            "price": str(product["price"]), "score": round(float(score), 6), "explanation": explanation}
+            "price": str(product["price"]), "score": round(float(score), 6), "explanation": explanation,
+            "_pk": product["pk"]}
 
 
 def _rank(store: Store, bundle: ModelBundle, scores: np.ndarray, k: int, exclude: set[int], category: str | None):
     """Best-first (product dict, score) pairs: available, in the category, not excluded."""
     scores = scores.astype(np.float64, copy=True)
     if category:
-        mask = np.array([not c.startswith(category) for c in bundle.item_category])
-        scores[mask] = -np.inf
+        scores[bundle.outside_category(category)] = -np.inf
     for key in exclude:
         n = bundle.index.get(key)
         if n is not None:
@@ -185,8 +186,7 @@ def trending(store: Store, *, k: int, category: str | None = None, exclude: set[
 
 def _log(store: Store, *, surface: str, served: Served | None, customer: Customer | None, items: list[dict],
          fallback: bool) -> str:
-    skus = [i["sku"] for i in items]
-    ids = list(Product.objects.for_store(store).filter(sku__in=skus).values_list("pk", flat=True)) if skus else []
+    ids = [i.pop("_pk") for i in items]
     imp = RecommendationImpression.objects.create(
         store=store, model=served.model if served else None, surface=surface, customer=customer,
         product_ids=ids, fallback=fallback, created_at=timezone.now(),

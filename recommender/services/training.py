@@ -76,6 +76,56 @@ def store_interactions(store: Store, *, window_days: int | None = None) -> tuple
     return data, {**meta, "baskets": list(baskets.values())}
 
 
+def eligible_customers_quick(store: Store) -> int:
+    """Customers with >= 2 distinct products across events and paid order lines, counted in SQL per source.
+
+    A cheap pre-check for the dashboard and the command, so a hopeless run is refused before a job is queued.
+    It may over-count a customer who viewed and bought the same single product; `model_train` takes the exact
+    count again on the training data and refuses there too.
+    """
+    from django.db.models import Count
+
+    per_customer: dict[int, int] = {}
+    events = (
+        Event.objects.for_store(store).filter(customer__isnull=False, product__isnull=False)
+        .values("customer_id").annotate(n=Count("product_id", distinct=True))
+    )
+    lines = (
+        OrderLine.objects.for_store(store).filter(order__status__in=REVENUE_STATUSES, order__customer__isnull=False)
+        .values("order__customer_id").annotate(n=Count("product_id", distinct=True))
+    )
+    for row in events:
+        per_customer[row["customer_id"]] = per_customer.get(row["customer_id"], 0) + row["n"]
+    for row in lines:
+        per_customer[row["order__customer_id"]] = per_customer.get(row["order__customer_id"], 0) + row["n"]
+    return sum(1 for n in per_customer.values() if n >= 2)
+
+
+def training_start(*, store: Store, algorithm: str, created_by=None, window_days: int | None = None,
+                   activate: bool | None = None) -> Any:
+    """Validate, refuse early on too little data, then queue a training Job on the `training` queue."""
+    from ecomops.services.jobs import job_create
+    from recommender.tasks import TRAIN_KIND
+
+    names = [n.strip() for n in algorithm.split(",") if n.strip()]
+    if algorithm != "all" and (not names or any(n not in MODEL_NAMES for n in names)):
+        raise ValueError(f"Unknown model {algorithm!r}. Known: {', '.join([*MODEL_NAMES, 'all'])}")
+    if window_days is not None and window_days < 1:
+        raise ValueError("The data window must be at least 1 day.")
+    eligible = eligible_customers_quick(store)
+    if eligible < MIN_ELIGIBLE_CUSTOMERS:
+        raise TrainingRefused(
+            f"Not enough data to train: about {eligible} customers have 2 or more events, at least "
+            f"{MIN_ELIGIBLE_CUSTOMERS} are needed. Import more events or widen the data window."
+        )
+    params: dict[str, Any] = {"algorithm": algorithm}
+    if window_days:
+        params["window_days"] = window_days
+    if activate is not None:
+        params["activate"] = activate
+    return job_create(store=store, kind=TRAIN_KIND, params=params, created_by=created_by)
+
+
 def _artifact_path(store: Store, algorithm: str, version: int) -> Path:
     return Path(settings.ECOMOPS_MODEL_DIR) / "recommender" / f"store-{store.pk}" / f"{algorithm}-v{version}-{uuid.uuid4().hex[:8]}.pkl"
 
