@@ -12,8 +12,8 @@ from django.views.generic import TemplateView
 
 from copywriter import selectors, services
 from copywriter.ml.generate import TONES
-from copywriter.services.review import NotAllowed
 from copywriter.models import DescriptionDraft
+from copywriter.services.review import NotAllowed
 from ecomops.models import Product
 from ecomops.scoping import StoreViewMixin
 

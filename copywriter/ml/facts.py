@@ -89,7 +89,7 @@ for canon, names in {
     "adjustable": "adjustable", "foldable": "foldable collapsible folding", "non-slip": "non-slip anti-slip slip-resistant",
     "breathable": "breathable", "stretchable": "stretchable stretch stretchy", "organic": "organic",
     "handmade": "handmade handcrafted hand-made", "vegan": "vegan", "recyclable": "recyclable recycled",
-    "eco-friendly": "eco-friendly", "hypoallergenic": "hypoallergenic", "reversible": "reversible",
+    "eco-friendly": "eco-friendly sustainable sustainably biodegradable", "hypoallergenic": "hypoallergenic", "reversible": "reversible",
     "insulated": "insulated", "padded": "padded", "lined": "lined", "quick-dry": "quick-dry quick-drying",
     "uv-protection": "uv-protection", "anti-bacterial": "anti-bacterial antibacterial antimicrobial",
     "bluetooth": "bluetooth", "portable": "portable", "lightweight": "lightweight",

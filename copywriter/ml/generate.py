@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +35,10 @@ SYSTEM_PROMPT = (
 
 class BadProductInput(ValueError):
     """The product cannot be described: no title or no attributes."""
+
+
+class GenerationStopped(Exception):
+    """The caller's ``should_stop`` ended a batch before it finished (a cancelled job)."""
 
 
 @dataclass
@@ -241,6 +245,10 @@ def meta_description_for(description: str) -> str:
 # --- post-editing and selection -------------------------------------------------------------------
 
 _FILLER_RE = re.compile(r"\b(elevate your|look no further|whether you're|in today's|game[- ]changer)\b", re.I)
+# the small model sometimes talks about its task instead of the product: such sentences are dropped
+_META_RE = re.compile(r"\b(rewritten|revised version|the goal was|original (?:fact|text)|this description|"
+                      r"word count|here(?:'s| is) (?:a|the|your)|i hope|let me know|as an ai|facts? (?:given|provided))\b",
+                      re.I)
 
 
 def _source_for(facts: ProductFacts, options: Options) -> factlib.Source:
@@ -284,7 +292,8 @@ def finalise(raw: str, facts: ProductFacts, options: Options, *, new_tokens: int
         avoid = [w.lower() for w in options.avoid_words]
         kept = []
         for _, _, s in factlib.split_sentences(text):
-            if any(re.search(rf"\b{re.escape(w)}\b", s.lower()) for w in avoid) or _FILLER_RE.search(s):
+            if (any(re.search(rf"\b{re.escape(w)}\b", s.lower()) for w in avoid) or _FILLER_RE.search(s)
+                    or _META_RE.search(s)):
                 edited = True
                 continue
             kept.append(s)
@@ -360,18 +369,26 @@ def generate_drafts(
     seed: int | None = None,
     source_label: str = "model",
     stats: BulkStats | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Draft]:
-    """One batched ``generate`` for all products x candidates; returns the best draft per product."""
+    """One batched ``generate`` for all products x candidates; returns the best draft per product.
+
+    ``should_stop`` (polled while decoding) cancels the batch: :class:`GenerationStopped` is raised and
+    nothing of the unfinished batch is returned.
+    """
     if not products:
         return []
     prompts = [render_prompt(tokenizer, p, options) for p in products]
     result = lm.generate_batch(
         model, tokenizer, prompts, max_new_tokens=max_new_tokens or max_new_tokens_for(options),
         temperature=temperature if n_candidates > 1 else 0.0, num_return_sequences=n_candidates, seed=seed,
+        should_stop=should_stop,
     )
     if stats is not None:
         stats.new_tokens += result.new_tokens
         stats.seconds += result.seconds
+    if result.stopped:
+        raise GenerationStopped(f"stopped mid-batch after {result.seconds:.1f} s")
     drafts = []
     for i, facts in enumerate(products):
         gens = result.generations[i * n_candidates: (i + 1) * n_candidates]

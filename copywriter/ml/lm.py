@@ -14,7 +14,7 @@ import importlib.util
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +238,7 @@ class Generation:
 class BatchResult:
     generations: list[Generation]
     seconds: float
+    stopped: bool = False  # should_stop() asked to end the batch before it finished
 
     @property
     def new_tokens(self) -> int:
@@ -271,10 +272,14 @@ def generate_batch(
     repetition_penalty: float = 1.15,
     num_return_sequences: int = 1,
     seed: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    check_every_s: float = 1.0,
 ) -> BatchResult:
     """Generate for many already-templated prompts at once (left padding, KV cache, inference mode).
 
-    Returns ``len(prompts) * num_return_sequences`` generations, grouped per prompt.
+    Returns ``len(prompts) * num_return_sequences`` generations, grouped per prompt. ``should_stop`` is
+    polled between decoding steps (at most every ``check_every_s`` seconds, so a DB-backed check stays
+    cheap); when it returns True the batch ends at once and ``BatchResult.stopped`` is set.
     """
     import torch
 
@@ -282,11 +287,14 @@ def generate_batch(
         torch.manual_seed(seed)
     t0 = time.perf_counter()
     enc = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+    kwargs = _gen_kwargs(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty, num_return_sequences)
+    stop = _PollingStop(should_stop, check_every_s) if should_stop is not None else None
+    if stop is not None:
+        from transformers import StoppingCriteriaList
+
+        kwargs["stopping_criteria"] = StoppingCriteriaList([stop])
     with torch.inference_mode():
-        out = model.generate(
-            **enc, **_gen_kwargs(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty,
-                                 num_return_sequences)
-        )
+        out = model.generate(**enc, **kwargs)
     prompt_len = enc["input_ids"].shape[1]
     new = out[:, prompt_len:]
     gens = []
@@ -299,7 +307,24 @@ def generate_batch(
             n += 1
         text = tokenizer.decode(ids[:n], skip_special_tokens=True).strip()
         gens.append(Generation(text, n + (1 if n < len(ids) else 0)))
-    return BatchResult(gens, time.perf_counter() - t0)
+    return BatchResult(gens, time.perf_counter() - t0, bool(stop and stop.fired))
+
+
+class _PollingStop:
+    """A transformers stopping criterion that asks a callback, rate-limited by wall time."""
+
+    def __init__(self, should_stop: Callable[[], bool], every_s: float):
+        self.should_stop, self.every_s = should_stop, every_s
+        self.last, self.fired = time.perf_counter(), False
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        now = time.perf_counter()
+        if not self.fired and now - self.last >= self.every_s:
+            self.last = now
+            self.fired = bool(self.should_stop())
+        return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
 
 
 def stream_generate(

@@ -8,13 +8,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from copywriter.ml import generate as gen
 from copywriter.ml.generate import BadProductInput, Options, ProductFacts
 from copywriter.models import CopywriterModel, DescriptionDraft
-from ecomops.models import Job, Product, Store
+from ecomops.models import Job, JobStatus, Product, Store
 from ecomops.realtime import store_broadcast
-from ecomops.services.jobs import job_create, job_progress
+from ecomops.services.jobs import JobCancelled, job_create, job_progress
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,17 @@ def _save_draft(*, job: Job, product: Product, d: gen.Draft, options: dict, vers
     return draft
 
 
+def _cancel_check(job: Job):
+    """Polled between decoding steps of a batch: heartbeat (a long batch is not a dead worker) and
+    report whether someone asked to cancel, so a cancel lands mid-batch rather than after it."""
+
+    def should_stop() -> bool:
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+        return Job.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+    return should_stop
+
+
 def run_generation_job(job: Job, *, product_ids: list[int], options: dict, stream: bool = False,
                        version_id: int | None = None, batch_size: int = BATCH_SIZE,
                        max_new_tokens: int | None = None) -> dict[str, Any]:
@@ -167,8 +179,13 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
                 kept.append(p)
             except BadProductInput as exc:
                 skipped.append(str(exc))
-        drafts = gen.generate_drafts(model, tok, facts_list, opts, n_candidates=n_candidates, stats=stats,
-                                     source_label=label, max_new_tokens=max_new_tokens) if facts_list else []
+        try:
+            drafts = gen.generate_drafts(model, tok, facts_list, opts, n_candidates=n_candidates, stats=stats,
+                                         source_label=label, max_new_tokens=max_new_tokens,
+                                         should_stop=_cancel_check(job)) if facts_list else []
+        except gen.GenerationStopped:
+            # cancelled while this batch was decoding: earlier batches' drafts stay, this one is dropped
+            raise JobCancelled() from None
         for p, d in zip(kept, drafts, strict=True):
             draft_ids.append(_save_draft(job=job, product=p, d=d, options=options, version=version, label=label).pk)
         done += len(batch)

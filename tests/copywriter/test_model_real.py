@@ -1,8 +1,10 @@
 """The real SmolLM2 model: generation end to end, token streaming over the websocket, a tiny fine-tune."""
 
 import csv
-import shutil
 import json
+import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,13 +13,15 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
+from django.db import connection
 
 from copywriter import services
 from copywriter.ml import lm
 from copywriter.models import CopywriterModel, DescriptionDraft
 from copywriter.tasks import copywriter_generate, copywriter_train
-from ecomops.models import Job, JobStatus
+from ecomops.models import Job, JobStatus, Product
 from ecomops.routing import websocket_urlpatterns
+from ecomops.services.jobs import job_cancel
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.slow
@@ -73,6 +77,43 @@ async def test_interactive_generation_streams_tokens_over_the_websocket(store, o
     assert len(tokens) >= 3 and draft["product_id"] == product.pk
     saved = await database_sync_to_async(DescriptionDraft.objects.get)(pk=draft["id"])
     assert saved.raw_text.strip() == "".join(tokens).strip()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_lands_mid_batch_and_keeps_finished_drafts(store, owner):
+    """A real bulk job in a worker thread; cancel as soon as the first draft lands. The batch being decoded
+    stops within about a second (the stop check polls while generating), earlier drafts stay, nothing is
+    published."""
+    store.settings = {"copywriter": {"n_candidates": 1}}
+    store.save()
+    for sku in ("C1", "C2", "C3"):
+        ProductFactory(store=store, sku=sku, title=f"Canvas Tote {sku}", description="",
+                       attributes={"colour": "Olive green", "material": "Canvas"})
+    job = services.generation_start(store=store, user=owner, skus=["C1", "C2", "C3"], options={"length": "short"},
+                                    max_new_tokens=96)
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "batch_size": 1})
+    outcome = {}
+
+    def work():
+        try:
+            outcome["r"] = copywriter_generate.run(str(job.pk))
+        finally:
+            connection.close()  # this thread's own connection, so the test database can be dropped
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not DescriptionDraft.objects.filter(job=job).exists() and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cancelled_at = time.monotonic()
+    job_cancel(job=job)
+    worker.join(timeout=120)
+    stop_s = time.monotonic() - cancelled_at
+    job.refresh_from_db()
+    assert outcome["r"] == "cancelled" and job.status == JobStatus.CANCELLED
+    assert DescriptionDraft.objects.filter(job=job).count() == 1  # the batch in flight was dropped
+    assert stop_s < 10  # well before the next 96-token batch could finish
+    assert not Product.objects.for_store(store).exclude(description="").exists()
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from copywriter.ml import lm
 from copywriter.ml.generate import Options
 from copywriter.models import CopywriterModel, EvaluationReport
 from copywriter.runtime import model_dir
+from copywriter.services.training import human_examples
 from ecomops.models import Store
 
 
@@ -20,7 +21,8 @@ class Command(BaseCommand):
     help = "ROUGE-L, attribute coverage, hallucination rate, length adherence, distinct-2 and tok/s per system."
 
     def add_arguments(self, parser):
-        parser.add_argument("--csv", required=True, help="Myntra catalogue or title,brand,category,attributes,description")
+        parser.add_argument("--csv", help="Myntra catalogue or title,brand,category,attributes,description "
+                                          "(without it, --store evaluates on the store's own human descriptions)")
         parser.add_argument("--limit", type=int, default=40, help="held-out products to evaluate")
         parser.add_argument("--store", help="store slug: use its active fine-tuned version and file the report")
         parser.add_argument("--version-path", help="a fine-tuned version directory to evaluate as 'fine-tuned'")
@@ -32,18 +34,24 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path")
 
     def handle(self, *args, **o):
-        try:
-            examples = ev.load_examples(o["csv"])
-        except ev.BadCsv as exc:
-            raise CommandError(str(exc)) from None
-        if not examples:
-            raise CommandError(f"{o['csv']}: no usable rows (each needs a title, attributes and a description).")
-        _, test = ev.heldout(examples, o["limit"])
         store = None
         if o["store"]:
             store = Store.objects.filter(slug=o["store"]).first()
             if store is None:
                 raise CommandError(f"No store with slug {o['store']!r}.")
+        if o["csv"]:
+            try:
+                examples = ev.load_examples(o["csv"])
+            except ev.BadCsv as exc:
+                raise CommandError(str(exc)) from None
+            dataset = str(o["csv"])
+        elif store is not None:
+            examples, dataset = human_examples(store), f"store:{store.slug}"
+        else:
+            raise CommandError("Give --csv PATH, or --store SLUG to evaluate on the store's own products.")
+        if not examples:
+            raise CommandError(f"{dataset}: no usable rows (each needs a title, attributes and a description).")
+        _, test = ev.heldout(examples, o["limit"])
         version_path = o["version_path"]
         if not version_path and store is not None:
             active = CopywriterModel.objects.for_store(store).filter(is_active=True).first()
@@ -72,7 +80,7 @@ class Command(BaseCommand):
                                    on_batch=bar.update)
             rows.append(res.metrics(refs, options.target_words))
         self.stdout.write(ev.format_table(rows))
-        EvaluationReport.objects.create(store=store, dataset=str(o["csv"]), n_examples=len(test), systems=rows)
+        EvaluationReport.objects.create(store=store, dataset=dataset, n_examples=len(test), systems=rows)
         if o["json_path"]:
-            Path(o["json_path"]).write_text(json.dumps({"dataset": o["csv"], "n": len(test), "systems": rows}, indent=1))
+            Path(o["json_path"]).write_text(json.dumps({"dataset": dataset, "n": len(test), "systems": rows}, indent=1))
             self.stdout.write(f"wrote {o['json_path']}")

@@ -10,6 +10,7 @@ compare LoRA and full fine-tuning on the Myntra catalogue.
 from __future__ import annotations
 
 import json
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -36,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--train-limit", type=int, default=400)
         parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument("--eval-every", type=int, default=10)
+        parser.add_argument("--max-len", type=int, default=256, help="tokens per training example")
+        parser.add_argument("--val-fraction", type=float, default=0.15)
+        parser.add_argument("--lr", type=float, default=None, help="default 1e-3 for LoRA, 5e-5 for full")
 
     def handle(self, *args, **o):
         if o["csv"]:
@@ -69,13 +73,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         train = train[: o["train_limit"]]
         cfg = TrainConfig(method=o["method"], epochs=o["epochs"], max_steps=o["max_steps"],
-                          batch_size=o["batch_size"], eval_every=o["eval_every"])
+                          batch_size=o["batch_size"], eval_every=o["eval_every"], max_len=o["max_len"],
+                          val_fraction=o["val_fraction"], lr=o["lr"])
         bar = tqdm(total=o["max_steps"] or None, desc=f"train {o['method']}", disable=None)
+        t0 = time.perf_counter()
 
         def on_progress(p):
             bar.update(1 if p["step"] else 0)
-            if "val_loss" in p:
-                self.stdout.write(f"step {p['step']} val_loss {p['val_loss']:.4f} train_loss {p.get('train_loss')}")
+            if "val_loss" in p or o["verbosity"] > 1:
+                self.stdout.write(f"step {p['step']}/{p.get('total_steps')} {time.perf_counter() - t0:.0f}s "
+                                  f"train_loss {p.get('train_loss')} val_loss {p.get('val_loss', '')}")
+                self.stdout.flush()
 
         try:
             res = fine_tune(train, o["out"], model_dir=model_dir(), config=cfg, on_progress=on_progress)
