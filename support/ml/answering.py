@@ -72,22 +72,91 @@ def extractive_answer(question: str, passages: list[Passage], *, max_sentences: 
     return Answer(text=f"{quote} [1]", citations=[best.entry_id], grounded=True, mode="extractive")
 
 
+MAX_LM_PASSAGES = 2  # the LM reads the two best supported passages: a shorter prompt is a faster first token
+
+
+def _prefix_state(model, tokenizer) -> tuple[list[int], object] | None:
+    """Token ids and KV cache of the constant head of every prompt (system prompt up to the user turn),
+    computed once per loaded model, so each answer only pre-fills its passages and question.
+
+    None when the chat template does not split cleanly at the user turn (then the whole prompt is pre-filled)."""
+    import torch
+
+    from copywriter.ml.lm import chat_prompt
+
+    if hasattr(model, "_support_prompt_head"):  # kept on the model object: it lives and dies with the model
+        return model._support_prompt_head
+    marker = "\u2063SPLIT\u2063"
+    rendered = chat_prompt(tokenizer, marker, system=SYSTEM_PROMPT)
+    head = rendered.split(marker)[0] if marker in rendered else ""
+    state = None
+    if head:
+        probe = rendered.replace(marker, "Passages:\n[1] x")
+        head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+        full_ids = tokenizer(probe, add_special_tokens=False)["input_ids"]
+        if full_ids[: len(head_ids)] == head_ids:
+            with torch.inference_mode():
+                out = model(input_ids=torch.tensor([head_ids]), use_cache=True)
+            state = (head_ids, out.past_key_values)
+    model._support_prompt_head = state
+    return state
+
+
+def stream_answer_tokens(model, tokenizer, prompt: str, *, max_new_tokens: int, repetition_penalty: float = 1.1):
+    """Greedy decoding with a KV cache, yielding text pieces as they complete; the prompt's constant head comes
+    from `_prefix_state` instead of being pre-filled again."""
+    import copy
+
+    import torch
+
+    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prefix = _prefix_state(model, tokenizer)
+    past = None
+    if prefix is not None and ids[: len(prefix[0])] == prefix[0]:
+        past = copy.deepcopy(prefix[1])
+        step_input = torch.tensor([ids[len(prefix[0]) :]])
+    else:
+        step_input = torch.tensor([ids])
+    eos = tokenizer.eos_token_id
+    generated: list[int] = []
+    emitted = ""
+    with torch.inference_mode():
+        for _ in range(max_new_tokens):
+            out = model(input_ids=step_input, past_key_values=past, use_cache=True)
+            past = out.past_key_values
+            logits = out.logits[0, -1, :].float()
+            if repetition_penalty != 1.0 and generated:
+                prev = torch.tensor(sorted(set(generated)))
+                vals = logits[prev]
+                logits[prev] = torch.where(vals > 0, vals / repetition_penalty, vals * repetition_penalty)
+            token = int(torch.argmax(logits))
+            if token == eos:
+                break
+            generated.append(token)
+            text = tokenizer.decode(generated, skip_special_tokens=True)
+            if not text.endswith("\ufffd") and len(text) > len(emitted):  # whole characters only
+                yield text[len(emitted) :]
+                emitted = text
+            step_input = torch.tensor([[token]])
+
+
 def generate_answer(
     question: str,
     passages: list[Passage],
     *,
     load_lm: Callable[[], tuple],
-    max_new_tokens: int = 80,
+    max_new_tokens: int = 64,
     on_token: Callable[[str], None] | None = None,
     deadline_s: float = 30.0,
 ) -> Answer:
-    """Stream a draft from the LM. Raises TimeoutError past the deadline (the caller hands off)."""
+    """Stream a draft from the LM over the best passages. Raises TimeoutError past the deadline (the caller
+    hands off). The draft's [n] citations refer to `passages` in order."""
     import torch
 
-    from copywriter.ml.lm import chat_prompt, stream_generate
+    from copywriter.ml.lm import chat_prompt
 
     model, tokenizer = load_lm()
-    prompt = chat_prompt(tokenizer, build_user_message(question, passages), system=SYSTEM_PROMPT)
+    prompt = chat_prompt(tokenizer, build_user_message(question, passages[:MAX_LM_PASSAGES]), system=SYSTEM_PROMPT)
     started = time.perf_counter()
     first: float | None = None
     pieces: list[str] = []
@@ -96,8 +165,7 @@ def generate_answer(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for piece in stream_generate(model, tokenizer, prompt, max_new_tokens=max_new_tokens, temperature=0.0,
-                                     repetition_penalty=1.1):
+        for piece in stream_answer_tokens(model, tokenizer, prompt, max_new_tokens=max_new_tokens):
             if first is None:
                 first = time.perf_counter() - started
             pieces.append(piece)
@@ -111,17 +179,35 @@ def generate_answer(
     return Answer(text=draft, draft=draft, first_token_s=first, total_s=time.perf_counter() - started)
 
 
-def _supported_by(text: str, cited: list[Passage], question: str, *, min_share: float = 0.6) -> bool:
-    """Most of the answer's content words must come from the cited passages, and it must not just restate the
-    question (a small model sometimes echoes the prompt instead of answering)."""
+# What a 135M model writes when it is not answering: echoes of the prompt's scaffolding, apologies, meta talk.
+_NOT_AN_ANSWER = re.compile(
+    r"\b(?:passages?|question|answer is|answer:|sorry|confusion|as an ai|language model|let me know)\b|\n\s*\[\d+\]|\?",
+    re.IGNORECASE,
+)
+
+
+def _complete_sentences(text: str) -> str:
+    """The draft up to its last finished sentence (a draft cut off by the token limit ends mid-sentence)."""
+    text = text.strip().split("\n\n")[0].strip()
+    if re.search(r"[.!](?:\s*\[\d+\])?$", text):
+        return text
+    cut = max(text.rfind(". "), text.rfind("! "))
+    return text[: cut + 1].strip() if cut > 0 else ""
+
+
+def _supported_by(text: str, cited: list[Passage], question: str, *, min_share: float = 0.7) -> bool:
+    """Most of the answer's content words must come from the cited passages, and it must read as an answer, not
+    as an echo of the prompt (a small model sometimes restates the question or the passage titles)."""
+    if _NOT_AN_ANSWER.search(text):
+        return False
     words = [w for w in tokenize(re.sub(r"\[\d+\]", " ", text)) if len(w) > 2]
-    if not words:
+    if len(words) < 3:
         return False
     source = set(tokenize(" ".join(p.clean_text + " " + p.title for p in cited)))
-    if sum(w in source for w in words) / len(words) < min_share:
+    stems = {w.rstrip("s") for w in source}
+    if sum(w in source or w.rstrip("s") in stems for w in words) / len(words) < min_share:
         return False
-    lowered = text.lower()
-    return "question" not in lowered and "passage" not in lowered
+    return not any(p.title.lower().strip(" ?") in text.lower() for p in cited if len(p.title) > 12)
 
 
 def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> Answer:
@@ -133,7 +219,8 @@ def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> 
         fallback = extractive_answer(question, passages)
         fallback.draft = draft.draft
         return fallback
-    numbers = cited_numbers(text, len(passages)) or [1]
+    text = _complete_sentences(text)
+    numbers = cited_numbers(text, min(len(passages), MAX_LM_PASSAGES)) or [1]  # only what the LM was shown
     cited = [passages[n - 1] for n in numbers]
     result = check_grounding(text, [p.clean_text for p in cited])
     if not result.grounded or len(text) < 12 or not _supported_by(text, cited, question):

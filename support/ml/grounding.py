@@ -1,7 +1,8 @@
 """The grounding check: every fact an answer states must appear in the passages it cites.
 
 "Facts" are what a merchant can be held to: numbers (amounts, days, percentages, order numbers), number words,
-e-mail addresses, URLs, phone numbers and policy terms ("free", "full refund", "lifetime warranty", ...).
+e-mail addresses, URLs, phone numbers, policy terms ("free", "full refund", "lifetime warranty", ...) and
+negations (an answer may not say "not" where its source does not).
 """
 
 from __future__ import annotations
@@ -44,10 +45,16 @@ def _strip_citations(text: str) -> str:
     return _CITATION.sub(" ", text)
 
 
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|cannot|without|unable)\b|n't\b", re.IGNORECASE)
+
+
 def facts_in(text: str) -> dict[str, set[str]]:
     text = _strip_citations(text)
-    lowered = text.lower()
+    lowered = text.lower().replace("\u2019", "'")
     return {
+        # A negation flips a policy ("you can return it" / "you can not"): an answer may only negate what a
+        # passage negates too.
+        "negations": {"negation"} if _NEGATION.search(lowered) else set(),
         "numbers": _normalise_numbers(text),
         "emails": {e.lower().rstrip(".") for e in _EMAIL.findall(text)},
         "urls": {u.lower().rstrip(".,)") for u in _URL.findall(text)},

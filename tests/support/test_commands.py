@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from ecomops.models import Job, JobStatus
 from support.models import ClassifierVersion
 
 from .conftest import FIXTURES
@@ -14,10 +15,14 @@ from .conftest import FIXTURES
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def test_train_support_creates_an_active_version(store, capsys):
+@pytest.mark.django_db(transaction=True)  # the job runs in a thread of the command, on its own connection
+def test_train_support_runs_as_a_job_and_creates_an_active_version(store, capsys):
     call_command("train_support", "--store", store.slug, "--bitext", str(FIXTURES / "intents_small.csv"))
     version = ClassifierVersion.objects.for_store(store).get()
     assert version.is_active and version.metrics["examples"] > 60
+    job = Job.objects.for_store(store).get(kind="support_train")
+    assert job.status == JobStatus.SUCCEEDED and job.progress == 100 and job.result["version"] == 1
+    assert version.job_id == job.pk
     assert "Classifier v1 active" in capsys.readouterr().out
 
 

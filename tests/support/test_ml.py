@@ -44,8 +44,26 @@ def test_ungrounded_draft_falls_back_to_an_extractive_quote():
     final = ground_or_extract("how long to return?", Answer(text="You have 90 days and free shipping."), passages)
     assert final.mode == "extractive" and final.citations == [7]
     assert "30 days" in final.text and "90" not in final.text
-    kept = ground_or_extract("how long to return?", Answer(text="Within 30 days [1]."), passages)
+    kept = ground_or_extract("how long to return?", Answer(text="You can return products within 30 days [1]."), passages)
     assert kept.mode == "generated" and kept.citations == [7]
+
+
+@pytest.mark.parametrize("draft", [
+    "You can not return products within 30 days [1].",  # a negation the passage does not make
+    "Did you mean returns? You can return products within 30 days [1].",  # a question back
+    "The answer is: return products within 30 days [1].",  # prompt scaffolding
+    "You can return products within 30 days of purchase for a full refund, if",  # cut off mid-sentence only
+])
+def test_drafts_that_negate_chatter_or_are_unfinished_are_not_kept(draft):
+    passages = [Passage(7, "Returns", RETURNS, score=0.8)]
+    final = ground_or_extract("how long to return?", Answer(text=draft), passages)
+    assert final.mode == "extractive" and "30 days" in final.text
+
+
+def test_a_draft_cut_by_the_token_limit_keeps_its_finished_sentences():
+    passages = [Passage(7, "Returns", RETURNS, score=0.8)]
+    final = ground_or_extract("how long?", Answer(text="You can return products within 30 days [1]. Items must be"), passages)
+    assert final.mode == "generated" and final.text == "You can return products within 30 days [1]."
 
 
 def test_extractive_answer_quotes_the_best_passage_with_a_citation():

@@ -21,7 +21,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from tqdm import tqdm
 
 from support.ml import embedder
-from support.ml.answering import Passage, declines_as_out_of_scope, generate_answer, ground_or_extract
+from support.ml.answering import MAX_LM_PASSAGES, Passage, declines_as_out_of_scope, generate_answer, ground_or_extract
 from support.ml.grounding import check_grounding
 from support.ml.index import HybridIndex
 from support.ml.intent import split_indices, train_intent_model
@@ -164,8 +164,9 @@ class Command(BaseCommand):
         # --- grounded answers (SmolLM2) ------------------------------------------------------------------
         n_gen = max(0, opts["generate"])
         if n_gen:
-            from copywriter.ml.lm import load_lm
+            from support.services.answering import lm_loader
 
+            load = lm_loader()
             rng = np.random.default_rng(opts["seed"])
             picks = rng.choice(len(queries), size=min(n_gen, len(queries)), replace=False)
             drafts_grounded = final_grounded = generated_kept = 0
@@ -174,8 +175,8 @@ class Command(BaseCommand):
                 q = queries[int(i)]
                 hits = index.search(qvecs[int(i)], q, k=3)
                 passages = [Passage(h.entry_id, entries[h.entry_id][0], entries[h.entry_id][1], score=h.cosine) for h in hits]
-                draft = generate_answer(q, passages, load_lm=lambda: load_lm(settings.ECOMOPS_MODEL_DIR), max_new_tokens=80)
-                drafts_grounded += check_grounding(draft.text, [p.clean_text for p in passages]).grounded
+                draft = generate_answer(q, passages, load_lm=load, max_new_tokens=64)
+                drafts_grounded += check_grounding(draft.text, [p.clean_text for p in passages[:MAX_LM_PASSAGES]]).grounded
                 final = ground_or_extract(q, draft, passages)
                 cited = [p.clean_text for p in passages if p.entry_id in final.citations]
                 ok = check_grounding(final.text, cited).grounded and bool(cited)
