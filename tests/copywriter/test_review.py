@@ -166,3 +166,9 @@ def test_openapi_lists_copywriter_endpoints(api_client):
     assert "/api/v1/stores/{store_slug}/copywriter/generations" in paths
     assert "/api/v1/stores/{store_slug}/copywriter/drafts/{id}/approve" in paths or \
         "/api/v1/stores/{store_slug}/copywriter/drafts/{pk}/approve" in paths
+
+
+def test_review_page_highlights_unsupported_facts(store, member_client):
+    draft = make_draft(store, description="A copper <b>shirt</b>.", unsupported=[{"kind": "material", "text": "copper"}])
+    r = member_client.get(f"/stores/{store.slug}/copywriter/drafts/{draft.pk}/")
+    assert b'<mark class="unsupported">copper</mark> &lt;b&gt;shirt&lt;/b&gt;' in r.content

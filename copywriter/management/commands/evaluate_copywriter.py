@@ -12,7 +12,7 @@ from copywriter.ml import evaluation as ev
 from copywriter.ml import lm
 from copywriter.ml.generate import Options
 from copywriter.models import CopywriterModel, EvaluationReport
-from copywriter.runtime import model_dir
+from copywriter.runtime import model_dir, use_int8
 from copywriter.services.training import human_examples
 from ecomops.models import Store
 
@@ -32,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-new-tokens", type=int, default=None)
         parser.add_argument("--systems", default="template,base,base-raw,finetuned")
         parser.add_argument("--json", dest="json_path")
+        parser.add_argument("--int8", choices=["auto", "on", "off"], default="auto",
+                            help="dynamic int8 quantisation (auto: as the workers run, ECOMOPS_COPYWRITER_INT8)")
 
     def handle(self, *args, **o):
         store = None
@@ -57,6 +59,7 @@ class Command(BaseCommand):
             active = CopywriterModel.objects.for_store(store).filter(is_active=True).first()
             version_path = active.path if active else None
         options = Options(length=o["length"])
+        quantize = use_int8() if o["int8"] == "auto" else o["int8"] == "on"
         refs = [e.description for e in test]
         wanted = [s.strip() for s in o["systems"].split(",") if s.strip()]
         self.stdout.write(f"{len(examples)} usable rows; held-out split by product name: {len(test)} evaluated")
@@ -72,13 +75,15 @@ class Command(BaseCommand):
             else:
                 self.stdout.write("no fine-tuned version (pass --store with an active version or --version-path)")
         for name, vpath in runs:
-            model, tok = lm.load_lm(model_dir(), vpath)
+            model, tok = lm.load_lm(model_dir(), vpath, quantize=quantize)
             with tqdm(total=len(test), desc=name, disable=None) as bar:
                 res = ev.run_model(name, model, tok, test, options, batch_size=o["batch_size"],
                                    n_candidates=1 if name == "base-raw" else o["candidates"],
                                    post_edit=name != "base-raw", max_new_tokens=o["max_new_tokens"],
                                    on_batch=bar.update)
-            rows.append(res.metrics(refs, options.target_words))
+            row = res.metrics(refs, options.target_words)
+            row["int8"] = quantize
+            rows.append(row)
         self.stdout.write(ev.format_table(rows))
         EvaluationReport.objects.create(store=store, dataset=dataset, n_examples=len(test), systems=rows)
         if o["json_path"]:
