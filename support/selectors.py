@@ -90,6 +90,15 @@ def support_analytics(*, store: Store) -> dict:
         for c in handed if c["first_human_reply_at"] and c["handed_off_at"]
     ]
     csat = [c["csat"] for c in conversations if c["csat"]]
+    days: dict = {}
+    for c in conversations:
+        day = days.setdefault(c["created_at"].date().isoformat(), {"conversations": 0, "handed_off": 0})
+        day["conversations"] += 1
+        day["handed_off"] += bool(c["handed_off_at"])
+    daily = [
+        {"day": d, **v, "deflection_rate": (v["conversations"] - v["handed_off"]) / v["conversations"]}
+        for d, v in sorted(days.items())
+    ]
     intents = sorted(by_intent_total, key=lambda i: -by_intent_total[i])
     return {
         "conversations": total,
@@ -106,4 +115,6 @@ def support_analytics(*, store: Store) -> dict:
         "csat_count": len(csat),
         "csat_distribution": [csat.count(i) for i in range(1, 6)],
         "by_status": dict(Counter(c["status"] for c in conversations)),
+        "daily": daily,
+        "first_response_s": sorted(first_response.values()),
     }

@@ -46,8 +46,10 @@ class Answer:
     mode: str = "generated"  # generated | extractive | none
     unsupported: list[str] = field(default_factory=list)
     draft: str = ""
-    first_token_s: float | None = None
+    first_token_s: float | None = None  # the model's first token
+    first_visible_s: float | None = None  # the first vetted sentence passed on to the customer
     total_s: float = 0.0
+    stopped_early: bool = False  # a sentence failed the checks, so generation stopped there
 
 
 def build_user_message(question: str, passages: list[Passage]) -> str:
@@ -150,16 +152,22 @@ def generate_answer(
     deadline_s: float = 30.0,
 ) -> Answer:
     """Stream a draft from the LM over the best passages. Raises TimeoutError past the deadline (the caller
-    hands off). The draft's [n] citations refer to `passages` in order."""
+    hands off). The draft's [n] citations refer to `passages` in order.
+
+    `on_token` never sees raw model output: a `VettedStream` passes it one finished sentence at a time, only while
+    every sentence so far passes the checks the final answer must pass, and generation stops at the first
+    sentence that does not (the caller then quotes the passage instead)."""
     import torch
 
     from copywriter.ml.lm import chat_prompt
 
     model, tokenizer = load_lm()
-    prompt = chat_prompt(tokenizer, build_user_message(question, passages[:MAX_LM_PASSAGES]), system=SYSTEM_PROMPT)
+    shown = passages[:MAX_LM_PASSAGES]
+    prompt = chat_prompt(tokenizer, build_user_message(question, shown), system=SYSTEM_PROMPT)
     started = time.perf_counter()
     first: float | None = None
     pieces: list[str] = []
+    vetted = VettedStream(question, shown, on_token, started=started) if on_token is not None else None
     # Token-by-token decoding of a 135M model is latency-bound: one thread is several times faster than two
     # on busy shared cores (measured: 7 s vs 73 s for 60 tokens under load), so decode single-threaded.
     threads = torch.get_num_threads()
@@ -169,14 +177,62 @@ def generate_answer(
             if first is None:
                 first = time.perf_counter() - started
             pieces.append(piece)
-            if on_token is not None:
-                on_token(piece)
+            if vetted is not None and not vetted.feed(piece):
+                break
             if time.perf_counter() - started > deadline_s:
                 raise TimeoutError(f"The answer model took longer than {deadline_s:.0f} s.")
     finally:
         torch.set_num_threads(threads)
+    if vetted is not None:
+        vetted.finish()
     draft = "".join(pieces).strip()
-    return Answer(text=draft, draft=draft, first_token_s=first, total_s=time.perf_counter() - started)
+    return Answer(text=draft, draft=draft, first_token_s=first, total_s=time.perf_counter() - started,
+                  first_visible_s=vetted.first_visible_s if vetted else None,
+                  stopped_early=bool(vetted and vetted.rejected))
+
+
+class VettedStream:
+    """Passes generated text on one finished sentence at a time, and only while the text so far would be kept
+    as an answer (grounded in the passages shown, reads as an answer). The first failing sentence ends it."""
+
+    _END = re.compile(r"[.!?](?:\s*\[\d+\])?(?=\s)|\n")
+
+    def __init__(self, question: str, passages: list[Passage], emit: Callable[[str], None], *, started: float):
+        self.question, self.passages, self.emit, self.started = question, passages, emit, started
+        self.buffer = ""
+        self.accepted = ""
+        self.rejected = False
+        self.first_visible_s: float | None = None
+
+    def feed(self, piece: str) -> bool:
+        """False once the draft has failed (the caller stops generating)."""
+        if self.rejected:
+            return False
+        self.buffer += piece
+        while (match := self._END.search(self.buffer)) is not None:
+            sentence, self.buffer = self.buffer[: match.end()], self.buffer[match.end() :]
+            if sentence.strip() and not self._pass(sentence):
+                return False
+        return True
+
+    def finish(self) -> None:
+        """The model stopped: a last sentence without trailing space is vetted too; an unfinished one is dropped."""
+        if not self.rejected and re.search(r"[.!](?:\s*\[\d+\])?$", self.buffer.strip()):
+            self._pass(self.buffer.rstrip())
+        self.buffer = ""
+
+    def _pass(self, sentence: str) -> bool:
+        candidate = (self.accepted + sentence).strip()
+        cited = [self.passages[n - 1] for n in cited_numbers(candidate, len(self.passages))] or self.passages[:1]
+        if not (check_grounding(candidate, [p.clean_text for p in cited]).grounded
+                and _supported_by(candidate, cited, self.question)):
+            self.rejected = True
+            return False
+        if self.first_visible_s is None:
+            self.first_visible_s = time.perf_counter() - self.started
+        self.emit(sentence if self.accepted else sentence.lstrip())
+        self.accepted += sentence
+        return True
 
 
 # What a 135M model writes when it is not answering: echoes of the prompt's scaffolding, apologies, meta talk.

@@ -293,7 +293,7 @@ def answer_question(
                 draft = generate_answer(text, supported, load_lm=lm_loader(), max_new_tokens=max_new_tokens,
                                         on_token=on_token, deadline_s=getattr(settings, "SUPPORT_LM_TIMEOUT_S", 30))
             answer = ground_or_extract(text, draft, supported)
-            timings.update(first_token_s=draft.first_token_s, generate_s=draft.total_s)
+            timings.update(first_token_s=draft.first_token_s, first_visible_s=draft.first_visible_s, generate_s=draft.total_s)
         except Exception as exc:  # noqa: BLE001 - any model failure: a human takes over, nothing is lost
             logger.exception("support answer model failed for conversation %s", conversation.public_id)
             conv.message_add(conversation=conversation, role=MessageRole.NOTE,

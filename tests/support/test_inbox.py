@@ -51,7 +51,10 @@ def test_analytics_figures(member_client, faq, classifier, store, owner):
     assert a["conversations"] == 2 and a["deflection_rate"] == 0.5 and a["csat_average"] == 5
     assert {r["intent"]: r["rate"] for r in a["handoff_by_intent"]}["complaint"] == 1.0
     assert a["median_first_response_s"] is not None and a["median_human_first_response_s"] is not None
-    assert "deflection" in member_client.get(f"/stores/{store.slug}/support/analytics/").content.decode().lower()
+    assert len(a["first_response_s"]) == 2
+    assert a["daily"][-1]["conversations"] == 2 and a["daily"][-1]["deflection_rate"] == 0.5
+    page = member_client.get(f"/stores/{store.slug}/support/analytics/").content.decode()
+    assert "deflection-chart" in page and "handoff-chart" in page and "response-chart" in page and "csat-chart" in page
 
 
 def test_training_job_reports_progress_and_stores_a_version(store, owner):

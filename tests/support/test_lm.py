@@ -19,13 +19,16 @@ def test_generated_answer_is_grounded_cited_and_streamed(faq, classifier, store)
     tokens: list[str] = []
     r = answer_question(store=store, question="How long does standard shipping take?", use_lm=True,
                         on_token=tokens.append, max_new_tokens=40)
-    assert tokens, "no tokens were streamed"
     assert r.mode in {"generated", "extractive"} and r.grounded and not r.handoff
     cited = [s for s in r.sources if s["cited"]]
     assert cited
     passages = [KnowledgeEntry.objects.get(pk=s["id"]).text for s in cited]
     assert check_grounding(r.answer, passages).grounded
-    assert r.timings["first_token_s"] is not None
+    assert r.timings["first_token_s"] is not None  # the model ran and streamed
+    # Whatever reached the customer while generating was vetted sentence by sentence: grounded in the passages.
+    shown = [e.text for e in KnowledgeEntry.objects.for_store(store)]
+    assert check_grounding("".join(tokens), shown).grounded
+    assert (r.timings["first_visible_s"] is None) == (not tokens)
 
 
 def test_poisoned_entry_cannot_steer_the_model(faq, classifier, store):
@@ -56,6 +59,9 @@ async def test_tokens_stream_over_the_widget_socket(faq, classifier, store):
     await c.send_json_to({"type": "message", "text": "How long does express shipping take?"})
     bot, seen = await answer_of(c, timeout=120)
     kinds = [m["type"] for m in seen]
-    assert "token" in kinds and kinds.index("token") < kinds.index("done")
-    assert "business days" in bot["message"]["text"]
+    assert "typing" in kinds and kinds[-1] == "done"
+    streamed = "".join(m["text"] for m in seen if m["type"] == "token")  # vetted sentences only, if any
+    if streamed:
+        assert kinds.index("token") < kinds.index("done")
+    assert "business days" in bot["message"]["text"] and bot["message"]["sources"]
     await c.disconnect()

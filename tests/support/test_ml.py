@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.ml.answering import Answer, Passage, extractive_answer, ground_or_extract
+from support.ml.answering import Answer, Passage, VettedStream, extractive_answer, ground_or_extract
 from support.ml.grounding import check_grounding, cited_numbers
 from support.ml.safety import clean_text, looks_like_injection, strip_instructions
 from support.services.knowledge import policy_chunks
@@ -118,3 +118,22 @@ def test_drafts_that_echo_the_prompt_or_drift_from_the_passage_are_replaced():
     assert echo.mode == "extractive" and "3 to 5 business days" in echo.text
     drift = ground_or_extract("How long?", Answer(text="Our friendly couriers deliver parcels quickly everywhere [1]"), passages)
     assert drift.mode == "extractive"
+
+
+def test_vetted_stream_passes_on_finished_grounded_sentences_and_stops_at_the_first_bad_one():
+    passages = [Passage(7, "Returns", RETURNS, score=0.8)]
+    shown: list[str] = []
+    stream = VettedStream("how long to return?", passages, shown.append, started=0.0)
+    for piece in ["You can", " return products", " within 30 days [1].", " Items must be unused."]:
+        assert stream.feed(piece)
+    stream.finish()  # the model stopped: the last sentence is vetted and passed on too
+    assert "".join(shown) == "You can return products within 30 days [1]. Items must be unused."
+    assert stream.first_visible_s is not None and not stream.rejected
+    assert not stream.feed(" You get 90 days extra. ")  # "90 days" is not in the passage: generation stops here
+    assert stream.rejected and "90" not in "".join(shown)
+
+
+def test_vetted_stream_shows_nothing_of_a_draft_that_echoes_the_prompt():
+    shown: list[str] = []
+    stream = VettedStream("q", [Passage(7, "Returns", RETURNS)], shown.append, started=0.0)
+    assert not stream.feed("The customer's question is: how long? ") and shown == []
