@@ -146,10 +146,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(port: int) -> subprocess.Popen:
+def _start_server(port: int, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, API_THROTTLE_RATE="100000000/min", PYTHONUNBUFFERED="1")
+    # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecomops.asgi:application"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -157,7 +159,7 @@ def _start_server(port: int) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"Daphne exited: {proc.stderr.read().decode()[-2000:]}") from None
+                raise RuntimeError(f"Daphne exited: {log_path.read_text()[-2000:]}") from None
             time.sleep(0.3)
     proc.terminate()
     raise RuntimeError("Daphne did not start within 60 s")
@@ -178,7 +180,7 @@ class Connection:
         started = time.perf_counter()
         self.writer.write(request)
         status_line = await self.reader.readline()
-        length, app_ms, close = 0, None, False
+        length, app_ms, close, chunked = 0, None, False, False
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
@@ -191,7 +193,16 @@ class Connection:
                 app_ms = float(value.split("dur=")[1].split(";")[0].split(",")[0])
             elif name == "connection" and "close" in value.lower():
                 close = True
-        await self.reader.readexactly(length)
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if chunked:
+            while True:
+                size = int((await self.reader.readline()).split(b";")[0], 16)
+                await self.reader.readexactly(size + 2)  # the chunk and its CRLF
+                if size == 0:
+                    break
+        else:
+            await self.reader.readexactly(length)
         elapsed = (time.perf_counter() - started) * 1000
         if close:
             self.writer.close()
@@ -214,8 +225,8 @@ async def _load(host: str, port: int, token: str, paths: list[str], concurrency:
             except asyncio.QueueEmpty:
                 return
             try:
-                status, ms, app_ms = await conn.get(path)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                status, ms, app_ms = await asyncio.wait_for(conn.get(path), 60)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
                 errors += 1
                 conn = Connection(host, port, token)
                 continue
@@ -247,6 +258,7 @@ def main() -> int:
     parser.add_argument("--url", help="an already running server (else Daphne is started on a free port)")
     parser.add_argument("--json", type=Path, help="write the results table as JSON to this path")
     parser.add_argument("--cleanup", action="store_true")
+    parser.add_argument("--setup-only", action="store_true", help="generate the store and train, then exit")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
@@ -255,6 +267,8 @@ def main() -> int:
         _cleanup()
         return 0
     store = _ensure_store(args)
+    if args.setup_only:
+        return 0
     token = _token(store)
     rng = random.Random(11)
     customers = list(Customer.objects.for_store(store).values_list("external_id", flat=True)[:5000])
@@ -275,10 +289,14 @@ def main() -> int:
         host, port = parts.hostname, parts.port or 80
     else:
         host, port = "127.0.0.1", _free_port()
-        proc = _start_server(port)
+        log_path = REPO / "var" / "bench-recommender-server.log"
+        log_path.parent.mkdir(exist_ok=True)
+        proc = _start_server(port, log_path)
+        print(f"Daphne started on port {port} (log: {log_path})", flush=True)
     results = []
     try:
         for name, make, goal in cases:
+            print(f"{name}: warming up, then {args.requests} requests from {args.concurrency} connections", flush=True)
             warm = [make() for _ in range(min(200, args.requests))]
             asyncio.run(_load(host, port, token, warm, min(args.concurrency, 20)))  # load models, fill caches
             row = {"endpoint": name, **asyncio.run(_load(host, port, token, [make() for _ in range(args.requests)],
@@ -289,7 +307,10 @@ def main() -> int:
     finally:
         if proc is not None:
             proc.terminate()
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     active = RecommenderModel.objects.for_store(store).filter(is_active=True).first()
     n_events = Event.objects.for_store(store).count()
     print(f"\nStore {SLUG}: {args.products:,} products, {n_events:,} events; served model {active.label if active else '-'}; "

@@ -58,3 +58,13 @@ def impression_stats(store: Store, *, days: int = 30) -> list[dict[str, Any]]:
         label = f"{row['model__algorithm']} v{row['model__version']}" if row["model_id"] else "trending (fallback)"
         out.append({**row, "label": label, "ctr": row["clicks"] / n, "conversion": row["purchases"] / n})
     return out
+
+
+def training_job_running(store: Store):
+    """The newest queued or running training job of the store, for the progress bar on the page."""
+    from ecomops.models import Job, JobStatus
+
+    return (
+        Job.objects.for_store(store).filter(kind="recommender_train", status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .order_by("-created_at").first()
+    )

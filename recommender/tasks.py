@@ -7,7 +7,7 @@ from celery import shared_task
 from ecomops.models import Store
 from ecomops.services.jobs import job_create, job_progress
 from ecomops.tasks_base import job_task
-from recommender.ml.registry import MODEL_NAMES
+from recommender.ml.registry import DEFAULT_MODEL, MODEL_NAMES
 from recommender.models import RecommenderModel
 from recommender.services.training import TrainingRefused, model_activate, model_train
 
@@ -15,7 +15,7 @@ TRAIN_KIND = "recommender_train"
 
 
 @job_task(kind=TRAIN_KIND, queue="training", label="Train recommender", time_limit=3600)
-def recommender_train(job, algorithm: str = "sasrec", window_days: int | None = None, activate: bool | None = None,
+def recommender_train(job, algorithm: str = DEFAULT_MODEL, window_days: int | None = None, activate: bool | None = None,
                       params: dict | None = None, listener=None, **_ignored):
     """Train one algorithm, several ("ease,als") or every one ("all"), each into its own version.
 

@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from ecomops.scoping import StoreViewMixin
 from recommender import selectors
-from recommender.ml.registry import MODEL_NAMES
+from recommender.ml.registry import DEFAULT_MODEL, MODEL_NAMES
 from recommender.services import training
 from recommender.services.attribution import impressions_attribute
 
@@ -30,10 +30,11 @@ class IndexView(StoreViewMixin, TemplateView):
         for v in [*versions, *([active] if active else [])]:  # template names cannot contain "@"
             v.ndcg10, v.recall10 = v.metrics.get("ndcg@10"), v.metrics.get("recall@10")
         context.update(
-            versions=versions, active=active, algorithms=[*MODEL_NAMES, "all"],
+            versions=versions, active=active, algorithms=[*MODEL_NAMES, "all"], default_model=DEFAULT_MODEL,
             config=selectors.config_for(store), problems=selectors.serving_problems(store),
             reports=reports, report_chart=chart, impression_stats=selectors.impression_stats(store),
             ready_versions=[v for v in versions if v.status == "ready"],
+            running_job=selectors.training_job_running(store),
         )
         return context
 
@@ -45,7 +46,7 @@ class ActionView(StoreViewMixin, View):
         action = request.POST.get("action")
         try:
             if action == "train":
-                algorithm = request.POST.get("algorithm", "sasrec")
+                algorithm = request.POST.get("algorithm", DEFAULT_MODEL)
                 job = training.training_start(store=self.store, algorithm=algorithm, created_by=request.user)
                 messages.success(request, f"Training {algorithm} started (job {job.pk}).")
             elif action == "activate":
