@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -196,8 +197,12 @@ def bench_concurrent(n: int, per_request: bool, use_lm: bool) -> dict:
         asyncio.run(conversation(port, "How long does shipping take?"))  # warm-up (process start, first load)
         results, wall = asyncio.run(many(port, n))
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # busy answer threads keep daphne alive: stop it hard
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
     replies = [r["reply_s"] for r in results]
     firsts = [r["first_token_s"] for r in results if r["first_token_s"] is not None]
     return {"conversations": n, "per_request_loading": per_request, "lm": use_lm, "wall_s": wall,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
-from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import connections
 
@@ -27,7 +29,13 @@ CLOSE_NO_STORE = 4404
 logger = logging.getLogger(__name__)
 
 
-def _answer_and_release(**kwargs):
+# Answers run in a small pool of their own: the models are CPU-bound (more threads than cores only slow every
+# answer down) and each thread holds a database connection while it answers, so 20 chats never need 20.
+ANSWER_THREADS = int(os.environ.get("SUPPORT_ANSWER_THREADS", "4"))
+_answer_pool = ThreadPoolExecutor(max_workers=ANSWER_THREADS, thread_name_prefix="support-answer")
+
+
+def _answer_and_release(kwargs):
     """Answer in a pool thread, then close that thread's DB connection (pool threads are not request-scoped)."""
     try:
         return widget_message_receive(**kwargs)
@@ -128,9 +136,9 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
                 pass
 
         # Off the shared sync thread, so one slow generation does not stall every other chat's look-ups.
-        answer = DatabaseSyncToAsync(_answer_and_release, thread_sensitive=False)
+        kwargs = {"store": self.store, "conversation": self.conversation, "text": text, "on_token": on_token}
         try:
-            reply = await answer(store=self.store, conversation=self.conversation, text=text, on_token=on_token)
+            reply = await asyncio.get_running_loop().run_in_executor(_answer_pool, _answer_and_release, kwargs)
         except Exception:  # noqa: BLE001 - never leave the customer without a reply
             logger.exception("widget answer failed")
             await self.send_json({"type": "error", "message": "Sorry, something went wrong. Please try again."})
