@@ -35,7 +35,7 @@ for family, shades in {
     "black": "black jet onyx",
     "grey": "grey gray charcoal silver slate ash graphite melange",
     "multi": "multicolour multicolor multicoloured multicolored rainbow",
-    "transparent": "transparent clear",
+    "transparent": "transparent see-through",
 }.items():
     for shade in shades.split():
         COLOUR_FAMILIES.setdefault(shade, family)
@@ -169,7 +169,7 @@ STOPWORDS = set(
 COMMON_CAPS = set(
     """I Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July
     August September October November December Christmas Diwali Eid Easter Halloween SEO USB LED LCD HD AC DC
-    UV PU ABS OK TV PC DIY FAQ N/A""".split()
+    UV PU ABS OK TV PC DIY FAQ N/A Details Keywords Category""".split()
 )
 WELL_KNOWN_BRANDS = set(
     """nike adidas puma reebok apple samsung sony lg philips bosch ikea gucci prada zara levis levi's gap h&m

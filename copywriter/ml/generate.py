@@ -307,6 +307,8 @@ def finalise(raw: str, facts: ProductFacts, options: Options, *, new_tokens: int
             opener = "" if text else template_description(facts, options, attributes=[]) or ""
             base = text or OPENERS.get(options.tone, OPENERS["neutral"]).format(
                 title=facts.title, by=f" by {facts.brand}" if facts.brand else "")
+            if base[-1] not in ".!?":
+                base += "."
             text = (base + " " + opener + " " + template_description(
                 facts, options, attributes=report.missing_attributes)).strip()
             edited = True

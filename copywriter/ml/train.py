@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import facts as factlib
 from . import lm
 from .generate import SYSTEM_PROMPT, Options, ProductFacts, build_prompt
 
@@ -49,6 +50,7 @@ class TrainConfig:
     lora_r: int = 16
     seed: int = 0
     min_examples: int = MIN_EXAMPLES
+    grounded_targets: bool = True  # train on the supported sentences of each description only
 
 
 @dataclass
@@ -78,6 +80,21 @@ def split_by_name(examples: Sequence[Example], val_fraction: float, seed: int = 
     if not val and len(train) > 1:
         val.append(train.pop())
     return train, val
+
+
+def grounded_target(ex: Example) -> Example | None:
+    """The training target with every sentence that states a fact missing from the input removed.
+
+    Human copy often mentions details the structured data lacks (Myntra: "two pockets", "cotton" with only
+    gender and colour as attributes). Trained on it verbatim, the model learns to state facts it was not
+    given; trained on the grounded part it learns the house style without the invention. None when nothing
+    grounded is left.
+    """
+    f = ex.facts
+    report = factlib.check_facts(ex.description, title=f.title, brand=f.brand, category=f.category,
+                                 attributes=f.attributes)
+    text = factlib.remove_unsupported_sentences(ex.description, report) if report.unsupported else ex.description
+    return Example(f, text) if len(text.split()) >= 3 else None
 
 
 def length_for(description: str) -> str:
@@ -165,6 +182,9 @@ def fine_tune(
         raise ValueError("method must be 'lora' or 'full'")
     # a different salt from evaluation.heldout's split: the examples may already be its train side
     train, val = split_by_name(examples, cfg.val_fraction, cfg.seed + 1)
+    if cfg.grounded_targets:
+        train = [g for g in map(grounded_target, train) if g is not None]
+        val = [g for g in map(grounded_target, val) if g is not None] or val
     enc_train = [encode(tokenizer, ex, cfg.max_len) for ex in train]
     enc_val = [encode(tokenizer, ex, cfg.max_len) for ex in val]
     params = [p for p in model.parameters() if p.requires_grad]

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--candidates", type=int, default=2)
         parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument("--max-new-tokens", type=int, default=None)
-        parser.add_argument("--systems", default="template,base,base-raw,finetuned")
+        parser.add_argument("--systems", default="template,base,base-raw,finetuned,finetuned-raw")
         parser.add_argument("--json", dest="json_path")
         parser.add_argument("--int8", choices=["auto", "on", "off"], default="auto",
                             help="dynamic int8 quantisation (auto: as the workers run, ECOMOPS_COPYWRITER_INT8)")
@@ -69,20 +69,25 @@ class Command(BaseCommand):
         runs = []
         if "base" in wanted or "base-raw" in wanted:
             runs += [(s, None) for s in ("base", "base-raw") if s in wanted]
-        if "finetuned" in wanted:
-            if version_path:
-                runs.append(("finetuned", version_path))
-            else:
-                self.stdout.write("no fine-tuned version (pass --store with an active version or --version-path)")
+        for name in ("finetuned", "finetuned-raw"):
+            if name in wanted:
+                if version_path:
+                    runs.append((name, version_path))
+                else:
+                    self.stdout.write(f"{name}: no fine-tuned version (pass --store with an active version "
+                                      "or --version-path)")
         for name, vpath in runs:
             model, tok = lm.load_lm(model_dir(), vpath, quantize=quantize)
             with tqdm(total=len(test), desc=name, disable=None) as bar:
+                raw = name.endswith("-raw")  # the model's own text: one sample, no grounding edits
                 res = ev.run_model(name, model, tok, test, options, batch_size=o["batch_size"],
-                                   n_candidates=1 if name == "base-raw" else o["candidates"],
-                                   post_edit=name != "base-raw", max_new_tokens=o["max_new_tokens"],
-                                   on_batch=bar.update)
+                                   n_candidates=1 if raw else o["candidates"], post_edit=not raw,
+                                   max_new_tokens=o["max_new_tokens"], on_batch=bar.update)
             row = res.metrics(refs, options.target_words)
             row["int8"] = quantize
+            row["examples_with_unsupported"] = [
+                {"title": e.facts.title, "draft": d.description, "unsupported": d.unsupported_facts}
+                for e, d in zip(test, res.drafts, strict=True) if d.unsupported_facts][:5]
             rows.append(row)
         self.stdout.write(ev.format_table(rows))
         EvaluationReport.objects.create(store=store, dataset=dataset, n_examples=len(test), systems=rows)

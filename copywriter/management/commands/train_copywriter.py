@@ -40,6 +40,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-len", type=int, default=256, help="tokens per training example")
         parser.add_argument("--val-fraction", type=float, default=0.15)
         parser.add_argument("--lr", type=float, default=None, help="default 1e-3 for LoRA, 5e-5 for full")
+        parser.add_argument("--verbatim-targets", action="store_true",
+                            help="train on the descriptions as written (default: their grounded sentences only)")
 
     def handle(self, *args, **o):
         if o["csv"]:
@@ -74,7 +76,8 @@ class Command(BaseCommand):
         train = train[: o["train_limit"]]
         cfg = TrainConfig(method=o["method"], epochs=o["epochs"], max_steps=o["max_steps"],
                           batch_size=o["batch_size"], eval_every=o["eval_every"], max_len=o["max_len"],
-                          val_fraction=o["val_fraction"], lr=o["lr"])
+                          val_fraction=o["val_fraction"], lr=o["lr"],
+                          grounded_targets=not o["verbatim_targets"])
         bar = tqdm(total=o["max_steps"] or None, desc=f"train {o['method']}", disable=None)
         t0 = time.perf_counter()
 
