@@ -147,7 +147,10 @@ def _free_port() -> int:
 
 
 def _start_server(port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, API_THROTTLE_RATE="100000000/min", PYTHONUNBUFFERED="1")
+    # Django under ASGI runs each request's sync code in its own thread, so persistent connections
+    # (DATABASE_CONN_MAX_AGE > 0) are never reused and pile up until PostgreSQL refuses new clients; close
+    # them at the end of each request instead.
+    env = dict(os.environ, API_THROTTLE_RATE="100000000/min", PYTHONUNBUFFERED="1", DATABASE_CONN_MAX_AGE="0")
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
     log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecomops.asgi:application"],
@@ -283,6 +286,27 @@ def main() -> int:
         ("baseline: trending (no model)", lambda: f"{base}/recommendations/trending?k={k}", False),
         ("baseline: product list, 10 rows", lambda: f"{base}/products/?page_size={k}", False),
     ]
+    # The serving functions called directly, one at a time: the cost of one request without HTTP, auth,
+    # throttling or queueing behind 99 others (the floor the HTTP figures stand on).
+    from recommender.services import serving
+
+    direct = [
+        ("in-process: recommend_for_customer", lambda: serving.recommend_for_customer(
+            store=store, external_id=rng.choice(customers), k=k)),
+        ("in-process: similar_products", lambda: serving.similar_products(store=store, sku=rng.choice(skus), k=k)),
+        ("in-process: trending_list", lambda: serving.trending_list(store=store, k=k)),
+    ]
+    in_process = []
+    for name, fn in direct:
+        fn()
+        samples = []
+        for _ in range(min(args.requests, 300)):
+            started = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+        in_process.append({"endpoint": name, "requests": len(samples), "p50_ms": round(float(np.percentile(samples, 50)), 2),
+                           "p95_ms": round(float(np.percentile(samples, 95)), 2)})
+        print(f"  {name}: p95 {in_process[-1]['p95_ms']} ms", flush=True)
     proc = None
     if args.url:
         parts = urlsplit(args.url)
@@ -324,8 +348,11 @@ def main() -> int:
         verdict = "-" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
         print(f"{r['endpoint']:<{width}}  {r['rps']:>7.1f}  {r['p50_ms']:>8}  {r['p95_ms']:>8}  {r['p99_ms']:>8}  "
               f"{r['app_p50_ms']!s:>8}  {r['app_p95_ms']!s:>8}  {r['errors']:>6}  {verdict}")
+    print(f"\n{'serving function, sequential (no HTTP)':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}")
+    for r in in_process:
+        print(f"{r['endpoint']:<{width}}  {r['p50_ms']:>8}  {r['p95_ms']:>8}")
     if args.json:
-        args.json.write_text(json.dumps({"products": args.products, "events": n_events, "k": k,
+        args.json.write_text(json.dumps({"products": args.products, "events": n_events, "k": k, "in_process": in_process,
                                          "concurrency": args.concurrency, "model": active.label if active else None,
                                          "load_average": os.getloadavg()[0], "results": results}, indent=2))
         print(f"Wrote {args.json}")
