@@ -179,6 +179,7 @@ async def conversation(port: int, text: str) -> dict:
                 got_reply = True
             elif m["type"] == "done":
                 done = True
+                got_reply = got_reply or bool(m.get("message"))
             elif m["type"] == "error":
                 raise RuntimeError(m["message"])
     return {"reply_s": time.perf_counter() - sent, "first_token_s": first, "connect_s": sent - t0}

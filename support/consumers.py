@@ -143,7 +143,10 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("widget answer failed")
             await self.send_json({"type": "error", "message": "Sorry, something went wrong. Please try again."})
             return
-        await self.send_json({"type": "done", "handoff": reply.handoff, "intent": reply.intent})
+        # The stored reply also rides on `done`, straight down this socket: a group event lost under load must not
+        # leave the customer without an answer (the widget de-duplicates by message id).
+        message = await database_sync_to_async(message_payload)(reply.message) if reply.message else None
+        await self.send_json({"type": "done", "handoff": reply.handoff, "intent": reply.intent, "message": message})
 
     async def chat_token(self, event):
         await self.send_json({"type": "token", "text": event["text"]})

@@ -6,6 +6,7 @@ the widget's own socket receives customer-visible messages through its conversat
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,6 +19,7 @@ from ecomops.realtime import store_broadcast
 from support.ml.safety import clean_text
 from support.models import Conversation, ConversationStatus, Message, MessageRole
 
+logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 2000
 CUSTOMER_VISIBLE = (MessageRole.CUSTOMER, MessageRole.BOT, MessageRole.AGENT, MessageRole.SYSTEM)
 
@@ -64,7 +66,7 @@ def _customer_push(conversation: Conversation, payload: dict[str, Any]) -> None:
         try:
             async_to_sync(layer.group_send)(conversation_group(conversation), {"type": "chat.event", "payload": payload})
         except Exception:  # noqa: BLE001 - a push failure must not lose the stored message
-            pass
+            logger.warning("support: push to %s failed", conversation_group(conversation), exc_info=True)
 
     transaction.on_commit(send)
 
