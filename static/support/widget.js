@@ -70,6 +70,7 @@
         if (m.message.role === 'system' && /Rate us/.test(m.message.text)) csat();
       } else if (m.type === 'done') {
         if (draft) { draft.remove(); draft = null; }
+        if (m.message) add(m.message.role, m.message.text, m.message.id, m.message.sources);  // no-op if already shown
       } else if (m.type === 'error') { err.textContent = m.message; }
     };
   }
