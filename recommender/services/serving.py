@@ -211,12 +211,13 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
     served = served_for(store.pk, customer.external_id)
     events = list(
         Event.objects.for_store(store).filter(customer=customer, product__isnull=False)
-        .order_by("-occurred_at").values_list("product_id", "type")[:HISTORY_LIMIT]
+        .order_by("-occurred_at").values_list("product_id", "type", "product__title")[:HISTORY_LIMIT]
     )
-    purchased = {pid for pid, kind in events if kind == EventType.PURCHASE}
+    titles = {pid: title for pid, _, title in events}  # for the explanations, without another query
+    purchased = {pid for pid, kind, _ in events if kind == EventType.PURCHASE}
     purchased |= set(OrderLine.objects.for_store(store).filter(order__customer=customer).values_list("product_id", flat=True))
     bundle = served.bundle
-    history_keys = [pid for pid, _ in reversed(events)]  # oldest first
+    history_keys = [pid for pid, _, _ in reversed(events)]  # oldest first
     history = bundle.indices_of(history_keys) if bundle else np.array([], np.int64)
     if bundle is None or not len(history):
         reason = "no active model" if bundle is None else "no history for this customer"
@@ -224,13 +225,12 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
                          items=trending(store, k=k, category=category, exclude=purchased), fallback=True, reason=reason)
     scores = bundle.model.score([history])[0]
     picked = _rank(store, bundle, scores, k, purchased, category)
-    last_kind = {pid: kind for pid, kind in reversed(events)}  # the most recent event per product
+    last_kind = {pid: kind for pid, kind, _ in reversed(events)}  # the most recent event per product
     because = {}
     for _, _, n in picked:
         source = bundle.explain(history, n)
         if source is not None:
             because[n] = bundle.item_keys[source]
-    titles = dict(Product.objects.for_store(store).filter(pk__in=set(because.values())).values_list("pk", "title"))
     items = []
     for product, score, n in picked:
         src = because.get(n)
