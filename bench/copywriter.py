@@ -87,26 +87,32 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--configs", default="baseline,fp32,int8",
+                    help="which rows to run; one config alone gives that worker's own peak RSS")
     ap.add_argument("--json", dest="json_path")
     args = ap.parse_args()
     load_start = os.getloadavg()
     threads = lm.set_threads(args.threads)
     t0 = time.perf_counter()
-    model, tok = lm.load_lm()
+    configs = {c.strip() for c in args.configs.split(",")}
+    model, tok = lm.load_lm(quantize=configs == {"int8"})
     load_s = time.perf_counter() - t0
     prompts = [render_prompt(tok, p, Options(length="short")) for p in products(args.products)]
     rows = []
-    tps, ttft = baseline_one_at_a_time(model, tok, prompts[: args.baseline_products], args.max_new_tokens)
-    rows.append({"system": "baseline: generate, 1 product at a time, fp32", "single_tok_s": round(tps, 1),
-                 "ttft_s": round(ttft, 3), "bulk_tok_s": round(tps, 1), "bulk_products": args.baseline_products})
+    if "baseline" in configs:
+        tps, ttft = baseline_one_at_a_time(model, tok, prompts[: args.baseline_products], args.max_new_tokens)
+        rows.append({"system": "baseline: generate, 1 product at a time, fp32", "single_tok_s": round(tps, 1),
+                     "ttft_s": round(ttft, 3), "bulk_tok_s": round(tps, 1), "bulk_products": args.baseline_products})
     for quant in (False, True):
+        if ("int8" if quant else "fp32") not in configs:
+            continue
         m, t = lm.load_lm(quantize=quant)
         s_tps, s_ttft = single_stream(m, t, prompts[0], args.max_new_tokens)
         b_tps = bulk(m, t, prompts, args.max_new_tokens, args.batch_size)
         rows.append({"system": f"ours: KV stream + batch {args.batch_size}, {'int8 dynamic' if quant else 'fp32'}",
                      "single_tok_s": round(s_tps, 1), "ttft_s": round(s_ttft, 3), "bulk_tok_s": round(b_tps, 1),
                      "bulk_products": len(prompts)})
-    result = {"rows": rows, "peak_rss_mb": round(peak_rss_mb(), 1), "threads": threads,
+    result = {"rows": rows, "configs": sorted(configs), "batch_size": args.batch_size, "peak_rss_mb": round(peak_rss_mb(), 1), "threads": threads,
               "max_new_tokens": args.max_new_tokens, "load_s": round(load_s, 2),
               "loadavg_start": [round(x, 2) for x in load_start], "loadavg_end": [round(x, 2) for x in os.getloadavg()],
               "cpus": os.cpu_count()}
