@@ -48,12 +48,18 @@ def honest_verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
     verdict: dict[str, Any] = {"winner": winner["model"] if winner else None}
     if base and ours:
         b, o = max(base, key=lambda r: r["ndcg@10"]), max(ours, key=lambda r: r["ndcg@10"])
-        lift = (o["ndcg@10"] / b["ndcg@10"] - 1.0) if b["ndcg@10"] else float("inf")
-        verdict.update(best_baseline=b["model"], best_ecomops=o["model"], ndcg10_lift=round(lift, 4),
-                       goal_met=lift >= 0.05)
+        if b["ndcg@10"] > 0:
+            lift = o["ndcg@10"] / b["ndcg@10"] - 1.0
+            goal_met = lift >= 0.05
+            change = f"{lift:+.1%}"
+        else:  # a zero baseline has no relative lift (and JSON has no Infinity)
+            lift, goal_met = None, o["ndcg@10"] > 0
+            change = "baseline is 0, no relative lift"
+        verdict.update(best_baseline=b["model"], best_ecomops=o["model"],
+                       ndcg10_lift=None if lift is None else round(lift, 4), goal_met=goal_met)
         verdict["summary"] = (
             f"{o['model']} NDCG@10 {o['ndcg@10']:.4f} vs best baseline {b['model']} {b['ndcg@10']:.4f}: "
-            f"{lift:+.1%} ({'meets' if lift >= 0.05 else 'does NOT meet'} the +5% goal); default model: {verdict['winner']}"
+            f"{change} ({'meets' if goal_met else 'does NOT meet'} the +5% goal); default model: {verdict['winner']}"
         )
     return verdict
 

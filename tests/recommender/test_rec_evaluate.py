@@ -86,6 +86,9 @@ def test_honest_verdict():
     assert "does NOT meet" in v["summary"] and v["ndcg10_lift"] == pytest.approx(0.04)
     v = honest_verdict([{"model": "ease", "ndcg@10": 0.10}, {"model": "sasrec", "ndcg@10": 0.09}])
     assert v["winner"] == "ease" and v["goal_met"] is False
+    v = honest_verdict([{"model": "ease", "ndcg@10": 0.0}, {"model": "sasrec", "ndcg@10": 0.0}])  # tiny data
+    assert v["ndcg10_lift"] is None and v["goal_met"] is False and "no relative lift" in v["summary"]
+    json.dumps(v, allow_nan=False)  # storable in a JSONField
 
 
 @pytest.mark.slow
