@@ -172,3 +172,47 @@ def test_review_page_highlights_unsupported_facts(store, member_client):
     draft = make_draft(store, description="A copper <b>shirt</b>.", unsupported=[{"kind": "material", "text": "copper"}])
     r = member_client.get(f"/stores/{store.slug}/copywriter/drafts/{draft.pk}/")
     assert b'<mark class="unsupported">copper</mark> &lt;b&gt;shirt&lt;/b&gt;' in r.content
+
+
+def test_api_model_versions_activate_and_roll_back(store, api_client, analyst_api_client):
+    from copywriter.models import CopywriterModel
+
+    v1 = CopywriterModel.objects.create(store=store, version=1, path="/nowhere/v1", metrics={"val_loss": 2.0})
+    v2 = CopywriterModel.objects.create(store=store, version=2, path="/nowhere/v2", is_active=True)
+    r = api_client.get(url(store, "models"))
+    assert [v["version"] for v in r.data] == [2, 1]
+    assert analyst_api_client.post(url(store, f"models/{v1.pk}/activate")).status_code == 403
+    assert api_client.post(url(store, f"models/{v1.pk}/activate")).data["is_active"] is True
+    assert list(CopywriterModel.objects.for_store(store).filter(is_active=True)) == [v1]
+    assert api_client.post(url(store, "models/rollback")).status_code == 204
+    assert not CopywriterModel.objects.for_store(store).filter(is_active=True).exists()
+    v2.refresh_from_db()
+    assert not v2.is_active
+
+
+def test_dashboard_train_button_refuses_a_store_with_too_few_descriptions(store, member_client):
+    r = member_client.post(f"/stores/{store.slug}/copywriter/models/", {"action": "train", "epochs": "1"}, follow=True)
+    assert b"at least 50 are needed" in r.content
+    assert not Job.objects.for_store(store).exists()
+
+
+def test_evaluate_on_the_stores_own_products(store, tmp_path):
+    import csv
+    import json
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from copywriter.models import EvaluationReport
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "copywriter" / "tiny_catalog.csv"
+    with fixture.open() as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            ProductFactory(store=store, sku=f"E{i}", title=row["title"], brand=row["brand"], category=row["category"],
+                           attributes=json.loads(row["attributes"]), description=row["description"])
+    out = tmp_path / "store.json"
+    call_command("evaluate_copywriter", "--store", store.slug, "--systems", "template", "--json", str(out))
+    data = json.loads(out.read_text())
+    assert data["dataset"] == "store:acme" and data["n"] > 0
+    assert data["systems"][0]["hallucination_rate"] == 0.0
+    assert EvaluationReport.objects.filter(store=store, dataset="store:acme").exists()
