@@ -5,6 +5,19 @@ one torch thread) side by side with the baseline (plain transformers `model.gene
 
 Prints single-stream tok/s and time to first token, bulk aggregate tok/s over N products, and peak RSS.
 The machine is shared: the load average at start and end is printed with the figures.
+
+Measured 2026-11-23 ~11:44 UTC on the 2-core dev machine while other engineers' jobs ran (load average
+1.5-1.7), 64 new tokens per product, one torch thread:
+
+    system                                         single_tok_s  ttft_s  bulk_tok_s  bulk_products
+    baseline: generate, 1 product at a time, fp32  13.0          0.462   13.0        4
+    ours: KV stream + batch 32, fp32               13.8          0.426   74.4        64
+    ours: KV stream + batch 32, int8 dynamic       37.8          0.138   156.4       64
+
+Peak RSS of that whole run (baseline + fp32 + int8 in one process) 2209 MB; an int8-only worker
+(`--configs int8`) peaked at 1725 MB (34.9 tok/s single, 0.176 s TTFT, 173.7 tok/s bulk). Two threads
+(136.8 tok/s bulk) and batch 64 (113.2 tok/s) were slower here. Goals not reached on this shared machine:
+bulk >= 200 tok/s, single stream >= 40 tok/s.
 """
 
 from __future__ import annotations
