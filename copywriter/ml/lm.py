@@ -362,13 +362,13 @@ def stream_generate(
                 vals = logits[prev]
                 logits[prev] = torch.where(vals > 0, vals / repetition_penalty, vals * repetition_penalty)
             if temperature and temperature > 0:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                sorted_p, sorted_i = torch.sort(probs, descending=True)
-                cum = torch.cumsum(sorted_p, dim=-1)
-                keep = cum - sorted_p < top_p
-                sorted_p = sorted_p * keep
-                choice = torch.multinomial(sorted_p / sorted_p.sum(), 1, generator=gen)
-                token = int(sorted_i[choice])
+                # top-p within the top 64: sorting the whole 49k vocabulary every step cost ~20 ms/token
+                top_v, top_i = torch.topk(logits, k=min(64, logits.shape[-1]))
+                probs = torch.softmax(top_v / temperature, dim=-1)
+                cum = torch.cumsum(probs, dim=-1)
+                probs = probs * (cum - probs < top_p)
+                choice = torch.multinomial(probs / probs.sum(), 1, generator=gen)
+                token = int(top_i[choice])
             else:
                 token = int(torch.argmax(logits))
             if token == eos:
