@@ -15,9 +15,25 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from ecomops.routing import websocket_urlpatterns  # noqa: E402
 
+# Public websockets (the embeddable chat widget, opened from the merchant's own site) check the browser's Origin
+# against the store's own allow-list in their consumer; every other socket only accepts this site's hosts.
+PUBLIC_WEBSOCKET_PREFIXES = ("/ws/support/",)
+
+
+class OriginValidatorExceptPublic:
+    def __init__(self, app):
+        self.app = app
+        self.validated = AllowedHostsOriginValidator(app)
+
+    async def __call__(self, scope, receive, send):
+        if scope["path"].startswith(PUBLIC_WEBSOCKET_PREFIXES):
+            return await self.app(scope, receive, send)
+        return await self.validated(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidatorExceptPublic(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

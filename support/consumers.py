@@ -26,6 +26,7 @@ from support.services.answering import widget_message_receive
 from support.services.conversations import conversation_group, conversation_rate, message_payload
 
 CLOSE_NO_STORE = 4404
+CLOSE_ORIGIN_NOT_ALLOWED = 4403
 logger = logging.getLogger(__name__)
 
 
@@ -56,6 +57,11 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
         self.store = await database_sync_to_async(lambda: Store.objects.filter(slug=slug).first())()
         if self.store is None:
             await self.close(code=CLOSE_NO_STORE)
+            return
+        origin = dict(self.scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
+        if not widget.widget_origin_allowed(store=self.store, origin=origin):
+            logger.info("widget socket for %s refused: origin %r is not in the store's allowed origins", slug, origin)
+            await self.close(code=CLOSE_ORIGIN_NOT_ALLOWED)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("session") or [""])[0]

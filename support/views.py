@@ -18,6 +18,7 @@ from ecomops.services.jobs import job_create
 from support import selectors
 from support.models import ConversationStatus, KnowledgeEntry, KnowledgeKind, PolicyPage
 from support.services import conversations as conv
+from support.services import widget
 from support.services.classifier import TRAIN_JOB_KIND
 from support.services.knowledge import (
     ImportError_,
@@ -239,7 +240,25 @@ class AnalyticsView(StoreViewMixin, TemplateView):
 
 
 class TryView(StoreViewMixin, TemplateView):
+    """The embed snippet, the widget itself, and the sites allowed to embed it (managers and owners edit)."""
+
     template_name = "support/try.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("origins_text", "\n".join(widget.widget_origins_get(store=self.store)))
+        return ctx
+
+    def post(self, request, store_slug):
+        text = request.POST.get("origins", "")
+        try:
+            origins = widget.widget_origins_set(store=self.store, text=text)
+        except widget.OriginsInvalid as exc:
+            return self.render_to_response(
+                self.get_context_data(origins_text=text, origins_error=str(exc)), status=400
+            )
+        messages.success(request, f"Saved: {len(origins)} site(s) may embed the widget.")
+        return redirect("support:try", store_slug=store_slug)
 
 
 # --- public ---------------------------------------------------------------------------------------------

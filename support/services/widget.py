@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.http.request import validate_host
 
 from ecomops.models import Store
 from support.models import Conversation, ConversationStatus
@@ -36,6 +39,67 @@ def session_verify(token: str, *, store: Store) -> str | None:
     if not isinstance(data, dict) or data.get("store") != store.pk or not isinstance(data.get("s"), str):
         return None
     return data["s"]
+
+
+ORIGINS_SETTING = "widget_origins"
+MAX_ORIGINS = 50
+
+
+class OriginsInvalid(ValueError):
+    """A line of the allowed-origins list is not an origin; the message names the line."""
+
+
+def _origin_normalise(value: str) -> str | None:
+    parts = urlsplit(value.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        return None
+    if parts.username or parts.password:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port and port != default else "")
+
+
+def widget_origins_get(*, store: Store) -> list[str]:
+    return list((store.settings or {}).get(ORIGINS_SETTING, []))
+
+
+def widget_origins_set(*, store: Store, text: str) -> list[str]:
+    """Saves the sites allowed to embed the widget (one origin a line, e.g. https://shop.example.com).
+    Validates every line first; a bad one raises OriginsInvalid naming it and nothing is saved."""
+    origins: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        origin = _origin_normalise(line)
+        if origin is None:
+            raise OriginsInvalid(f"Line {number}: {line.strip()[:100]!r} is not an origin like https://shop.example.com "
+                                 "(scheme and host, optional port, no path).")
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > MAX_ORIGINS:
+        raise OriginsInvalid(f"At most {MAX_ORIGINS} origins.")
+    store.settings = {**(store.settings or {}), ORIGINS_SETTING: origins}
+    store.save(update_fields=["settings"])
+    return origins
+
+
+def widget_origin_allowed(*, store: Store, origin: str | None) -> bool:
+    """Whether a browser on `origin` may open the store's chat socket: this site itself (ALLOWED_HOSTS) or a site
+    the merchant listed. No Origin header (not a browser) is allowed: the check protects customers' browsers, and
+    non-browser clients are held by the signed session and the rate limits."""
+    if not origin:
+        return True
+    normalised = _origin_normalise(origin)
+    if normalised is None:
+        return False
+    host = urlsplit(normalised).hostname or ""
+    if validate_host(host, settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])):
+        return True
+    return normalised in widget_origins_get(store=store)
 
 
 def _hit(key: str, limit: int, window: int) -> bool:
