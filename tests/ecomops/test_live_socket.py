@@ -70,6 +70,7 @@ async def test_other_stores_jobs_do_not_leak_and_non_members_are_closed():
     closed = communicator_for(stranger, mine.slug)
     connected, code = await closed.connect()
     assert not connected and code == 4403
+    await closed.disconnect()  # let the refused consumer's task finish before the loop closes
 
     communicator = communicator_for(owner, mine.slug)
     assert (await communicator.connect())[0]

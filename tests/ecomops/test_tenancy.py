@@ -456,3 +456,4 @@ async def test_live_socket_admits_members_only(close_thread_connections):
     ):
         communicator, connected, code = await live_socket(slug, user=user)
         assert not connected and code == 4403, f"{who}: connected={connected}, close code {code}"
+        await communicator.disconnect()  # let the refused consumer's task finish before the loop closes

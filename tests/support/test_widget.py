@@ -97,6 +97,7 @@ async def test_unknown_store_is_closed(db):
     c = chat("no-such-store")
     connected, code = await c.connect()
     assert not connected and code == 4404
+    await c.disconnect()
 
 
 async def test_messages_are_rate_limited_per_session(store, monkeypatch, quoting):
