@@ -4,21 +4,16 @@ the draft, approves it and publishes it, and the product page shows the new desc
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from copywriter.models import DescriptionDraft, DescriptionRevision
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_celery_worker, start_daphne
 from tests.factories import MembershipFactory, ProductFactory, StoreFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -34,7 +29,7 @@ def servers(transactional_db):
     worker.stop()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_generate_streams_into_the_product_page_then_approve_and_publish(servers):
     base_url, worker, daphne = servers
     store = StoreFactory(slug="copy-shop", name="Copy Shop")
@@ -49,9 +44,7 @@ def test_generate_streams_into_the_product_page_then_approve_and_publish(servers
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         try:
             page.goto(f"{base_url}/login/")
-            page.get_by_label("Username").fill("editor")
-            page.get_by_label("Password").fill("copy-pass-2026")
-            page.get_by_role("button", name="Log in").click()
+            log_in(page, "editor", "copy-pass-2026")
             page.wait_for_url(f"{base_url}/stores/{store.slug}/")
             page.goto(f"{base_url}/stores/{store.slug}/catalog/{product.sku}/")
             expect(page.locator("body[data-live='on']")).to_be_attached()

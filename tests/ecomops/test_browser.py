@@ -7,8 +7,6 @@ the new row's progress bar reach 100% and its status turn Succeeded, all without
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from ecomops.models import Job, JobStatus
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_celery_worker, start_daphne
 from tests.factories import CustomerFactory, MembershipFactory, OrderFactory, StoreFactory, UserFactory
 
@@ -24,9 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (requirements-dev.txt)")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = Path("/tmp/ecomops-overview.png")
 JOBS_SCREENSHOT = Path("/tmp/ecomops-jobs.png")
 
@@ -56,7 +52,7 @@ def make_shop():
     return store
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_login_overview_chart_and_live_demo_job(servers):
 
     base_url, worker, daphne = servers
@@ -71,9 +67,7 @@ def test_login_overview_chart_and_live_demo_job(servers):
         page.on("response", lambda r: console_errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
         try:
             page.goto(f"{base_url}/login/")
-            page.get_by_label("Username").fill("merchant")
-            page.get_by_label("Password").fill("browser-pass-2026")
-            page.get_by_role("button", name="Log in").click()
+            log_in(page, "merchant", "browser-pass-2026")
 
             page.wait_for_url(f"{base_url}/stores/{store.slug}/")
             expect(page.get_by_role("heading", name="Overview")).to_be_visible()

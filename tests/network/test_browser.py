@@ -3,8 +3,6 @@ charts, and the map renders, without reloading."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from datetime import timedelta
 
@@ -13,6 +11,7 @@ from django.db import connections
 
 from network.services.demo import network_demo_seed
 from network.services.simulation import simulation_advance, simulation_for_store
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_daphne
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
@@ -27,11 +26,9 @@ def advance_and_close(store_id, when):
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@needs_chromium
 def test_network_page_updates_live_and_map_renders(transactional_db):
     daphne, base_url = start_daphne()
     store = StoreFactory(slug="net-browser", name="Net Browser")
@@ -43,15 +40,13 @@ def test_network_page_updates_live_and_map_renders(transactional_db):
     simulation_advance(store_id=store.pk, now=now)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(30_000)
             errors = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(f"{base_url}/login/")
-            page.get_by_label("Username").fill("netops")
-            page.get_by_label("Password").fill("net-pass-2026")
-            page.get_by_role("button", name="Log in").click()
+            log_in(page, "netops", "net-pass-2026")
             page.wait_for_url(f"{base_url}/stores/{store.slug}/")
             page.goto(f"{base_url}/stores/{store.slug}/network/")
             expect(page.locator(".net-link .chart[data-ready='1']")).to_have_count(6)

@@ -3,8 +3,6 @@ draws from the API, and an ingest batch updates the live counters over the webso
 
 from __future__ import annotations
 
-import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +13,7 @@ from django.utils import timezone
 
 from ecomops.models import Event
 from recommender.analytics.live import on_events_ingested
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_daphne
 from tests.factories import CustomerFactory, MembershipFactory, OrderFactory, ProductFactory, StoreFactory, UserFactory
 
@@ -22,9 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SECTIONS = ("funnel", "retention", "lifecycle", "rfm", "trends", "top", "paths")
 
 
@@ -59,7 +55,7 @@ def ingest_batch(store):
         connections.close_all()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_analytics_page_draws_every_chart_and_live_counters_update():
     daphne, base_url = start_daphne()
     store = make_shop()
@@ -73,9 +69,7 @@ def test_analytics_page_draws_every_chart_and_live_counters_update():
             page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
             try:
                 page.goto(f"{base_url}/login/")
-                page.get_by_label("Username").fill("analyst-merchant")
-                page.get_by_label("Password").fill("browser-pass-2026")
-                page.get_by_role("button", name="Log in").click()
+                log_in(page, "analyst-merchant", "browser-pass-2026")
                 page.wait_for_url(f"{base_url}/stores/{store.slug}/")
                 page.get_by_role("link", name="Analytics").click()
                 page.wait_for_url(f"{base_url}/stores/{store.slug}/recommendations/analytics/")

@@ -4,8 +4,6 @@ progress and per-epoch loss / validation NDCG) arrives over the websocket withou
 
 from __future__ import annotations
 
-import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,6 +14,7 @@ from ecomops.realtime import store_broadcast
 from ecomops.services.jobs import job_progress, job_start
 from recommender.models import EvaluationReport
 from recommender.services.training import model_train
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_daphne
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 from tests.recommender.rec_data import build_rec_store
@@ -24,9 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def make_shop():
@@ -57,7 +53,7 @@ def worker_reports_progress(store_id: int) -> None:
         connections.close_all()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@needs_chromium
 def test_recommendations_page_trains_and_streams_progress():
     daphne, base_url = start_daphne()
     store, model = make_shop()
@@ -71,9 +67,7 @@ def test_recommendations_page_trains_and_streams_progress():
             page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
             try:
                 page.goto(f"{base_url}/login/")
-                page.get_by_label("Username").fill("rec-merchant")
-                page.get_by_label("Password").fill("browser-pass-2026")
-                page.get_by_role("button", name="Log in").click()
+                log_in(page, "rec-merchant", "browser-pass-2026")
                 page.wait_for_url(f"{base_url}/stores/{store.slug}/")
                 page.get_by_role("link", name="Recommendations", exact=True).click()
                 page.wait_for_url(f"{base_url}/stores/{store.slug}/recommendations/")

@@ -3,34 +3,27 @@ the standalone try-it page while an agent's inbox updates live, without reloadin
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+@needs_chromium
 def test_widget_chat_and_live_inbox(faq, classifier, store, owner, monkeypatch):
     monkeypatch.setenv("SUPPORT_USE_LM", "0")  # quote passages: the LM over the socket is covered in test_lm.py
     daphne, base = start_daphne()
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             agent = browser.new_page()
             agent.set_default_timeout(30_000)
             agent.goto(f"{base}/login/")
-            agent.get_by_label("Username").fill(owner.username)
-            agent.get_by_label("Password").fill("pass-word-123")
-            agent.get_by_role("button", name="Log in").click()
+            log_in(agent, owner.username, "pass-word-123")
             agent.wait_for_url(f"{base}/stores/{store.slug}/")
             agent.goto(f"{base}/stores/{store.slug}/support/")
             expect(agent.locator("body[data-live='on']")).to_be_attached()
