@@ -10,15 +10,12 @@ so an open classifier page follows along whichever way the job was started.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
-from tqdm import tqdm
 
-from ecomops.models import Job, JobStatus, Store
+from ecomops.management.job_cli import job_follow, job_run_inline
+from ecomops.models import JobStatus, Store
 from ecomops.services.jobs import job_create
 from support.models import ClassifierVersion
 from support.services.classifier import TRAIN_JOB_KIND, TrainingDataInvalid, labelled_rows_read
@@ -50,14 +47,15 @@ class Command(BaseCommand):
                 except TrainingDataInvalid as exc:
                     raise CommandError(str(exc)) from None
                 params[param] = str(path)
+        follow = {"out": self.stderr._out, "timeout": opts["timeout"], "quiet": opts["verbosity"] == 0}
         if opts["queue"]:
             job = job_create(store=store, kind=TRAIN_JOB_KIND, params=params)
             self.stdout.write(f"Enqueued job {job.pk} ({TRAIN_JOB_KIND}) on the 'training' queue for {store.slug!r}.")
             if not opts["wait"]:
                 return
-            job = self._follow(job, opts["timeout"])
+            job = job_follow(job, **follow, queue="training")
         else:
-            job = self._run_inline(store, params, opts["timeout"])
+            job = job_run_inline(task=support_train, store=store, kind=TRAIN_JOB_KIND, params=params, **follow)
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(f"Job {job.pk} ended {job.status}: {job.error or job.message}")
         version = ClassifierVersion.objects.for_store(store).get(version=job.result["version"])
@@ -67,41 +65,3 @@ class Command(BaseCommand):
             f"ECE {m['ece']:.4f}, temperature {m['temperature']:.2f}, {m['test_size']} held-out examples "
             f"(job {job.pk})."
         )
-
-    def _run_inline(self, store: Store, params: dict, timeout: float) -> Job:
-        # The row without the on-commit enqueue, then the very task body a worker would run, in a thread,
-        # while this thread follows the row.
-        job = Job.objects.create(store=store, kind=TRAIN_JOB_KIND, params=params, message="Queued")
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                support_train.run(str(job.pk))
-            except BaseException as exc:  # noqa: BLE001 - reported by the following thread
-                failure.append(exc)
-            finally:
-                connection.close()
-
-        worker = threading.Thread(target=run, name="train-support-inline", daemon=True)
-        worker.start()
-        job = self._follow(job, timeout, inline=worker)
-        worker.join()
-        if failure:
-            raise CommandError(f"The job crashed: {failure[0]!r}")
-        job.refresh_from_db()
-        return job
-
-    def _follow(self, job: Job, timeout: float, inline: threading.Thread | None = None) -> Job:
-        deadline = time.monotonic() + timeout
-        with tqdm(total=100, desc=TRAIN_JOB_KIND, unit="%", disable=self.verbosity == 0, file=self.stderr._out) as bar:
-            while True:
-                job.refresh_from_db()
-                bar.n = job.progress
-                bar.set_postfix_str(f"{job.status}: {job.message[:60]}", refresh=False)
-                bar.refresh()
-                if job.is_finished or (inline is not None and not inline.is_alive()):
-                    job.refresh_from_db()
-                    return job
-                if time.monotonic() > deadline:
-                    raise CommandError(f"Job {job.pk} did not finish within {timeout:.0f} s (status {job.status}).")
-                time.sleep(0.3)
