@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -74,6 +74,22 @@ class _DraftActionApi(StoreScopedAPIView):
         draft.refresh_from_db()
         return Response(s.CopywriterDraftSerializer(draft).data)
 
+    def validated_action(self, request, pk, service):
+        """Another store's draft is a 404 before any body validation; then the body, then the service."""
+        draft = self.get_draft(pk)
+        ser = self.serializer_class(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self.act(service, draft=draft, user=request.user, **ser.validated_data)
+
+
+class _DraftTransitionApi(_DraftActionApi):
+    """POST .../drafts/<pk>/<transition>: `serializer_class` validates the body, `service` moves the draft."""
+
+    service = None  # set by each subclass: one of copywriter.services.draft_*
+
+    def post(self, request, store_slug, pk):
+        return self.validated_action(request, pk, self.service)
+
 
 class DraftDetailApi(_DraftActionApi):
     serializer_class = s.CopywriterDraftEditSerializer
@@ -85,45 +101,29 @@ class DraftDetailApi(_DraftActionApi):
     @extend_schema(tags=TAGS, request=s.CopywriterDraftEditSerializer, responses=s.CopywriterDraftSerializer,
                    summary="Edit a draft (facts are re-checked)")
     def patch(self, request, store_slug, pk):
-        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
-        ser = s.CopywriterDraftEditSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        return self.act(services.draft_edit, draft=draft, user=request.user, **ser.validated_data)
+        return self.validated_action(request, pk, services.draft_edit)
 
 
-class DraftApproveApi(_DraftActionApi):
+@extend_schema_view(post=extend_schema(tags=TAGS, request=s.CopywriterDraftApproveSerializer,
+                                       responses=s.CopywriterDraftSerializer, summary="Approve a draft"))
+class DraftApproveApi(_DraftTransitionApi):
     serializer_class = s.CopywriterDraftApproveSerializer
-
-    @extend_schema(tags=TAGS, request=s.CopywriterDraftApproveSerializer, responses=s.CopywriterDraftSerializer, summary="Approve a draft")
-    def post(self, request, store_slug, pk):
-        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
-        ser = s.CopywriterDraftApproveSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        return self.act(services.draft_approve, draft=draft, user=request.user, **ser.validated_data)
+    service = staticmethod(services.draft_approve)
 
 
-class DraftRejectApi(_DraftActionApi):
+@extend_schema_view(post=extend_schema(tags=TAGS, request=s.CopywriterDraftRejectSerializer,
+                                       responses=s.CopywriterDraftSerializer, summary="Reject a draft with a reason"))
+class DraftRejectApi(_DraftTransitionApi):
     serializer_class = s.CopywriterDraftRejectSerializer
-
-    @extend_schema(tags=TAGS, request=s.CopywriterDraftRejectSerializer, responses=s.CopywriterDraftSerializer,
-                   summary="Reject a draft with a reason")
-    def post(self, request, store_slug, pk):
-        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
-        ser = s.CopywriterDraftRejectSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        return self.act(services.draft_reject, draft=draft, user=request.user, **ser.validated_data)
+    service = staticmethod(services.draft_reject)
 
 
-class DraftPublishApi(_DraftActionApi):
+@extend_schema_view(post=extend_schema(tags=TAGS, request=s.CopywriterDraftPublishSerializer,
+                                       responses=s.CopywriterDraftSerializer,
+                                       summary="Publish an approved draft to the product description"))
+class DraftPublishApi(_DraftTransitionApi):
     serializer_class = s.CopywriterDraftPublishSerializer
-
-    @extend_schema(tags=TAGS, request=s.CopywriterDraftPublishSerializer, responses=s.CopywriterDraftSerializer,
-                   summary="Publish an approved draft to the product description")
-    def post(self, request, store_slug, pk):
-        draft = self.get_draft(pk)  # another store's draft is a 404 before any body validation
-        ser = s.CopywriterDraftPublishSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        return self.act(services.draft_publish, draft=draft, user=request.user, **ser.validated_data)
+    service = staticmethod(services.draft_publish)
 
 
 class DraftBulkApproveApi(StoreScopedAPIView):
