@@ -97,7 +97,9 @@ def widget_origin_allowed(*, store: Store, origin: str | None) -> bool:
     if normalised is None:
         return False
     host = urlsplit(normalised).hostname or ""
-    if validate_host(host, settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])):
+    # The same hosts HttpRequest.get_host accepts (its DEBUG default when ALLOWED_HOSTS is empty).
+    allowed_hosts = settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    if validate_host(host, allowed_hosts):
         return True
     return normalised in widget_origins_get(store=store)
 
