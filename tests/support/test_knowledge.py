@@ -54,3 +54,19 @@ def test_import_faq_command_loads_our_fixture_and_is_idempotent(store):
     call_command("import_faq", "--store", store.slug, str(FIXTURES / "faq_small.json"))
     call_command("import_faq", "--store", store.slug, str(FIXTURES / "faq_small.json"))
     assert KnowledgeEntry.objects.for_store(store).count() == 8
+
+
+def test_demo_seeder_gives_the_demo_store_searchable_knowledge_once(store):
+    from support.models import KnowledgeEntry, KnowledgeKind, PolicyPage
+    from support.services.demo import DEMO_FAQ, support_demo_seed
+
+    ProductFactory(store=store)
+    first = support_demo_seed(store)
+    assert first["faq"] == len(DEMO_FAQ) and first["policies"] == 1 and first["products"]["created"] == 1
+    again = support_demo_seed(store)  # seed_demo run twice: nothing duplicated
+    assert again["faq"] == 0 and again["policies"] == 0
+    entries = KnowledgeEntry.objects.for_store(store)
+    assert entries.filter(kind=KnowledgeKind.FAQ).count() == len(DEMO_FAQ)
+    assert entries.filter(kind=KnowledgeKind.PRODUCT).count() == 1
+    assert entries.filter(kind=KnowledgeKind.POLICY).count() >= 3  # chunked by heading
+    assert PolicyPage.objects.for_store(store).count() == 1
