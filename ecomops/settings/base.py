@@ -71,21 +71,34 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'ecomops.sqlite3'}"),
-        # 0 (a connection per request) by default: under ASGI every request runs in its own executor thread, and
-        # persistent per-thread connections pile up to PostgreSQL's max_connections under concurrency.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-        conn_health_checks=True,
+# PostgreSQL only (SQLite support was removed: analytics SQL, COPY and concurrent writers differ there). Without
+# DATABASE_URL this is the embedded PostgreSQL that `make run` starts on 127.0.0.1:ECOMOPS_PG_PORT (var/postgres);
+# the test session starts its own and sets DATABASE_URL (tests/embedded_services.py).
+EMBEDDED_PG_PORT = env_int("ECOMOPS_PG_PORT", 54329)
+DATABASE_URL = env_str("DATABASE_URL", f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/ecomops")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be a postgres:// URL (SQLite support was removed), not {DATABASE_URL.split(':', 1)[0]}://."
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the web process, the worker and beat share one SQLite file in development.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"}
-    )
+# Connections: with DATABASE_POOL_SIZE > 0 (the default) each process keeps a psycopg 3 pool of up to that many
+# connections, shared by the threads Django runs sync views and tasks in; CONN_MAX_AGE must then be 0 (Django
+# returns the connection to the pool after each request). DATABASE_POOL_SIZE=0 turns the pool off and falls back to
+# DATABASE_CONN_MAX_AGE: 0 = a new connection per request, N = keep each thread's connection N seconds.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 4)
+if DATABASE_POOL_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        # A request waits this long for a free connection before failing, instead of piling up on the server.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        "max_idle": 300,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
