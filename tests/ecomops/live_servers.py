@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: a Celery worker and a Daphne ASGI server on the test database.
+"""Real processes for end-to-end tests: a Celery worker and the web tier (gunicorn + uvicorn workers, what
+`make run` and production run) on the test database.
 
 The tests that use them run with `django_db(transaction=True)`, so what they write is committed and the
 subprocesses (pointed at the test database through DATABASE_URL) see it.
@@ -25,8 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def database_url_for_subprocesses() -> str:
     db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise RuntimeError("Needs PostgreSQL: another process cannot see an SQLite test database.")
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")
@@ -107,13 +106,11 @@ def start_celery_worker(queues: str = "default", timeout: float = 120) -> Manage
     return worker
 
 
-def start_daphne(timeout: float = 90) -> tuple[ManagedProcess, str]:
+def start_web_server(timeout: float = 90, workers: int = 1) -> tuple[ManagedProcess, str]:
+    from ecomops.webserver import gunicorn_command
+
     port = free_port()
-    server = ManagedProcess(
-        "daphne",
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecomops.asgi:application"],
-        subprocess_env(),
-    )
+    server = ManagedProcess("web server", gunicorn_command("127.0.0.1", port, workers=workers), subprocess_env())
 
     def accepting() -> bool:
         try:
@@ -124,3 +121,7 @@ def start_daphne(timeout: float = 90) -> tuple[ManagedProcess, str]:
 
     server.wait_for(accepting, timeout, "accepting connections")
     return server, f"http://127.0.0.1:{port}"
+
+
+# The browser tests of every app were written against the old single-Daphne setup and import this name.
+start_daphne = start_web_server

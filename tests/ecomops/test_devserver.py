@@ -1,5 +1,6 @@
-"""The setup contract: `make run`'s supervisor starts web + worker + beat + embedded Redis on SQLite, serves the
-dashboard, and a Ctrl-C leaves nothing running."""
+"""The setup contract: `make run`'s supervisor starts the embedded PostgreSQL and Redis, web (gunicorn with uvicorn
+workers) + worker + beat, serves the dashboard over HTTP and websockets, a Ctrl-C leaves nothing running, and a
+second start reuses the data."""
 
 from __future__ import annotations
 
@@ -26,34 +27,60 @@ def _get(url: str) -> int:
         return response.status
 
 
-def test_devserver_starts_everything_and_ctrl_c_stops_it(tmp_path):
-    port = free_port()
+def _start(tmp_path: Path, port: int, pg_port: int, name: str):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(ECOMOPS_VAR_DIR=str(tmp_path), ECOMOPS_PORT=str(port), PYTHONUNBUFFERED="1")
-    log = (tmp_path / "run.log").open("w+")
+    env.update(ECOMOPS_VAR_DIR=str(tmp_path), ECOMOPS_PORT=str(port), ECOMOPS_PG_PORT=str(pg_port), PYTHONUNBUFFERED="1")
+    log = (tmp_path / f"{name}.log").open("w+")
     proc = subprocess.Popen([sys.executable, "-m", "ecomops.devserver"], cwd=BASE_DIR, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 240
+    status = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            status = _get(f"http://127.0.0.1:{port}/login/")
+            break
+        except OSError:
+            time.sleep(1)
+    log.seek(0)
+    return proc, status, log.read()
+
+
+def _stop(proc: subprocess.Popen) -> list[psutil.Process]:
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    time.sleep(1)
+    return [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_devserver_starts_everything_and_ctrl_c_stops_it(tmp_path):
+    port, pg_port = free_port(), free_port()
+    proc, status, output = _start(tmp_path, port, pg_port, "first")
     try:
-        deadline = time.monotonic() + 240
-        status = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                status = _get(f"http://127.0.0.1:{port}/login/")
-                break
-            except OSError:
-                time.sleep(1)
-        log.seek(0)
-        output = log.read()
         assert status == 200, output[-3000:]
+        assert "embedded PostgreSQL 18 on postgres://postgres@127.0.0.1:" in output
         assert "embedded Redis" in output
-        assert "log in as demo" in output
+        assert "log in as demo" in output and "admin / admin-pass-2026" in output
+        assert "seeded" in output
         assert _get(f"http://127.0.0.1:{port}/static/vendor/plotly/plotly.min.js") == 200
         children = psutil.Process(proc.pid).children(recursive=True)
-        names = " ".join(" ".join(c.cmdline()) for c in children)
-        assert "daphne" in names and "worker" in names and "beat" in names and "redis-server" in names
+        cmdlines = [" ".join(c.cmdline()) for c in children]
+        names = " ".join(cmdlines)
+        assert "gunicorn" in names and "worker" in names and "beat" in names and "redis-server" in names
+        assert "pginstall/bin/postgres" in names
+        # gunicorn's master and its 2 uvicorn worker processes.
+        assert sum("gunicorn ecomops.asgi:application" in c for c in cmdlines) == 3, cmdlines
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    time.sleep(1)
-    alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        alive = _stop(proc)
+    assert alive == [], f"left running: {[c.cmdline() for c in alive]}"
+    assert (tmp_path / "postgres" / "PG_VERSION").exists()
+
+    # A second start finds the data of the first: no initdb, no second seeding.
+    proc, status, output = _start(tmp_path, port, pg_port, "second")
+    try:
+        assert status == 200, output[-3000:]
+        assert "A store already exists; --if-empty: nothing to do." in output, output[-3000:]
+        assert "user 'admin' exists" in output
+    finally:
+        alive = _stop(proc)
     assert alive == [], f"left running: {[c.cmdline() for c in alive]}"
