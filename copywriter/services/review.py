@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from copywriter.ml import facts as factlib
 from copywriter.models import OPEN_DRAFT_STATUSES, DescriptionDraft, DescriptionRevision, DraftStatus
+from ecomops import hotcache
 from ecomops.models import Membership, Product, Store
 from ecomops.realtime import store_broadcast
 
@@ -153,6 +154,7 @@ def draft_publish(*, draft: DescriptionDraft, user, overwrite_human: bool = Fals
         _ensure_baseline_revision(product)
         product.description = draft.description
         product.save(update_fields=["description", "updated_at"])
+        hotcache.bump(product.store_id, hotcache.CATALOG)  # the cached product lists show the new text
         # a draft a person rewrote counts as human text (and is then protected like any human description)
         source = DescriptionRevision.Source.HUMAN if "+human" in draft.source else DescriptionRevision.Source.MODEL
         DescriptionRevision.objects.create(store_id=product.store_id, product=product, description=draft.description,
@@ -187,6 +189,7 @@ def revision_record_human(*, product: Product, user, description: str) -> Descri
         _ensure_baseline_revision(product)
         product.description = description
         product.save(update_fields=["description", "updated_at"])
+        hotcache.bump(product.store_id, hotcache.CATALOG)  # the cached product lists show the new text
         return DescriptionRevision.objects.create(store_id=product.store_id, product=product, description=description,
                                                   source=DescriptionRevision.Source.HUMAN, author=user)
 
@@ -199,6 +202,7 @@ def description_restore(*, revision: DescriptionRevision, user) -> DescriptionRe
         _ensure_baseline_revision(product)
         product.description = revision.description
         product.save(update_fields=["description", "updated_at"])
+        hotcache.bump(product.store_id, hotcache.CATALOG)  # the cached product lists show the new text
         return DescriptionRevision.objects.create(
             store_id=product.store_id, product=product, description=revision.description,
             source=DescriptionRevision.Source.RESTORE, model_label=revision.model_label, author=user)

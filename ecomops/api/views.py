@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from ecomops import hotcache
 from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
 from ecomops.api.filters import CustomerFilter, EventFilter, JobFilter, OrderFilter, ProductFilter
 from ecomops.api.serializers import (
@@ -50,6 +51,8 @@ from ecomops.services.customers import customer_create, customer_delete, custome
 from ecomops.services.events import event_create
 from ecomops.services.jobs import job_cancel, job_create, job_kinds
 from ecomops.services.orders import OrderLineInput, order_create
+
+PRODUCT_LIST_CACHE_SECONDS = 300
 
 # Natural keys in URLs may contain dots (SKUs such as "TS-1.2"), never slashes.
 NATURAL_KEY_REGEX = r"[^/]+"
@@ -134,6 +137,16 @@ class ProductViewSet(StoreScopedModelViewSet):
     search_fields = ["sku", "title", "brand"]
     ordering_fields = ["title", "sku", "price", "stock", "created_at", "updated_at"]
     ordering = ["title", "sku"]
+
+    def list(self, request, *args, **kwargs):
+        # The hot read of integrations: the page is kept in this process under the store's catalog stamp, which
+        # every product write bumps (ecomops.hotcache), so a write shows on the next request. Store and membership
+        # were resolved in initial(); the key holds the store, the host (the page links are absolute) and the query.
+        (catalog,) = hotcache.store_stamps(self.store.pk, hotcache.CATALOG)
+        key = ("products", self.store.pk, request.get_host(), request.is_secure(), request.get_full_path(), catalog)
+        data = hotcache.cached(key, PRODUCT_LIST_CACHE_SECONDS, lambda: super(ProductViewSet, self).list(
+            request, *args, **kwargs).data)
+        return Response(data)
 
     def perform_create(self, serializer):
         serializer.instance = product_create(store=self.store, **serializer.validated_data)

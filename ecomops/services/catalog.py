@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ecomops import hotcache
 from ecomops.models import OrderLine, Product, Store
 
 # Fields a caller may set on a product besides its SKU.
@@ -99,7 +100,9 @@ def product_create(*, store: Store, sku: str, **fields: Any) -> Product:
     if errors:
         raise ValidationError(errors)
     fields.setdefault("currency", store.currency)
-    return Product.objects.create(store=store, sku=sku, **fields)
+    product = Product.objects.create(store=store, sku=sku, **fields)
+    hotcache.bump(store.pk, hotcache.CATALOG)  # product lists and served recommendations show it next request
+    return product
 
 
 def product_update(*, product: Product, sku: str | None = None, **fields: Any) -> Product:
@@ -115,6 +118,7 @@ def product_update(*, product: Product, sku: str | None = None, **fields: Any) -
     for name, value in fields.items():
         setattr(product, name, value)
     product.save()
+    hotcache.bump(product.store_id, hotcache.CATALOG)
     return product
 
 
@@ -125,6 +129,7 @@ def product_delete(*, product: Product) -> None:
             {"sku": [f"Product {product.sku!r} appears in orders and cannot be deleted; set its status to archived."]}
         )
     product.delete()
+    hotcache.bump(product.store_id, hotcache.CATALOG)
 
 
 def products_bulk_upsert(*, store: Store, rows: Sequence[Mapping[str, Any]]) -> BulkUpsertResult:
@@ -165,6 +170,7 @@ def products_bulk_upsert(*, store: Store, rows: Sequence[Mapping[str, Any]]) -> 
             errors.append(RowError(row=index, field="sku", message=str(exc)))
 
     with transaction.atomic():
+        hotcache.bump(store.pk, hotcache.CATALOG)  # runs only if this transaction commits
         existing = {
             p.sku: p
             for p in Product.objects.for_store(store).select_for_update().filter(sku__in=list(first_row_of_sku))

@@ -173,7 +173,7 @@ CELERY_BEAT_SCHEDULE = {
 ECOMOPS_JOB_HEARTBEAT_TIMEOUT = env_int("ECOMOPS_JOB_HEARTBEAT_TIMEOUT", 120)
 ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
-ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested"]
+ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested", "ecomops.hotcache.on_data_ingested"]
 
 # --- REST API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -219,6 +219,8 @@ CACHES = {
         "KEY_PREFIX": env_str("CACHE_PREFIX", "ecomops"),
     }
 }
+# Hot read endpoints keep results in each process's memory under per-store stamps in Redis (ecomops/hotcache.py).
+ECOMOPS_HOT_CACHE = env_bool("ECOMOPS_HOT_CACHE", True)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024  # bulk event uploads of 10,000 rows
 

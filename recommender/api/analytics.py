@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from ecomops import hotcache
 from ecomops.api.base import StoreScopedAPIView
 from ecomops.models import Event, EventType
 from ecomops.selectors.overview import store_today
@@ -41,7 +42,7 @@ from recommender.analytics.funnel import (
     FunnelSpec,
     funnel_conversion,
 )
-from recommender.analytics.live import analytics_live_snapshot
+from recommender.analytics.live import LIVE_MIN_INTERVAL_SECONDS, analytics_live_snapshot
 from recommender.analytics.retention import (
     ANY_EVENT,
     RETENTION_MODES,
@@ -62,6 +63,9 @@ EVENT_OR_ANY = [ANY_EVENT, *EVENT_CHOICES]
 
 
 # --- input serializers ----------------------------------------------------------------------------------
+LIVE_CACHE_SECONDS = LIVE_MIN_INTERVAL_SECONDS
+
+
 class DateRangeSerializer(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First local day (default: 29 days before end)")
     end = serializers.DateField(required=False, help_text="Last local day, inclusive (default: today)")
@@ -359,4 +363,7 @@ class LiveAPIView(AnalyticsAPIView):
                    summary="Live counters: events per minute, active sessions, revenue today (also pushed on the "
                            "store websocket as analytics.live)")
     def get(self, request, store_slug):
-        return Response(analytics_live_snapshot(self.store))
+        # Polled by every open Analytics page: one snapshot per process per second, and at once after an ingest.
+        (activity,) = hotcache.store_stamps(self.store.pk, hotcache.ACTIVITY)
+        return Response(hotcache.cached(("analytics-live", self.store.pk, activity), LIVE_CACHE_SECONDS,
+                                        lambda: analytics_live_snapshot(self.store)))

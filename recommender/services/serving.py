@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
+from ecomops import hotcache
 from ecomops.models import Customer, Event, EventType, OrderLine, Product, ProductStatus, Store
 from recommender.ml.bundle import ArtifactError, ModelBundle, artifact_load
 from recommender.models import ModelStatus, RecommendationImpression, RecommenderConfig, RecommenderModel, Surface
@@ -25,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 TRENDING_DAYS = 7
 TRENDING_CACHE_SECONDS = 60
+# Served lists are kept per process under the store's model, catalog and activity stamps (ecomops.hotcache): an
+# activation, a product write or ingested events invalidate them at once; the TTL bounds the rest (a single event
+# recorded through POST events/, time passing).
+PERSONAL_CACHE_SECONDS = 60
 HISTORY_LIMIT = 200
 VERBS = {EventType.VIEW: "viewed", EventType.ADD_TO_CART: "added to cart", EventType.CHECKOUT: "checked out",
          EventType.PURCHASE: "bought", EventType.SEARCH: "searched for", EventType.REMOVE_FROM_CART: "looked at"}
@@ -155,7 +160,18 @@ def _rank(store: Store, bundle: ModelBundle, scores: np.ndarray, k: int, exclude
 
 
 def trending(store: Store, *, k: int, category: str | None = None, exclude: set[int] = frozenset()) -> list[dict]:
-    """Most-interacted active, in-stock products of the last 7 days (purchases weigh more), cached a minute."""
+    """Most-interacted active, in-stock products of the last 7 days (purchases weigh more), cached a minute.
+
+    Without exclusions the finished list is kept in this process under the store's catalog stamp (a product
+    write shows at once); the items are shared, so callers copy them (`_response` does)."""
+    if not exclude:
+        (catalog,) = hotcache.store_stamps(store.pk, hotcache.CATALOG)
+        return hotcache.cached(("trending", store.pk, k, category, catalog), TRENDING_CACHE_SECONDS,
+                               lambda: _trending(store, k=k, category=category, exclude=exclude))
+    return _trending(store, k=k, category=category, exclude=exclude)
+
+
+def _trending(store: Store, *, k: int, category: str | None, exclude: set[int]) -> list[dict]:
     key = f"recommender:trending:{store.pk}"
     ranked = cache.get(key)
     if ranked is None:
@@ -184,12 +200,12 @@ def trending(store: Store, *, k: int, category: str | None = None, exclude: set[
     return out[:k]
 
 
-def _log(store: Store, *, surface: str, served: Served | None, customer: Customer | None, items: list[dict],
+def _log(store: Store, *, surface: str, served: Served | None, customer: Customer | int | None, items: list[dict],
          fallback: bool) -> str:
-    ids = [i.pop("_pk") for i in items]
+    customer_id = customer.pk if isinstance(customer, Customer) else customer
     imp = RecommendationImpression.objects.create(
-        store=store, model=served.model if served else None, surface=surface, customer=customer,
-        product_ids=ids, fallback=fallback, created_at=timezone.now(),
+        store=store, model=served.model if served else None, surface=surface, customer_id=customer_id,
+        product_ids=[i["_pk"] for i in items], fallback=fallback, created_at=timezone.now(),
     )
     return str(imp.pk)
 
@@ -198,16 +214,28 @@ def _response(store, *, surface, served, customer, items, fallback, **extra) -> 
     model = served.model if served and not fallback else None
     impression = _log(store, surface=surface, served=served if not fallback else None, customer=customer,
                       items=items, fallback=fallback)
+    # The items may be a cached list shared with other requests: answer with copies, without the internal `_pk`.
+    items = [{key: value for key, value in item.items() if key != "_pk"} for item in items]
     return {"fallback": fallback, "model": model.label if model else "trending", "model_version": model.version if model else None,
             "impression_id": impression, "count": len(items), "results": items, **extra}
 
 
 # ------------------------------------------------------------------------------------------------ public
 def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, category: str | None = None) -> dict[str, Any]:
+    """The customer's list, kept per process under the store's model, catalog and activity stamps; each response
+    still logs its own impression."""
+    stamps = hotcache.store_stamps(store.pk, hotcache.CATALOG, hotcache.ACTIVITY, extra=[stamp_key(store.pk)])
+    listing = hotcache.cached(("personal", store.pk, external_id, k, category, stamps), PERSONAL_CACHE_SECONDS,
+                              lambda: _customer_list(store, external_id, k, category))
+    return _response(store, **listing)
+
+
+def _customer_list(store: Store, external_id: str, k: int, category: str | None) -> dict[str, Any]:
+    """The arguments of `_response` for this customer (customer as an id: the value is cached)."""
     customer = Customer.objects.for_store(store).filter(external_id=external_id).first()
     if customer is None:
-        return _response(store, surface=Surface.TRENDING, served=None, customer=None,
-                         items=trending(store, k=k, category=category), fallback=True, reason="unknown customer")
+        return dict(surface=Surface.TRENDING, served=None, customer=None,
+                    items=trending(store, k=k, category=category), fallback=True, reason="unknown customer")
     served = served_for(store.pk, customer.external_id)
     events = list(
         Event.objects.for_store(store).filter(customer=customer, product__isnull=False)
@@ -221,8 +249,8 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
     history = bundle.indices_of(history_keys) if bundle else np.array([], np.int64)
     if bundle is None or not len(history):
         reason = "no active model" if bundle is None else "no history for this customer"
-        return _response(store, surface=Surface.TRENDING, served=None, customer=customer,
-                         items=trending(store, k=k, category=category, exclude=purchased), fallback=True, reason=reason)
+        return dict(surface=Surface.TRENDING, served=None, customer=customer.pk,
+                    items=trending(store, k=k, category=category, exclude=purchased), fallback=True, reason=reason)
     scores = bundle.model.score([history])[0]
     picked = _rank(store, bundle, scores, k, purchased, category)
     last_kind = {pid: kind for pid, kind, _ in reversed(events)}  # the most recent event per product
@@ -239,7 +267,7 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
         else:
             explanation = "popular with customers like you"
         items.append(_item(product, score, explanation))
-    return _response(store, surface=Surface.CUSTOMER, served=served, customer=customer, items=items, fallback=False)
+    return dict(surface=Surface.CUSTOMER, served=served, customer=customer.pk, items=items, fallback=False)
 
 
 def _product_or_404(store: Store, sku: str) -> Product:

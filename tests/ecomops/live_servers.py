@@ -112,14 +112,17 @@ def start_web_server(timeout: float = 90, workers: int = 1) -> tuple[ManagedProc
     port = free_port()
     server = ManagedProcess("web server", gunicorn_command("127.0.0.1", port, workers=workers), subprocess_env())
 
-    def accepting() -> bool:
+    def answering() -> bool:
+        # gunicorn's master listens before its workers have imported the app: wait for an HTTP answer.
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.settimeout(30)
+                sock.sendall(b"GET /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                return sock.recv(12).startswith(b"HTTP/1.1")
         except OSError:
             return False
 
-    server.wait_for(accepting, timeout, "accepting connections")
+    server.wait_for(answering, timeout, "answering HTTP")
     return server, f"http://127.0.0.1:{port}"
 
 

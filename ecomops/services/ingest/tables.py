@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from ecomops import hotcache
 from ecomops.models import Customer, Order, OrderLine, OrderStatus, Product, ProductStatus, Store
 
 from .common import (
@@ -110,6 +111,7 @@ def products_upsert(*, store: Store, rows: Iterable[Row], skip_invalid: bool = F
     update_fields = sorted((present | {"currency"}) - {"sku"}) + ["updated_at"]
     with transaction.atomic():
         result.created, result.updated = _upsert(Product, store=store, key="sku", objs=objs, update_fields=update_fields)
+        hotcache.bump(store.pk, hotcache.CATALOG)
     return result
 
 
