@@ -8,7 +8,7 @@ next request misses and recomputes, so the next response reflects the write. The
 
 Scopes:
     catalog   products created, changed, deleted, imported (ecomops.services.catalog, the importers)
-    activity  events and orders ingested (the ingest hook)
+    activity  events and orders ingested (the ingest hook): the live counters
 The recommender's model stamp (recommender.services.training.stamp_key) is the third one, bumped on activation.
 
 Values are shared between requests: callers copy before they mutate. `settings.ECOMOPS_HOT_CACHE = False`

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from ecomops import hotcache
@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 TRENDING_DAYS = 7
 TRENDING_CACHE_SECONDS = 60
-# Served lists are kept per process under the store's model, catalog and activity stamps (ecomops.hotcache): an
-# activation, a product write or ingested events invalidate them at once; the TTL bounds the rest (a single event
-# recorded through POST events/, time passing).
+# Served lists are kept per process (ecomops.hotcache) under the store's model and catalog stamps and, for a
+# personal list, the customer's newest event and order line: an activation, a product write or any new event of
+# the customer shows on the next request; the TTL bounds the rest (trending moving on as time passes).
 PERSONAL_CACHE_SECONDS = 60
 HISTORY_LIMIT = 200
 VERBS = {EventType.VIEW: "viewed", EventType.ADD_TO_CART: "added to cart", EventType.CHECKOUT: "checked out",
@@ -221,11 +221,24 @@ def _response(store, *, surface, served, customer, items, fallback, **extra) -> 
 
 
 # ------------------------------------------------------------------------------------------------ public
+def _customer_freshness(store: Store, external_id: str) -> tuple | None:
+    """(customer id, newest event id, newest order line id) in one indexed query; None for an unknown customer.
+    A new event or order of this customer changes it, so a cached list can never miss a fold-in."""
+    newest_event = Event.objects.filter(store=store, customer=OuterRef("pk")).values("customer").annotate(
+        newest=Max("id")).values("newest")
+    newest_line = OrderLine.objects.filter(store=store, order__customer=OuterRef("pk")).values("order__customer").annotate(
+        newest=Max("id")).values("newest")
+    return (Customer.objects.for_store(store).filter(external_id=external_id)
+            .annotate(newest_event=Subquery(newest_event), newest_line=Subquery(newest_line))
+            .values_list("pk", "newest_event", "newest_line").first())
+
+
 def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, category: str | None = None) -> dict[str, Any]:
-    """The customer's list, kept per process under the store's model, catalog and activity stamps; each response
-    still logs its own impression."""
-    stamps = hotcache.store_stamps(store.pk, hotcache.CATALOG, hotcache.ACTIVITY, extra=[stamp_key(store.pk)])
-    listing = hotcache.cached(("personal", store.pk, external_id, k, category, stamps), PERSONAL_CACHE_SECONDS,
+    """The customer's list, kept per process under the store's model and catalog stamps and the customer's newest
+    event and order line; each response still logs its own impression."""
+    stamps = hotcache.store_stamps(store.pk, hotcache.CATALOG, extra=[stamp_key(store.pk)])
+    fresh = _customer_freshness(store, external_id) if hotcache.enabled() else None
+    listing = hotcache.cached(("personal", store.pk, external_id, k, category, stamps, fresh), PERSONAL_CACHE_SECONDS,
                               lambda: _customer_list(store, external_id, k, category))
     return _response(store, **listing)
 
