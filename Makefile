@@ -1,36 +1,50 @@
 # ecomops: `make run` starts everything, `make test` runs the suite. Both create .venv on first use.
+# Without DATABASE_URL / REDIS_URL both start an embedded PostgreSQL 18 and an embedded Redis (nothing to install).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test test-quick lint bench clean
+.PHONY: run test test-bare test-quick lint bench-http clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# pip runs without --quiet: the first install builds llama-cpp-python from source (C++, several minutes) and the
+# console must show that something is happening.
 $(RUN_STAMP): requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+	@echo ">>> installing the runtime dependencies into $(VENV); the first time this builds llama-cpp-python from source (about 5 minutes on 2 idle cores, up to ~18 on a busy machine)"
+	$(PY) -m pip install --progress-bar on -r requirements.txt
 	touch $@
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@echo ">>> installing the runtime and test dependencies into $(VENV); the first time this builds llama-cpp-python from source (about 5 minutes on 2 idle cores, up to ~18 on a busy machine)"
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
 	touch $(RUN_STAMP) $@
 
 run: $(RUN_STAMP)
 	$(PY) -m ecomops.devserver
 
+# The servers in DATABASE_URL / REDIS_URL when set, else an embedded PostgreSQL + Redis for the session
+# (tests/embedded_services.py).
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The quick subset on SQLite and an embedded Redis (CI runs this too, so the no-services path stays green).
+# What a fresh machine gets: the whole suite on the embedded PostgreSQL + Redis, whatever the environment says.
+test-bare: $(DEV_STAMP)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast subset (no models, no subprocesses), on the embedded servers.
 test-quick: $(DEV_STAMP)
-	env -u REDIS_URL -u DATABASE_URL ECOMOPS_VAR_DIR=$(CURDIR)/var/quick $(PY) -m ecomops.embedded_redis -- $(PY) -m pytest -m quick $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m quick $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+
+bench-http: $(DEV_STAMP)
+	$(PY) bench/http.py --json var/bench-http.json
 
 clean:
 	rm -rf var/staticfiles .pytest_cache

@@ -25,6 +25,13 @@ every run stops at its deadline and after at most 200,000 requests. Goals (2 cor
 
 from __future__ import annotations
 
+import sys
+
+# This file is named like the standard library's `http` package, and Python puts its folder first on sys.path:
+# take it off before anything imports http (Django, asyncio's clients).
+if sys.path and sys.path[0] and __file__.startswith(sys.path[0].rstrip("/") + "/"):
+    sys.path.pop(0)
+
 import argparse
 import asyncio
 import json
@@ -32,7 +39,6 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -41,6 +47,7 @@ sys.path.insert(0, str(REPO))
 VAR = Path(os.environ.get("ECOMOPS_VAR_DIR", REPO / "var"))
 SLUG = "bench-http"
 MAX_REQUESTS = 200_000
+OPEN_LOOP_CONNECTIONS = 64
 GOAL_RPS, GOAL_SPEEDUP, GOAL_P95_MS = 500, 10, 50
 
 CONFIGS = {
@@ -232,7 +239,11 @@ async def saturate(port: int, token: str, make_path, concurrency: int, duration:
 async def open_loop(port: int, token: str, make_path, rate: float, duration: float) -> dict:
     latencies: list[float] = []
     errors = 0
-    idle: list[Connection] = []
+    # At most OPEN_LOOP_CONNECTIONS at once, like a proxy in front of the server: a request due while all are busy
+    # waits for one, and that wait counts in its latency (it is measured from its scheduled time).
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(OPEN_LOOP_CONNECTIONS):
+        idle.put_nowait(Connection(port, token))
     n = min(int(rate * duration), MAX_REQUESTS)
     t0 = time.perf_counter() + 0.05
 
@@ -241,22 +252,23 @@ async def open_loop(port: int, token: str, make_path, rate: float, duration: flo
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        conn = idle.pop() if idle else Connection(port, token)
+        conn = await idle.get()
         try:
             status = await asyncio.wait_for(conn.get(make_path()), 30)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
             errors += 1
             conn.close()
+            idle.put_nowait(conn)
             return
-        idle.append(conn)
+        idle.put_nowait(conn)
         if status != 200:
             errors += 1
             return
         latencies.append((time.perf_counter() - scheduled) * 1000)  # from the schedule: queueing counts
 
     await asyncio.gather(*(one(t0 + i / rate) for i in range(n)))
-    for conn in idle:
-        conn.close()
+    while not idle.empty():
+        idle.get_nowait().close()
     return {"sent": n, "errors": errors, "p50_ms": _pct(latencies, 50), "p95_ms": _pct(latencies, 95),
             "p99_ms": _pct(latencies, 99)}
 
@@ -343,7 +355,11 @@ def run(args, configs: list[str], token: str, customers: list[str]) -> int:
     def row_of(config: str, endpoint: str) -> dict | None:
         return next((r for r in rows if r["config"] == config and r["endpoint"] == endpoint), None)
 
-    result: dict = {"configs": rows, "errors": sum(r["errors"] for r in rows), "cpus": os.cpu_count(),
+    # `errors`: what our configuration answered wrong (the goal is 0); the baseline's own errors are in its rows
+    # and in `errors_all` (today's setup runs out of PostgreSQL connections when overloaded).
+    ours_errors = sum(r["errors"] for r in rows if r["config"] == "ours")
+    result: dict = {"configs": rows, "errors": ours_errors, "errors_all": sum(r["errors"] for r in rows),
+                    "cpus": os.cpu_count(),
                     "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
                     "concurrency": args.concurrency, "rate": args.rate, "duration_s": args.duration,
                     "workers": args.workers, "model": args.model}
@@ -372,7 +388,7 @@ def run(args, configs: list[str], token: str, customers: list[str]) -> int:
         "trending_speedup": trending.get("speedup") is not None and trending["speedup"] >= GOAL_SPEEDUP,
         "p95_open_loop": all(result[e]["p95_ms_open_loop"] is not None and result[e]["p95_ms_open_loop"] < GOAL_P95_MS
                              for e in endpoints if result[e]["rps"] is not None),
-        "zero_errors": result["errors"] == 0,
+        "zero_errors": "ours" in configs and result["errors"] == 0,
     }
     result["goals_met"] = goals
     print()

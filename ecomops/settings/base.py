@@ -83,11 +83,13 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL must be a postgres:// URL (SQLite support was removed), not {DATABASE_URL.split(':', 1)[0]}://."
     )
-# Connections: with DATABASE_POOL_SIZE > 0 (the default) each process keeps a psycopg 3 pool of up to that many
-# connections, shared by the threads Django runs sync views and tasks in; CONN_MAX_AGE must then be 0 (Django
-# returns the connection to the pool after each request). DATABASE_POOL_SIZE=0 turns the pool off and falls back to
-# DATABASE_CONN_MAX_AGE: 0 = a new connection per request, N = keep each thread's connection N seconds.
-DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 4)
+# Connections: Django's ASGI handler runs each request's sync code in a thread of its own (ThreadSensitiveContext),
+# and a thread's connection is its own, so persistent connections (CONN_MAX_AGE > 0) pile up with the threads. With
+# DATABASE_POOL_SIZE > 0 (the default) each process keeps a psycopg 3 pool instead: a request borrows a connection
+# and gives it back when it ends (CONN_MAX_AGE must be 0 then); a request finding all of them busy waits up to
+# DATABASE_POOL_TIMEOUT seconds. DATABASE_POOL_SIZE=0 turns the pool off and falls back to DATABASE_CONN_MAX_AGE:
+# 0 = a new connection per request (PgBouncer in front), N = keep each thread's connection N seconds.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
 if DATABASE_POOL_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

@@ -1,4 +1,5 @@
-"""Test settings: the real database and Redis from the environment, fast password hashing."""
+"""Test settings: the database and Redis from the environment (DATABASE_URL / REDIS_URL; a session without them
+gets an embedded PostgreSQL and Redis from tests/embedded_services.py), fast password hashing."""
 
 from .base import *  # noqa: F403
 from .base import CHANNEL_LAYERS
