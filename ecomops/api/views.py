@@ -142,6 +142,8 @@ class ProductViewSet(StoreScopedModelViewSet):
         # The hot read of integrations: the page is kept in this process under the store's catalog stamp, which
         # every product write bumps (ecomops.hotcache), so a write shows on the next request. Store and membership
         # were resolved in initial(); the key holds the store, the host (the page links are absolute) and the query.
+        if not hotcache.enabled():
+            return super().list(request, *args, **kwargs)
         (catalog,) = hotcache.store_stamps(self.store.pk, hotcache.CATALOG)
         key = ("products", self.store.pk, request.get_host(), request.is_secure(), request.get_full_path(), catalog)
         data = hotcache.cached(key, PRODUCT_LIST_CACHE_SECONDS, lambda: super(ProductViewSet, self).list(

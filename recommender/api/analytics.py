@@ -364,6 +364,8 @@ class LiveAPIView(AnalyticsAPIView):
                            "store websocket as analytics.live)")
     def get(self, request, store_slug):
         # Polled by every open Analytics page: one snapshot per process per second, and at once after an ingest.
+        if not hotcache.enabled():
+            return Response(analytics_live_snapshot(self.store))
         (activity,) = hotcache.store_stamps(self.store.pk, hotcache.ACTIVITY)
         return Response(hotcache.cached(("analytics-live", self.store.pk, activity), LIVE_CACHE_SECONDS,
                                         lambda: analytics_live_snapshot(self.store)))

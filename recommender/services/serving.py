@@ -90,8 +90,9 @@ def _load_champion(store_id: int) -> Served:
     return Served(None, None)
 
 
-def store_models(store_id: int) -> _StoreModels:
-    stamp = _current_stamp(store_id)
+def store_models(store_id: int, stamp: str | None = None) -> _StoreModels:
+    """The store's loaded models; `stamp` when the caller has just read the store's model stamp."""
+    stamp = stamp or _current_stamp(store_id)
     current = _loaded.get(store_id)
     if current is not None and current.stamp == stamp:
         return current
@@ -115,8 +116,8 @@ def _bucket(customer_key: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def served_for(store_id: int, customer_key: str | None) -> Served:
-    models = store_models(store_id)
+def served_for(store_id: int, customer_key: str | None, stamp: str | None = None) -> Served:
+    models = store_models(store_id, stamp)
     if models.challenger and customer_key is not None and _bucket(customer_key) < models.share:
         return models.challenger
     return models.champion
@@ -164,7 +165,7 @@ def trending(store: Store, *, k: int, category: str | None = None, exclude: set[
 
     Without exclusions the finished list is kept in this process under the store's catalog stamp (a product
     write shows at once); the items are shared, so callers copy them (`_response` does)."""
-    if not exclude:
+    if not exclude and hotcache.enabled():
         (catalog,) = hotcache.store_stamps(store.pk, hotcache.CATALOG)
         return hotcache.cached(("trending", store.pk, k, category, catalog), TRENDING_CACHE_SECONDS,
                                lambda: _trending(store, k=k, category=category, exclude=exclude))
@@ -237,19 +238,24 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
     """The customer's list, kept per process under the store's model and catalog stamps and the customer's newest
     event and order line; each response still logs its own impression."""
     stamps = hotcache.store_stamps(store.pk, hotcache.CATALOG, extra=[stamp_key(store.pk)])
-    fresh = _customer_freshness(store, external_id) if hotcache.enabled() else None
-    listing = hotcache.cached(("personal", store.pk, external_id, k, category, stamps, fresh), PERSONAL_CACHE_SECONDS,
-                              lambda: _customer_list(store, external_id, k, category))
+    if not hotcache.enabled():
+        customer = Customer.objects.for_store(store).filter(external_id=external_id).first()
+        return _response(store, **_customer_list(store, customer, k, category, stamps[1]))
+    fresh = _customer_freshness(store, external_id)  # also the customer lookup: no extra query on a miss
+    listing = hotcache.cached(
+        ("personal", store.pk, external_id, k, category, stamps, fresh), PERSONAL_CACHE_SECONDS,
+        lambda: _customer_list(store, Customer(pk=fresh[0], store=store, external_id=external_id) if fresh else None,
+                               k, category, stamps[1]))
     return _response(store, **listing)
 
 
-def _customer_list(store: Store, external_id: str, k: int, category: str | None) -> dict[str, Any]:
+def _customer_list(store: Store, customer: Customer | None, k: int, category: str | None,
+                   model_stamp: str) -> dict[str, Any]:
     """The arguments of `_response` for this customer (customer as an id: the value is cached)."""
-    customer = Customer.objects.for_store(store).filter(external_id=external_id).first()
     if customer is None:
         return dict(surface=Surface.TRENDING, served=None, customer=None,
                     items=trending(store, k=k, category=category), fallback=True, reason="unknown customer")
-    served = served_for(store.pk, customer.external_id)
+    served = served_for(store.pk, customer.external_id, model_stamp)
     events = list(
         Event.objects.for_store(store).filter(customer=customer, product__isnull=False)
         .order_by("-occurred_at").values_list("product_id", "type", "product__title")[:HISTORY_LIMIT]
