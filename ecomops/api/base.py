@@ -11,11 +11,18 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.serializers import as_serializer_error
 
 from ecomops.scoping import store_access_for
+from ecomops.services.jobs import JobLimitReached
+
+
+class TooManyJobs(APIException):
+    status_code = 429
+    default_code = "too_many_jobs"
+    default_detail = "Too many jobs of this kind are queued or running."
 
 
 class StoreScopedMixin:
@@ -50,6 +57,8 @@ class StoreScopedMixin:
         # same field -> messages shape a serializer error has.
         if isinstance(exc, DjangoValidationError):
             exc = ValidationError(as_serializer_error(exc))
+        elif isinstance(exc, JobLimitReached):  # a per-store cap on concurrent jobs of a kind
+            exc = TooManyJobs(str(exc))
         return super().handle_exception(exc)
 
 

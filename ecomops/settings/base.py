@@ -145,8 +145,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every queue the project uses. A worker on another machine can consume a subset with -Q.
 ECOMOPS_QUEUES = ["default", "inference", "training", "simulation"]
+# How often beat runs the reaper (stale heartbeats, lost task messages).
+ECOMOPS_JOB_REAP_INTERVAL = env_int("ECOMOPS_JOB_REAP_INTERVAL", 30)
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "ecomops.jobs_reap_stale", "schedule": 60.0, "options": {"queue": "default"}},
+    "reap-stale-jobs": {
+        "task": "ecomops.jobs_reap_stale", "schedule": float(ECOMOPS_JOB_REAP_INTERVAL),
+        "options": {"queue": "default", "expires": 25},
+    },
     "network-advance": {
         "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expires": 2},
     },
@@ -158,6 +163,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # Jobs whose worker has not sent a heartbeat for this long are marked failed by the reaper.
 ECOMOPS_JOB_HEARTBEAT_TIMEOUT = env_int("ECOMOPS_JOB_HEARTBEAT_TIMEOUT", 120)
+# When a queued job's task message is presumed lost with a restarted broker and sent again (a duplicate is
+# harmless: a job is claimed once).
+ECOMOPS_JOB_REQUEUE_AFTER = env_int("ECOMOPS_JOB_REQUEUE_AFTER", 600)
+# The support classifier's server-side training set (empty: ../shared/datasets/bitext-support/...). Job
+# parameters never carry file paths; this is where that one comes from.
+ECOMOPS_SUPPORT_BITEXT_PATH = env_str("ECOMOPS_SUPPORT_BITEXT_PATH", "")
 ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
 ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested"]
