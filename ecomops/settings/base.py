@@ -147,13 +147,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 ECOMOPS_QUEUES = ["default", "inference", "training", "simulation"]
 # How often beat runs the reaper (stale heartbeats, lost task messages).
 ECOMOPS_JOB_REAP_INTERVAL = env_int("ECOMOPS_JOB_REAP_INTERVAL", 30)
+# Message expiry is `expire_seconds`: django-celery-beat's DatabaseScheduler silently drops an `expires` option
+# (tests/ecomops/test_beat_schedule.py sends every entry through it and checks).
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {
         "task": "ecomops.jobs_reap_stale", "schedule": float(ECOMOPS_JOB_REAP_INTERVAL),
-        "options": {"queue": "default", "expires": 25},
+        "options": {"queue": "default", "expire_seconds": 25},
     },
     "network-advance": {
-        "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expires": 2},
+        "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expire_seconds": 2},
     },
     # Queues a training job for each store that turned the nightly retrain on (recommender dashboard).
     "recommender-nightly-retrain": {
