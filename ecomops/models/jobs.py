@@ -40,6 +40,7 @@ class Job(StoreOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
     enqueued_at = models.DateTimeField(
         null=True, blank=True, help_text="When the broker last accepted this job's task message (empty: never)"
     )

@@ -11,6 +11,8 @@ Every state change is broadcast to the store's live group as a `job.progress` me
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +29,11 @@ from ecomops.realtime import store_broadcast
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONCURRENT = 4
+
+
+def worker_id() -> str:
+    """host:pid of this process (computed per call: a prefork child has its own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,8 @@ def job_start(*, job_id) -> Job | None:
         job.heartbeat_at = now
         job.attempts += 1
         job.message = "Started"
-        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "message"])
+        job.worker = worker_id()
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "message", "worker"])
         job_broadcast(job)
     return job
 
@@ -267,6 +275,7 @@ def jobs_reap_stale(*, now=None) -> int:
             if job is None or (job.heartbeat_at and job.heartbeat_at >= cutoff):
                 continue
             last = job.heartbeat_at.strftime("%Y-%m-%d %H:%M:%S UTC") if job.heartbeat_at else "never"
+            on = f" on {job.worker}" if job.worker else ""
             if job.cancel_requested:
                 _finish(job, JobStatus.CANCELLED, message=f"Cancelled (its worker had stopped; last heartbeat {last})")
             else:
@@ -275,7 +284,7 @@ def jobs_reap_stale(*, now=None) -> int:
                     JobStatus.FAILED,
                     message="Failed",
                     error=(
-                        f"The worker running this job stopped responding (last heartbeat {last}). "
+                        f"The worker running this job{on} stopped responding (last heartbeat {last}). "
                         "Work it finished before that is kept; retry the job to complete it."
                     ),
                 )
