@@ -15,7 +15,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
@@ -37,6 +36,7 @@ from ecomops.api.serializers import (
     TokenObtainInputSerializer,
     TokenOutputSerializer,
 )
+from ecomops.api.throttling import AnonRateThrottle
 from ecomops.models import Customer, Event, Job, Membership, Order, OrderLine, Product, Store
 from ecomops.services.catalog import (
     BatchValidationError,

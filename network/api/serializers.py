@@ -114,9 +114,10 @@ class SimulationSerializer(serializers.Serializer):
     tick = serializers.IntegerField(read_only=True)
     skipped_ticks = serializers.IntegerField(read_only=True)
     caught_up_ticks = serializers.IntegerField(read_only=True)
-    thresholds = serializers.JSONField(required=False)
-    alert_policy = serializers.JSONField(required=False)
-    advisor = serializers.JSONField(required=False)
+    # Objects, not any JSON: a multipart/form PATCH sends strings, which must be a 400, not reach the service.
+    thresholds = serializers.DictField(required=False)
+    alert_policy = serializers.DictField(required=False)
+    advisor = serializers.DictField(required=False)
 
 
 class AdviceSerializer(serializers.Serializer):
