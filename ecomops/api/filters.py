@@ -16,12 +16,13 @@ from ecomops.models import Customer, Event, EventType, Job, JobStatus, Order, Or
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 with its UTC offset checked: an offset past ±24 h or an instant outside year 1..9999 once
-    converted to UTC is a 400 field error, not a ValueError/OverflowError in the view."""
+    """ISO 8601, handed to the database in UTC. PostgreSQL refuses offsets past ±15:59 ("time zone displacement
+    out of range", a 500) and an instant that leaves years 1..9999 once converted overflows; both become a 400
+    field error here, and any accepted offset reaches the query as plain UTC."""
 
     default_error_messages = {
-        "out_of_range": "Enter an ISO 8601 date-time whose UTC offset is within ±23:59 and whose instant lies "
-        "between years 1 and 9999 in UTC.",
+        "out_of_range": "Enter an ISO 8601 date-time with a valid UTC offset whose instant lies between years "
+        "1 and 9999 in UTC.",
     }
 
     def strptime(self, value, format):
@@ -35,7 +36,7 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
         result = super().to_python(value)
         if result is not None and result.tzinfo is not None:
             try:
-                result.astimezone(UTC)
+                result = result.astimezone(UTC)
             except (ValueError, OverflowError):
                 raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
         return result
