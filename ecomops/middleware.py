@@ -4,14 +4,21 @@
   database with it and fail): 400, JSON on API paths, naming the parameter.
 - A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE on an API path: a JSON 413 before the body is read (Django's
   own answer is an HTML 400), also when the limit trips while a view reads the body.
+- The database unreachable (restarting, failed over): a 503 with Retry-After and a plain reason instead of a
+  500 page; the next request opens a fresh connection and succeeds once it is back (bench/faults.py).
 JSON bodies are checked for NUL by the API's parser (ecomops.api.parsers).
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 
@@ -47,6 +54,15 @@ class RequestGuardMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIX):
             return _too_big(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+        if isinstance(exception, OperationalError | InterfaceError) and _is_connection_failure(exception):
+            logger.error("database unavailable: %s", exception)
+            message = "The database is unavailable for a moment; please retry shortly."
+            if request.path.startswith(API_PREFIX):
+                response = JsonResponse({"detail": message}, status=503)
+            else:
+                response = HttpResponse(message, status=503, content_type="text/plain")
+            response["Retry-After"] = "5"
+            return response
         return None
 
     @staticmethod
@@ -58,3 +74,14 @@ class RequestGuardMiddleware:
             if "\x00" in key or any("\x00" in value for value in values):
                 return key.replace("\x00", "\\x00")
         return None
+
+
+def _is_connection_failure(exc: Exception) -> bool:
+    """A lost or refused connection, not a query error (a lock timeout or a bad statement stays a 500)."""
+    if isinstance(exc, InterfaceError):
+        return True
+    text = str(exc).lower()
+    return any(
+        hint in text for hint in ("connection", "server closed", "terminating", "shutting down", "starting up",
+                                  "recovery mode", "could not connect")
+    )

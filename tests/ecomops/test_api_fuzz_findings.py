@@ -96,3 +96,18 @@ def test_a_50_mb_body_gets_a_json_413(api_client, store):
     response = api_client.generic("POST", url(store, "products/bulk"), body, content_type="application/json")
     assert response.status_code == 413
     assert response["Content-Type"] == "application/json" and "MB" in response.json()["detail"]
+
+
+def test_a_database_outage_is_a_503_with_retry_after(api_client, store, monkeypatch):
+    """What bench/faults.py sees while PostgreSQL restarts: a clear 503, not a 500 page."""
+    from django.db import OperationalError
+
+    from ecomops.api import views
+
+    def unreachable(self, *args, **kwargs):
+        raise OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed')
+
+    monkeypatch.setattr(views.ProductViewSet, "list", unreachable)  # the fault itself is injected by the bench
+    response = api_client.get(url(store, "products/"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "database is unavailable" in response.json()["detail"]
