@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -128,7 +129,13 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's 5 s BZPOPMIN, so a
         # consumer whose event loop is briefly busy crashes with TimeoutError (seen under CPU load): allow 30 s.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": env_str("CHANNEL_PREFIX", "ecomops")},
+        # retry_on_error: after Redis restarts, each pooled connection fails once ("Connection closed by server");
+        # retrying on a fresh connection keeps the first websocket connect after recovery from answering 500.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 2,
+                       "retry_on_error": [RedisConnectionError]}],
+            "prefix": env_str("CHANNEL_PREFIX", "ecomops"),
+        },
     }
 }
 
@@ -223,6 +230,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_PREFIX", "ecomops"),
+        # Fail fast while Redis is down (the throttles then count in process memory), and retry once on a fresh
+        # connection after it restarts instead of failing the first request on a stale pooled one.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 3, "retry_on_error": [RedisConnectionError]},
     }
 }
 
