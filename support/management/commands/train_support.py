@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ecomops.management.job_cli import job_follow, job_run_inline
 from ecomops.models import JobStatus, Store
-from ecomops.services.jobs import job_create
+from ecomops.services.jobs import JobLimitReached, job_create
 from support.models import ClassifierVersion
 from support.services.classifier import TRAIN_JOB_KIND, TrainingDataInvalid, labelled_rows_read
 from support.tasks import support_train
@@ -54,7 +54,10 @@ class Command(BaseCommand):
                                "data from settings (ECOMOPS_SUPPORT_BITEXT_PATH).")
         follow = {"out": self.stderr._out, "timeout": opts["timeout"], "quiet": opts["verbosity"] == 0}
         if opts["queue"]:
-            job = job_create(store=store, kind=TRAIN_JOB_KIND)
+            try:
+                job = job_create(store=store, kind=TRAIN_JOB_KIND)
+            except JobLimitReached as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"Enqueued job {job.pk} ({TRAIN_JOB_KIND}) on the 'training' queue for {store.slug!r}.")
             if not opts["wait"]:
                 return
