@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from ecomops.realtime import ChannelLayerGuard  # noqa: E402
 from ecomops.routing import websocket_urlpatterns  # noqa: E402
 
 # Public websockets (the embeddable chat widget, opened from the merchant's own site) check the browser's Origin
@@ -34,6 +35,7 @@ class OriginValidatorExceptPublic:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidatorExceptPublic(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Redis down: sockets close with 1013 "try again later" rather than a 500 handshake (ChannelLayerGuard).
+        "websocket": ChannelLayerGuard(OriginValidatorExceptPublic(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

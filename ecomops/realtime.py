@@ -41,3 +41,39 @@ def store_broadcast(store_id: int, message_type: str, data: dict[str, Any], *, o
         transaction.on_commit(lambda: _send_now(store_id, message))
     else:
         _send_now(store_id, message)
+
+
+class ChannelLayerGuard:
+    """ASGI wrapper for websockets: while the channel layer (Redis) is unreachable, a socket ends with close code
+    1013 "try again later" (accepted first, so the browser sees that code) instead of the server answering the
+    handshake with HTTP 500 or dropping it with 1011. static/js/live.js reconnects on it with backoff."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        state = {"accepted": False, "closed": False}
+
+        async def tracking_send(message):
+            if message["type"] == "websocket.accept":
+                state["accepted"] = True
+            elif message["type"] == "websocket.close":
+                state["closed"] = True
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, tracking_send)
+        except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
+            logger.warning("websocket %s: channel layer unavailable (%s); closing with 1013", scope.get("path"), exc)
+            if state["closed"]:
+                return None
+            if not state["accepted"]:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return None
+
+
+CLOSE_TRY_AGAIN_LATER = 1013

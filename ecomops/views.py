@@ -16,7 +16,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from ecomops.models import Event, Job, Order, Product, ProductStatus
 from ecomops.scoping import StoreViewMixin, stores_for_user
 from ecomops.selectors.overview import change_ratio, overview
-from ecomops.services.jobs import job_cancel, job_create, job_kinds
+from ecomops.services.jobs import JobLimitReached, job_cancel, job_create, job_kinds
 
 PERIOD_CHOICES = (7, 30, 90, 365)
 
@@ -152,7 +152,11 @@ class DemoJobStartView(StoreViewMixin, View):
     """Starts the KPI rollup job: a real multi-step job that makes the pipeline visible end to end."""
 
     def post(self, request, store_slug):
-        job = job_create(store=self.store, kind="kpi_rollup", created_by=request.user)
+        try:
+            job = job_create(store=self.store, kind="kpi_rollup", created_by=request.user)
+        except JobLimitReached as exc:
+            messages.error(request, str(exc))
+            return redirect("jobs", store_slug=store_slug)
         messages.success(request, "Started recomputing the daily KPI rollups.")
         return HttpResponseRedirect(reverse("jobs", kwargs={"store_slug": store_slug}) + f"#job-{job.pk}")
 

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
+from celery import shared_task
+from rest_framework import serializers
+
+from ecomops.job_params import JobParamsSerializer
 from ecomops.models import Store
-from ecomops.services.jobs import job_create, job_progress
+from ecomops.services.jobs import JobLimitReached, job_create, job_progress
 from ecomops.tasks_base import job_task
 from recommender.ml.registry import DEFAULT_MODEL, MODEL_NAMES
-from recommender.models import RecommenderModel
+from recommender.models import ModelStatus, RecommenderModel
 from recommender.services.training import TrainingRefused, model_activate, model_train
+
+logger = logging.getLogger(__name__)
 
 TRAIN_KIND = "recommender_train"
 
 
-@job_task(kind=TRAIN_KIND, queue="training", label="Train recommender", time_limit=3600)
+class TrainParams(JobParamsSerializer):
+    algorithm = serializers.CharField(required=False, default=DEFAULT_MODEL, max_length=200,
+                                      help_text=f"One of {', '.join(MODEL_NAMES)}, several comma-separated, or all.")
+    window_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3660)
+    activate = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate_algorithm(self, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        if value != "all" and (not names or any(n not in MODEL_NAMES for n in names)):
+            raise serializers.ValidationError(f"Unknown model. Known: {', '.join([*MODEL_NAMES, 'all'])}.")
+        return value
+
+
+def training_abandoned(job) -> None:
+    """A training job that died (worker killed, reaped, cancelled) leaves no version stuck in `training`."""
+    RecommenderModel.objects.filter(job=job, status=ModelStatus.TRAINING).update(
+        status=ModelStatus.FAILED, error=(job.error or job.message or "The training job ended before it finished.")[:2000]
+    )
+
+
+@job_task(kind=TRAIN_KIND, queue="training", label="Train recommender", time_limit=3600, params=TrainParams,
+          max_concurrent=2, on_abandoned=training_abandoned)
 def recommender_train(job, algorithm: str = DEFAULT_MODEL, window_days: int | None = None, activate: bool | None = None,
-                      params: dict | None = None, listener=None, **_ignored):
+                      params: dict | None = None, listener=None):
     """Train one algorithm, several ("ease,als") or every one ("all"), each into its own version.
 
     `listener(progress, message)` is an extra in-process observer (the command's tqdm bar); the job row and
@@ -58,7 +85,8 @@ def recommender_train(job, algorithm: str = DEFAULT_MODEL, window_days: int | No
     return {"models": results, "errors": errors}
 
 
-@shared_task(name="recommender.nightly_retrain", time_limit=300)
+# Both limits named: with `time_limit` alone the 55-minute global soft limit applies and beat cannot send it.
+@shared_task(name="recommender.nightly_retrain", time_limit=300, soft_time_limit=270)
 def nightly_retrain() -> int:
     """Queue a training job for every store that asked for a nightly retrain."""
     from recommender.models import RecommenderConfig
@@ -66,6 +94,10 @@ def nightly_retrain() -> int:
     queued = 0
     for config in RecommenderConfig.objects.filter(nightly_retrain=True).select_related("store"):
         store: Store = config.store
-        job_create(store=store, kind=TRAIN_KIND, params={"algorithm": config.nightly_algorithm, "activate": True})
+        try:
+            job_create(store=store, kind=TRAIN_KIND, params={"algorithm": config.nightly_algorithm, "activate": True})
+        except JobLimitReached:
+            logger.info("nightly retrain of store %s skipped: training jobs already queued", store.pk)
+            continue
         queued += 1
     return queued

@@ -1,4 +1,9 @@
-"""Thin Celery jobs of the support app: embed changed knowledge, train the intent classifier."""
+"""Thin Celery jobs of the support app: embed changed knowledge, train the intent classifier.
+
+Neither kind takes parameters from a request or a job row: the training data's location comes from settings
+(ECOMOPS_SUPPORT_BITEXT_PATH, default the shared Bitext dataset). Only the `train_support` command, running the
+job in its own process, may hand it an operator's files (`inline`), which are never stored on the row.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,18 @@ from support.services.classifier import TRAIN_JOB_KIND, classifier_train
 from support.services.knowledge import EMBED_JOB_KIND, knowledge_embed_pending
 
 
-@job_task(kind=EMBED_JOB_KIND, queue="inference", label="Embed changed support knowledge", time_limit=1800)
-def support_embed(job, **_ignored):
+@job_task(kind=EMBED_JOB_KIND, queue="inference", label="Embed changed support knowledge", time_limit=1800,
+          max_concurrent=8)
+def support_embed(job):
     return knowledge_embed_pending(
         store=job.store, progress=lambda pct, msg: job_progress(job=job, progress=pct, message=msg)
     )
 
 
-@job_task(kind=TRAIN_JOB_KIND, queue="training", label="Train the support intent classifier", time_limit=1800)
-def support_train(job, bitext_path: str | None = None, intents_path: str | None = None, **_ignored):
+@job_task(kind=TRAIN_JOB_KIND, queue="training", label="Train the support intent classifier", time_limit=1800,
+          max_concurrent=2)
+def support_train(job, bitext_path=None, intents_path=None):
+    """`bitext_path` / `intents_path` arrive only from an in-process run (see the module docstring)."""
     version = classifier_train(
         store=job.store,
         bitext_path=bitext_path,

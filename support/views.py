@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 
 from ecomops.models import Store
 from ecomops.scoping import StoreViewMixin
-from ecomops.services.jobs import job_create
+from ecomops.services.jobs import JobLimitReached, job_create
 from support import selectors
 from support.models import ConversationStatus, KnowledgeEntry, KnowledgeKind, PolicyPage
 from support.services import conversations as conv
@@ -224,7 +224,11 @@ class ClassifierView(StoreViewMixin, TemplateView):
 
 class ClassifierTrainView(StoreViewMixin, View):
     def post(self, request, store_slug):
-        job = job_create(store=self.store, kind=TRAIN_JOB_KIND, params={}, created_by=request.user)
+        try:
+            job = job_create(store=self.store, kind=TRAIN_JOB_KIND, params={}, created_by=request.user)
+        except JobLimitReached as exc:
+            messages.error(request, str(exc))
+            return redirect("support:classifier", store_slug=store_slug)
         messages.success(request, "Training started; progress is shown live below.")
         return HttpResponseRedirect(reverse("support:classifier", kwargs={"store_slug": store_slug}) + f"#job-{job.pk}")
 

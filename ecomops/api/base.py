@@ -11,16 +11,35 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.serializers import as_serializer_error
 
 from ecomops.scoping import store_access_for
+from ecomops.services.jobs import JobLimitReached
+
+
+class TooManyJobs(APIException):
+    status_code = 429
+    default_code = "too_many_jobs"
+    default_detail = "Too many jobs of this kind are queued or running."
+
+
+class StoreScopedMetadata(SimpleMetadata):
+    """OPTIONS for views with no input serializer (e.g. POST-only actions): the actions are simply not described,
+    instead of DRF's AssertionError on `get_serializer()`."""
+
+    def determine_actions(self, request, view):
+        if getattr(view, "serializer_class", None) is None and "get_serializer_class" not in type(view).__dict__:
+            return {}
+        return super().determine_actions(request, view)
 
 
 class StoreScopedMixin:
     store_url_kwarg = "store_slug"
     queryset_model = None
+    metadata_class = StoreScopedMetadata
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, permissions, throttling
@@ -50,6 +69,8 @@ class StoreScopedMixin:
         # same field -> messages shape a serializer error has.
         if isinstance(exc, DjangoValidationError):
             exc = ValidationError(as_serializer_error(exc))
+        elif isinstance(exc, JobLimitReached):  # a per-store cap on concurrent jobs of a kind
+            exc = TooManyJobs(str(exc))
         return super().handle_exception(exc)
 
 

@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ecomops.job_params import params_to_json, params_validate
 from ecomops.models import Customer, Event, EventType, Job, Membership, Order, OrderLine, Product, Role
 from ecomops.services.catalog import BULK_UPSERT_MAX_ROWS
 from ecomops.services.jobs import job_kinds
@@ -294,14 +295,35 @@ class JobKindSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The value to send as `kind` when starting a job.")
     label = serializers.CharField()
     queue = serializers.CharField(help_text="The Celery queue its worker consumes.")
+    params = serializers.SerializerMethodField(help_text="The parameters this kind accepts (anything else is a 400).")
+    max_concurrent = serializers.IntegerField(help_text="Queued + running jobs of this kind a store may have at once.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_params(self, kind) -> list[str]:
+        return kind.params_serializer().accepted()
 
 
 class JobCreateInputSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="A registered job kind, e.g. kpi_rollup.")
-    params = serializers.DictField(required=False, default=dict, help_text="Keyword arguments of the job.")
+    kind = serializers.CharField(max_length=64, help_text="A registered job kind, e.g. kpi_rollup.")
+    params = serializers.DictField(
+        required=False, default=dict,
+        help_text="The kind's parameters (GET jobs/kinds/ lists them); unknown keys and out-of-range values are 400.",
+    )
 
     def validate_kind(self, value: str) -> str:
         known = job_kinds()
         if value not in known:
-            raise serializers.ValidationError(f"Unknown job kind {value!r}. Known: {', '.join(sorted(known))}.")
+            raise serializers.ValidationError(f"Unknown job kind. Known: {', '.join(sorted(known))}.")
         return value
+
+    def validate(self, attrs):
+        # Each kind declares its inputs (ecomops.job_params); nothing else reaches the row or the worker.
+        kind = job_kinds()[attrs["kind"]]
+        try:
+            params_serializer, validated = params_validate(
+                kind.params_serializer, attrs.get("params", {}), store=self.context.get("store")
+            )
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"params": exc.detail}) from None
+        attrs["params"] = params_to_json(params_serializer, validated)
+        return attrs

@@ -24,6 +24,7 @@ store_urlpatterns = [
     path("products/bulk", views.ProductBulkUpsertApi.as_view(), name="product-bulk-upsert"),
     path("jobs/kinds/", views.JobKindListApi.as_view(), name="job-kinds"),
     path("jobs/<uuid:job_id>/cancel/", views.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<uuid:job_id>/retry/", views.JobRetryApi.as_view(), name="job-retry"),
     # The same without the trailing slash (as in the issue text); left out of the schema to avoid a duplicate.
     path("jobs/<uuid:job_id>/cancel", views.JobCancelApi.as_view(schema=None), name="job-cancel-noslash"),
     *router.urls,

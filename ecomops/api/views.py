@@ -15,7 +15,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from ecomops import hotcache
@@ -38,6 +37,7 @@ from ecomops.api.serializers import (
     TokenObtainInputSerializer,
     TokenOutputSerializer,
 )
+from ecomops.api.throttling import AnonRateThrottle
 from ecomops.models import Customer, Event, Job, Membership, Order, OrderLine, Product, Store
 from ecomops.services.catalog import (
     BatchValidationError,
@@ -49,7 +49,7 @@ from ecomops.services.catalog import (
 )
 from ecomops.services.customers import customer_create, customer_delete, customer_update
 from ecomops.services.events import event_create
-from ecomops.services.jobs import job_cancel, job_create, job_kinds
+from ecomops.services.jobs import JobNotRetryable, job_cancel, job_create, job_kinds, job_retry
 from ecomops.services.orders import OrderLineInput, order_create
 
 PRODUCT_LIST_CACHE_SECONDS = 300
@@ -354,11 +354,18 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StoreScopedVi
     @extend_schema(
         summary="Start a job of a registered kind",
         request=JobCreateInputSerializer,
-        responses={201: JobSerializer},
-        description="The job is queued and runs on a Celery worker; follow it here or on the store's websocket.",
+        responses={
+            201: JobSerializer,
+            400: OpenApiResponse(description="Unknown kind, or `params` outside the kind's declaration."),
+            429: OpenApiResponse(description="The store already runs as many jobs of this kind as it may."),
+        },
+        description=(
+            "The job is queued and runs on a Celery worker; follow it here or on the store's websocket. "
+            "`params` must match the kind's declared parameters (GET jobs/kinds/)."
+        ),
     )
     def create(self, request, store_slug: str):
-        data = JobCreateInputSerializer(data=request.data)
+        data = JobCreateInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         job = job_create(store=self.store, created_by=request.user, **data.validated_data)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
@@ -390,3 +397,28 @@ class JobCancelApi(StoreScopedAPIView):
     def post(self, request, store_slug: str, job_id):
         job = job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
+
+
+@extend_schema(tags=["jobs"])
+class JobRetryApi(StoreScopedAPIView):
+    """Start a failed or cancelled job again: a new job with the same kind and parameters."""
+
+    queryset_model = Job
+    serializer_class = JobSerializer
+    lookup_url_kwarg = "job_id"
+
+    @extend_schema(
+        summary="Retry a failed or cancelled job",
+        request=None,
+        responses={
+            201: JobSerializer,
+            400: OpenApiResponse(description="The job is not failed or cancelled."),
+            429: OpenApiResponse(description="The store already runs as many jobs of this kind as it may."),
+        },
+    )
+    def post(self, request, store_slug: str, job_id):
+        try:
+            job = job_retry(job=self.get_object(), created_by=request.user)
+        except JobNotRetryable as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from None
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -67,15 +67,19 @@ def job_run_inline(
     timeout: float = 1800,
     quiet: bool = False,
     created_by=None,
+    inline: dict[str, Any] | None = None,
 ) -> Job:
     """Creates the job row without the on-commit enqueue and runs the very task body a worker would run, in a
-    thread, while this thread follows the row. A crash of the task body becomes a CommandError."""
+    thread, while this thread follows the row. A crash of the task body becomes a CommandError.
+
+    `inline` are extra keyword arguments for this in-process run only (e.g. an operator's file path): they are
+    not stored in the row's params, so a retry or a worker never sees them."""
     job = Job.objects.create(store=store, kind=kind, params=params, message="Queued", created_by=created_by)
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            task.run(str(job.pk))
+            task.run_inline(str(job.pk), inline or {})
         except BaseException as exc:  # noqa: BLE001 - reported by the following thread
             failure.append(exc)
         finally:

@@ -17,6 +17,7 @@ class JobStatus(models.TextChoices):
 
 
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+ACTIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 
 class Job(StoreOwned):
@@ -39,6 +40,10 @@ class Job(StoreOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker last accepted this job's task message (empty: never)"
+    )
 
     class Meta:
         ordering = ["-created_at"]

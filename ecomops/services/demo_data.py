@@ -582,6 +582,10 @@ def demo_store_seed(
         _bulk(OrderLine, all_lines, progress, "order lines")
         _bulk(Event, events, progress, "events")
         result.orders, result.order_lines, result.events = len(orders), len(all_lines), len(events)
+    # Fresh planner statistics before anything reads the new rows (the extras, the rollup, the dashboard).
+    from ecomops.services.ingest import tables_analyse
+
+    tables_analyse([Product, Customer, Order, OrderLine, Event])
 
     if run_extras:
         for seeder_name, seeder in demo_seeders().items():

@@ -1,13 +1,19 @@
 """Jobs: long work as a row. Create, enqueue on commit, report progress, cancel, retry, reap.
 
-A job kind is registered once with `register_job_kind` (the task name and its queue); `job_create` writes the
-row and enqueues the Celery task only after the transaction commits. Every state change is broadcast to the
-store's live group as a `job.progress` message.
+A job kind is registered once with `register_job_kind` (the task name, its queue, the serializer that declares
+its parameters, a per-store cap on concurrent jobs). `job_create` writes the row and enqueues the Celery task
+only after the transaction commits; `enqueued_at` records that the broker took the message, and the periodic
+`jobs_reap_stale` sends again any queued job whose message never left (the broker was down at commit time) or
+was lost (the broker restarted without its data). Sending twice is harmless: `job_start` claims a job once.
+Every state change is broadcast to the store's live group as a `job.progress` message.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,10 +23,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from ecomops.models import Job, JobStatus, Store
-from ecomops.models.jobs import FINISHED_STATUSES
+from ecomops.models.jobs import ACTIVE_STATUSES, FINISHED_STATUSES
 from ecomops.realtime import store_broadcast
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_CONCURRENT = 4
+
+
+def worker_id() -> str:
+    """host:pid of this process (computed per call: a prefork child has its own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -29,13 +42,42 @@ class JobKind:
     task_name: str
     queue: str
     label: str
+    # A JobParamsSerializer subclass (ecomops.job_params): what a request may pass as `params`.
+    params_serializer: type | None = None
+    # Queued + running jobs of this kind one store may have at once.
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    # Called with the job when it ends failed or cancelled by any route (an error, the reaper, a cancel), inside
+    # the transaction that finishes it: e.g. mark the model version the job was training as failed.
+    on_abandoned: Callable[[Job], None] | None = None
 
 
 _JOB_KINDS: dict[str, JobKind] = {}
 
 
-def register_job_kind(*, name: str, task_name: str, queue: str, label: str) -> JobKind:
-    kind = JobKind(name=name, task_name=task_name, queue=queue, label=label)
+class JobLimitReached(ValueError):
+    """The store already runs as many jobs of this kind as it may."""
+
+
+class JobNotRetryable(ValueError):
+    pass
+
+
+def register_job_kind(
+    *,
+    name: str,
+    task_name: str,
+    queue: str,
+    label: str,
+    params_serializer: type | None = None,
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    on_abandoned: Callable[[Job], None] | None = None,
+) -> JobKind:
+    from ecomops.job_params import NoParams
+
+    kind = JobKind(
+        name=name, task_name=task_name, queue=queue, label=label, params_serializer=params_serializer or NoParams,
+        max_concurrent=max_concurrent, on_abandoned=on_abandoned,
+    )
     _JOB_KINDS[name] = kind
     return kind
 
@@ -71,22 +113,43 @@ def job_broadcast(job: Job) -> None:
     store_broadcast(job.store_id, "job.progress", {"job": job_payload(job)})
 
 
-def _enqueue(job: Job) -> None:
+def _enqueue(job_id, kind_name: str) -> bool:
+    """Send the job's task; record that the broker took it. A broker that is down is logged, not raised: the
+    row stays queued with no `enqueued_at` and the reaper sends it again when the broker is back."""
     from ecomops.celery import app
 
-    kind = job_kind(job.kind)
-    app.send_task(kind.task_name, args=[str(job.pk)], queue=kind.queue)
+    kind = job_kind(kind_name)
+    try:
+        app.send_task(kind.task_name, args=[str(job_id)], queue=kind.queue,
+                      retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5})
+    except Exception:  # noqa: BLE001 - the row is the source of truth; a lost send is recovered later
+        logger.warning("could not enqueue job %s (%s); it stays queued and will be sent again", job_id, kind_name,
+                       exc_info=True)
+        return False
+    Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(enqueued_at=timezone.now())
+    return True
 
 
 def job_create(*, store: Store, kind: str, params: dict[str, Any] | None = None, created_by=None) -> Job:
-    """Create a queued job and enqueue its task once the transaction commits."""
-    job_kind(kind)  # fail fast on unknown kinds
+    """Create a queued job and enqueue its task once the transaction commits.
+
+    Raises JobLimitReached when the store already has `max_concurrent` queued or running jobs of this kind."""
+    spec = job_kind(kind)  # fail fast on unknown kinds
     with transaction.atomic():
+        # One job creation per store at a time, so two requests cannot both pass the cap check.
+        Store.objects.select_for_update().filter(pk=store.pk).values_list("pk", flat=True).first()
+        active = Job.objects.filter(store=store, kind=kind, status__in=ACTIVE_STATUSES, cancel_requested=False).count()
+        if active >= spec.max_concurrent:
+            raise JobLimitReached(
+                f"This store already has {active} {spec.label.lower()} job(s) queued or running (at most "
+                f"{spec.max_concurrent} at once). Wait for one to finish or cancel one."
+            )
         job = Job.objects.create(
             store=store, kind=kind, params=params or {}, created_by=created_by, message="Queued"
         )
         job_broadcast(job)
-        transaction.on_commit(lambda: _enqueue(job))
+        job_id = job.pk
+        transaction.on_commit(lambda: _enqueue(job_id, kind))
     return job
 
 
@@ -108,7 +171,8 @@ def job_start(*, job_id) -> Job | None:
         job.heartbeat_at = now
         job.attempts += 1
         job.message = "Started"
-        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "message"])
+        job.worker = worker_id()
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "message", "worker"])
         job_broadcast(job)
     return job
 
@@ -140,8 +204,21 @@ def _finish(job: Job, status: str, *, message: str = "", error: str = "", result
     if status == JobStatus.SUCCEEDED:
         job.progress = 100
     job.save(update_fields=["status", "finished_at", "message", "error", "result", "progress"])
+    if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        _abandoned(job)
     job_broadcast(job)
     return job
+
+
+def _abandoned(job: Job) -> None:
+    spec = _JOB_KINDS.get(job.kind)
+    if spec is None or spec.on_abandoned is None:
+        return
+    try:
+        with transaction.atomic():
+            spec.on_abandoned(job)
+    except Exception:  # noqa: BLE001 - the job's own state must still be recorded
+        logger.exception("on_abandoned hook of job %s (%s) failed", job.pk, job.kind)
 
 
 def job_succeed(*, job: Job, result: Any = None, message: str = "Done") -> Job:
@@ -173,12 +250,19 @@ def job_cancel(*, job: Job) -> Job:
 
 
 def job_retry(*, job: Job, created_by=None) -> Job:
-    """A new job with the same kind and parameters (the old row stays as history)."""
+    """A new job with the same kind and parameters (the old row stays as history).
+
+    Only a failed or cancelled job can be retried; the new one counts against the kind's cap like any other."""
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise JobNotRetryable(f"Only a failed or cancelled job can be retried; this one is {job.status}.")
     return job_create(store=job.store, kind=job.kind, params=job.params, created_by=created_by or job.created_by)
 
 
 def jobs_reap_stale(*, now=None) -> int:
-    """Fail running jobs whose worker stopped sending heartbeats. Returns how many were reaped."""
+    """Finish running jobs whose worker stopped sending heartbeats. Returns how many were reaped.
+
+    A job someone asked to cancel ends `cancelled` (its "Cancelling…" would otherwise never resolve); any other
+    ends `failed` with the reason. Either way the kind's `on_abandoned` hook marks what it was building failed."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ECOMOPS_JOB_HEARTBEAT_TIMEOUT)
     reaped = 0
@@ -191,16 +275,47 @@ def jobs_reap_stale(*, now=None) -> int:
             if job is None or (job.heartbeat_at and job.heartbeat_at >= cutoff):
                 continue
             last = job.heartbeat_at.strftime("%Y-%m-%d %H:%M:%S UTC") if job.heartbeat_at else "never"
-            _finish(
-                job,
-                JobStatus.FAILED,
-                message="Failed",
-                error=(
-                    f"The worker running this job stopped responding (last heartbeat {last}). "
-                    "Work it finished before that is kept; start the job again to complete it."
-                ),
-            )
+            on = f" on {job.worker}" if job.worker else ""
+            if job.cancel_requested:
+                _finish(job, JobStatus.CANCELLED, message=f"Cancelled (its worker had stopped; last heartbeat {last})")
+            else:
+                _finish(
+                    job,
+                    JobStatus.FAILED,
+                    message="Failed",
+                    error=(
+                        f"The worker running this job{on} stopped responding (last heartbeat {last}). "
+                        "Work it finished before that is kept; retry the job to complete it."
+                    ),
+                )
             reaped += 1
     if reaped:
         logger.warning("reaped %d stale jobs", reaped)
     return reaped
+
+
+def jobs_requeue_lost(*, now=None) -> int:
+    """Send again the queued jobs whose task message never reached the broker, or may have been lost with it.
+
+    Never sent (`enqueued_at` empty, the broker was down at commit time): sent once the row is a few seconds old
+    (younger rows may still be inside their on-commit send). Sent but still queued after
+    ECOMOPS_JOB_REQUEUE_AFTER seconds: sent again, since a broker restarted without its data forgets its queue.
+    A duplicate message is harmless (`job_start` claims a job once). Returns how many were sent."""
+    now = now or timezone.now()
+    never_sent = Job.objects.filter(
+        status=JobStatus.QUEUED, cancel_requested=False, enqueued_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=5),
+    )
+    maybe_lost = Job.objects.filter(
+        status=JobStatus.QUEUED, cancel_requested=False,
+        enqueued_at__lt=now - timedelta(seconds=settings.ECOMOPS_JOB_REQUEUE_AFTER),
+    )
+    sent = 0
+    for job_id, kind in [*never_sent.values_list("pk", "kind")[:500], *maybe_lost.values_list("pk", "kind")[:500]]:
+        if kind not in _JOB_KINDS:
+            continue
+        if _enqueue(job_id, kind):
+            sent += 1
+    if sent:
+        logger.warning("re-sent %d queued jobs whose task message was missing", sent)
+    return sent

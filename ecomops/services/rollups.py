@@ -83,6 +83,10 @@ def store_activity_range(store: Store) -> tuple[date, date] | None:
     return min(bounds).astimezone(tz).date(), max(bounds).astimezone(tz).date()
 
 
+# An explicit range is at most ten years (a store's whole history, the default, is bounded by its data).
+ROLLUP_MAX_DAYS = 3660
+
+
 def rollups_refresh(
     *,
     store: Store,
@@ -91,7 +95,11 @@ def rollups_refresh(
     chunk_days: int = 31,
     on_progress: Callable[[int, str], None] | None = None,
 ) -> dict:
-    """Recompute DailyStoreStats for start..end (default: the store's whole history), chunk by chunk."""
+    """Recompute DailyStoreStats for start..end (default: the store's whole history).
+
+    The raw tables are aggregated chunk by chunk (progress after each, where a cancel lands); the rows are
+    written at the end in one transaction, so a cancelled or failed refresh leaves the old rollups untouched."""
+    explicit = start is not None or end is not None
     if start is None or end is None:
         activity = store_activity_range(store)
         if activity is None:
@@ -101,23 +109,25 @@ def rollups_refresh(
     if end < start:
         raise ValueError(f"The end date {end} is before the start date {start}.")
     total_days = (end - start).days + 1
+    if explicit and total_days > ROLLUP_MAX_DAYS:
+        raise ValueError(f"At most {ROLLUP_MAX_DAYS} days per rollup; this range has {total_days}.")
     chunks = (total_days + chunk_days - 1) // chunk_days
     written = 0
+    rows: list[DailyStoreStats] = []
     for index in range(chunks):
         chunk_start = start + timedelta(days=index * chunk_days)
         chunk_end = min(end, chunk_start + timedelta(days=chunk_days - 1))
         days = daily_kpis_live(store, chunk_start, chunk_end)
-        with transaction.atomic():
-            DailyStoreStats.objects.for_store(store).filter(date__gte=chunk_start, date__lte=chunk_end).delete()
-            # One row per day, zero days included, so readers can tell "no activity" from "not rolled up".
-            span = [chunk_start + timedelta(days=i) for i in range((chunk_end - chunk_start).days + 1)]
-            DailyStoreStats.objects.bulk_create(
-                [DailyStoreStats(store=store, date=day, **days.get(day, _empty())) for day in span]
-            )
+        # One row per day, zero days included, so readers can tell "no activity" from "not rolled up".
+        span = [chunk_start + timedelta(days=i) for i in range((chunk_end - chunk_start).days + 1)]
+        rows += [DailyStoreStats(store=store, date=day, **days.get(day, _empty())) for day in span]
         written += len(days)
         if on_progress:
             on_progress(
                 int(100 * (index + 1) / chunks),
                 f"Rolled up {chunk_start:%Y-%m-%d} to {chunk_end:%Y-%m-%d} ({written} active days so far)",
             )
+    with transaction.atomic():
+        DailyStoreStats.objects.for_store(store).filter(date__gte=start, date__lte=end).delete()
+        DailyStoreStats.objects.bulk_create(rows, batch_size=2000)
     return {"start": start.isoformat(), "end": end.isoformat(), "days": written, "chunks": chunks}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ecomops.middleware.RequestGuardMiddleware",  # NUL in query strings, oversized API bodies -> clean 4xx
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,7 +144,13 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's 5 s BZPOPMIN, so a
         # consumer whose event loop is briefly busy crashes with TimeoutError (seen under CPU load): allow 30 s.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": env_str("CHANNEL_PREFIX", "ecomops")},
+        # retry_on_error: after Redis restarts, each pooled connection fails once ("Connection closed by server");
+        # retrying on a fresh connection keeps the first websocket connect after recovery from answering 500.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 2,
+                       "retry_on_error": [RedisConnectionError]}],
+            "prefix": env_str("CHANNEL_PREFIX", "ecomops"),
+        },
     }
 }
 
@@ -160,10 +168,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every queue the project uses. A worker on another machine can consume a subset with -Q.
 ECOMOPS_QUEUES = ["default", "inference", "training", "simulation"]
+# How often beat runs the reaper (stale heartbeats, lost task messages).
+ECOMOPS_JOB_REAP_INTERVAL = env_int("ECOMOPS_JOB_REAP_INTERVAL", 30)
+# Message expiry is `expire_seconds`: django-celery-beat's DatabaseScheduler silently drops an `expires` option
+# (tests/ecomops/test_beat_schedule.py sends every entry through it and checks).
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "ecomops.jobs_reap_stale", "schedule": 60.0, "options": {"queue": "default"}},
+    "reap-stale-jobs": {
+        "task": "ecomops.jobs_reap_stale", "schedule": float(ECOMOPS_JOB_REAP_INTERVAL),
+        "options": {"queue": "default", "expire_seconds": 25},
+    },
     "network-advance": {
-        "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expires": 2},
+        "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expire_seconds": 2},
     },
     # Queues a training job for each store that turned the nightly retrain on (recommender dashboard).
     "recommender-nightly-retrain": {
@@ -173,6 +188,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # Jobs whose worker has not sent a heartbeat for this long are marked failed by the reaper.
 ECOMOPS_JOB_HEARTBEAT_TIMEOUT = env_int("ECOMOPS_JOB_HEARTBEAT_TIMEOUT", 120)
+# When a queued job's task message is presumed lost with a restarted broker and sent again (a duplicate is
+# harmless: a job is claimed once).
+ECOMOPS_JOB_REQUEUE_AFTER = env_int("ECOMOPS_JOB_REQUEUE_AFTER", 600)
+# The support classifier's server-side training set (empty: ../shared/datasets/bitext-support/...). Job
+# parameters never carry file paths; this is where that one comes from.
+ECOMOPS_SUPPORT_BITEXT_PATH = env_str("ECOMOPS_SUPPORT_BITEXT_PATH", "")
 ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
 ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested", "ecomops.hotcache.on_data_ingested"]
@@ -185,13 +206,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ecomops.api.pagination.StandardPagination",
+    # DRF's parsers, refusing NUL characters anywhere in a body (400 naming where).
+    "DEFAULT_PARSER_CLASSES": [
+        "ecomops.api.parsers.JSONParser", "ecomops.api.parsers.FormParser", "ecomops.api.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # DRF's user throttle, falling back to process memory when the cache (Redis) is down (ecomops.api.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["ecomops.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "6000/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -219,6 +245,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_PREFIX", "ecomops"),
+        # Fail fast while Redis is down (the throttles then count in process memory), and retry once on a fresh
+        # connection after it restarts instead of failing the first request on a stale pooled one.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 3, "retry_on_error": [RedisConnectionError]},
     }
 }
 # Hot read endpoints keep results in each process's memory under per-store stamps in Redis (ecomops/hotcache.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from network.models import Band, Cell, Incident, InjectionKind, Link, Mobility, ScenarioInjection, Site, SiteKind
 from network.models import Scenario as ScenarioChoices
@@ -107,6 +108,16 @@ class InjectionSerializer(serializers.ModelSerializer):
         read_only_fields = ("id", "started_at", "stopped_at", "started_tick")
 
 
+class ObjectField(serializers.DictField):
+    """A JSON object. In a form/multipart body a plain `name=value` is that value (a 400: not an object), where
+    DictField would look only for `name.key` entries and silently ignore it."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary.get(self.field_name)
+        return super().get_value(dictionary)
+
+
 class SimulationSerializer(serializers.Serializer):
     paused = serializers.BooleanField(required=False)
     speed = serializers.FloatField(required=False, min_value=0.1, max_value=100.0)
@@ -114,9 +125,10 @@ class SimulationSerializer(serializers.Serializer):
     tick = serializers.IntegerField(read_only=True)
     skipped_ticks = serializers.IntegerField(read_only=True)
     caught_up_ticks = serializers.IntegerField(read_only=True)
-    thresholds = serializers.JSONField(required=False)
-    alert_policy = serializers.JSONField(required=False)
-    advisor = serializers.JSONField(required=False)
+    # Objects, not any JSON: a multipart/form PATCH sends strings, which must be a 400, not reach the service.
+    thresholds = ObjectField(required=False)
+    alert_policy = ObjectField(required=False)
+    advisor = ObjectField(required=False)
 
 
 class AdviceSerializer(serializers.Serializer):

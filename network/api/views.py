@@ -202,7 +202,7 @@ class SimulationView(StoreScopedAPIView):
                 sim = simulation.simulation_configure(store=self.store, thresholds=data.get("thresholds"),
                                                       alert_policy=data.get("alert_policy"),
                                                       advisor=data.get("advisor"))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a nested value of the wrong shape
             raise _drf_error(exc) from None
         return Response(self._data(sim), status=status.HTTP_200_OK)
 

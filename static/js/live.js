@@ -1,5 +1,8 @@
 /* The store's live socket. Every page of a store opens one; apps subscribe with ecomopsLive.on(type, fn).
-   Reconnects with backoff. Job rows (tr[data-job-id]) are updated in place on `job.progress`. */
+   Reconnects by itself with backoff (1 s doubling to 30 s) whenever the socket ends -- a deploy, a network
+   blip, or Redis being down (the server then closes with 1013 "try again later") -- except when the user is
+   not a member (4403). After a reconnect, job rows that were still queued/running are re-read from the API,
+   so progress missed while disconnected is caught up, and subscribers get a `reconnected` message. */
 (function () {
   'use strict';
   const slug = document.body.dataset.store;
@@ -20,12 +23,33 @@
     const sr = statusEl.querySelector('.sr-only'); if (sr) sr.textContent = label;
   }
 
+  function dispatch(msg) {
+    (handlers[msg.type] || []).forEach(function (fn) { try { fn(msg); } catch (e) { console.error(e); } });
+    (handlers['*'] || []).forEach(function (fn) { fn(msg); });
+  }
+
+  function resyncJobs() {
+    document.querySelectorAll('tr[data-job-id]').forEach(function (row) {
+      if (['succeeded', 'failed', 'cancelled'].indexOf(row.dataset.status) >= 0) return;
+      fetch('/api/v1/stores/' + encodeURIComponent(slug) + '/jobs/' + row.dataset.jobId + '/',
+            {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (job) { if (job) dispatch({type: 'job.progress', job: job}); })
+        .catch(function () {});
+    });
+  }
+
   let delay = 1000;
+  let everOpen = false;
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(proto + '//' + location.host + '/ws/stores/' + encodeURIComponent(slug) + '/live/');
     live.socket = ws;
-    ws.onopen = function () { delay = 1000; setStatus(true); document.body.dataset.live = 'on'; };
+    ws.onopen = function () {
+      delay = 1000; setStatus(true); document.body.dataset.live = 'on';
+      if (everOpen) { resyncJobs(); dispatch({type: 'reconnected'}); }
+      everOpen = true;
+    };
     ws.onclose = function (ev) {
       setStatus(false);
       document.body.dataset.live = 'off';
@@ -34,8 +58,7 @@
     };
     ws.onmessage = function (ev) {
       let msg; try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      (handlers[msg.type] || []).forEach(function (fn) { try { fn(msg); } catch (e) { console.error(e); } });
-      (handlers['*'] || []).forEach(function (fn) { fn(msg); });
+      dispatch(msg);
     };
   }
   connect();

@@ -27,7 +27,9 @@ def datasets_dir() -> Path:
 
 
 def default_bitext_path() -> Path:
-    return datasets_dir() / "bitext-support" / BITEXT_FILE
+    """The server-side training set: ECOMOPS_SUPPORT_BITEXT_PATH, else the shared Bitext dataset."""
+    configured = getattr(settings, "ECOMOPS_SUPPORT_BITEXT_PATH", "")
+    return Path(configured) if configured else datasets_dir() / "bitext-support" / BITEXT_FILE
 
 
 class TrainingDataInvalid(ValueError):
@@ -47,7 +49,11 @@ def labelled_rows_read(path: str | Path, *, text_columns=("text", "instruction")
         fields = reader.fieldnames or []
         text_col = next((c for c in text_columns if c in fields), None)
         if text_col is None or label_column not in fields:
-            raise TrainingDataInvalid(f"{path}: line 1: need columns text (or instruction) and intent; got {fields}.")
+            # The header is not echoed: an error message never quotes a file's contents.
+            raise TrainingDataInvalid(
+                f"{path}: line 1: need a header with columns text (or instruction) and intent "
+                f"({len(fields)} column(s) found)."
+            )
         for record in reader:
             text = clean_text(record.get(text_col) or "", max_chars=1000)
             intent = (record.get(label_column) or "").strip()
@@ -55,7 +61,7 @@ def labelled_rows_read(path: str | Path, *, text_columns=("text", "instruction")
                 raise TrainingDataInvalid(f"{path}: line {reader.line_num}: empty text.")
             if intent not in KNOWN_INTENTS:
                 raise TrainingDataInvalid(
-                    f"{path}: line {reader.line_num}: unknown intent {intent!r} (use a Bitext intent name or out_of_scope)."
+                    f"{path}: line {reader.line_num}: the intent is not a Bitext intent name or out_of_scope."
                 )
             rows.append((text, intent))
     if not rows:

@@ -40,11 +40,14 @@ def knowledge_version_bump(*, store: Store, embed: bool = True) -> None:
 
 def knowledge_embed_request(*, store: Store, created_by=None) -> Job | None:
     """Queue an embedding job unless one is already queued for this store (bulk edits queue one job)."""
-    from ecomops.services.jobs import job_create
+    from ecomops.services.jobs import JobLimitReached, job_create
 
     if Job.objects.for_store(store).filter(kind=EMBED_JOB_KIND, status=JobStatus.QUEUED).exists():
         return None
-    return job_create(store=store, kind=EMBED_JOB_KIND, params={}, created_by=created_by)
+    try:
+        return job_create(store=store, kind=EMBED_JOB_KIND, params={}, created_by=created_by)
+    except JobLimitReached:  # several already running: the next edit queues one again
+        return None
 
 
 def embedding_text(entry: KnowledgeEntry) -> str:

@@ -6,6 +6,7 @@ embedding) rebuilds the store's index from the vectors stored in the database.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from support.ml.index import HybridIndex
 from support.ml.intent import OUT_OF_SCOPE, IntentModel
 from support.models import ClassifierVersion, KnowledgeEntry, SupportState
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _indexes: dict[int, HybridIndex] = {}
 _entries: dict[int, dict[int, KnowledgeEntry]] = {}
@@ -69,12 +71,17 @@ def active_head(store: Store) -> tuple[int, IntentModel] | None:
         return None
     cached = _heads.get(store.pk)
     if cached is not None and cached[0] == row[0]:
-        return row[1], cached[1]
+        return (row[1], cached[1]) if cached[1] is not None else None
     artifact = ClassifierVersion.objects.for_store(store).values_list("artifact", flat=True).get(pk=row[0])
-    model = IntentModel.from_bytes(artifact)
+    try:
+        model = IntentModel.from_bytes(artifact)
+    except Exception:  # noqa: BLE001 - a corrupt artifact must not take the bot down: answer without a head
+        logger.exception("store %s: the active classifier v%s cannot be loaded; answering without it",
+                         store.pk, row[1])
+        model = None
     with _lock:
-        _heads[store.pk] = (row[0], model)
-    return row[1], model
+        _heads[store.pk] = (row[0], model)  # a corrupt version is remembered, not re-parsed per message
+    return (row[1], model) if model is not None else None
 
 
 def understand(store: Store, text: str) -> Understanding:
@@ -84,7 +91,11 @@ def understand(store: Store, text: str) -> Understanding:
     if head is None:
         return Understanding(vector, "unknown", None, None)
     version, model = head
-    intent, confidence = model.predict(vector[None, :])[0]
+    try:
+        intent, confidence = model.predict(vector[None, :])[0]
+    except Exception:  # noqa: BLE001 - e.g. a head trained for another embedding size: fall back, logged
+        logger.exception("store %s: classifier v%s failed to predict; answering without it", store.pk, version)
+        return Understanding(vector, "unknown", None, None)
     return Understanding(vector, intent or OUT_OF_SCOPE, confidence, version)
 
 

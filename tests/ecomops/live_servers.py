@@ -95,15 +95,24 @@ class ManagedProcess:
         self._reader.join(timeout=2)
 
 
-def start_celery_worker(queues: str = "default", timeout: float = 120) -> ManagedProcess:
-    worker = ManagedProcess(
-        "celery worker",
-        [sys.executable, "-m", "celery", "-A", "ecomops", "worker", "-Q", queues, "--pool=solo", "-l", "info",
-         "-n", f"ecomops-test-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        subprocess_env(),
-    )
+def start_celery_worker(queues: str = "default", timeout: float = 120, *, env: dict[str, str] | None = None,
+                        beat: bool = False, name: str = "") -> ManagedProcess:
+    """A solo-pool worker on `queues`; `beat=True` embeds beat (the DatabaseScheduler of the settings)."""
+    args = [sys.executable, "-m", "celery", "-A", "ecomops", "worker", "-Q", queues, "--pool=solo", "-l", "info",
+            "-n", f"ecomops-test-{os.getpid()}{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if beat:
+        args.append("-B")
+    worker = ManagedProcess("celery worker", args, {**subprocess_env(), **(env or {})})
     worker.wait_for(lambda: any(" ready." in line for line in worker.lines), timeout, "ready")
     return worker
+
+
+def start_celery_beat(*, env: dict[str, str] | None = None, timeout: float = 120) -> ManagedProcess:
+    """Celery beat with the settings' scheduler (django-celery-beat's DatabaseScheduler, on the test database)."""
+    beat = ManagedProcess("celery beat", [sys.executable, "-m", "celery", "-A", "ecomops", "beat", "-l", "info"],
+                          {**subprocess_env(), **(env or {})})
+    beat.wait_for(lambda: any("beat: Starting" in line for line in beat.lines), timeout, "started")
+    return beat
 
 
 def start_web_server(timeout: float = 90, workers: int = 1) -> tuple[ManagedProcess, str]:

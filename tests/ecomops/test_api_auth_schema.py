@@ -56,7 +56,7 @@ def test_session_auth_reads_and_needs_csrf_for_writes(store, owner):
 
 
 def test_throttling_is_configured_per_user(store, owner, manager, monkeypatch):
-    assert "rest_framework.throttling.UserRateThrottle" in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]
+    assert "ecomops.api.throttling.UserRateThrottle" in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"]
     # The configured rate is generous; lower it to see the throttle answer 429 (state lives in the real cache).
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/min"})

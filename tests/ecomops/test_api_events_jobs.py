@@ -160,7 +160,9 @@ def test_job_kinds_lists_the_registered_kinds(analyst_api_client, store):
     response = analyst_api_client.get(url(store, "jobs/kinds/"))
     assert response.status_code == 200
     kinds = {kind["name"]: kind for kind in response.json()}
-    assert kinds["kpi_rollup"] == {"name": "kpi_rollup", "label": "Recompute daily KPI rollups", "queue": "default"}
+    assert kinds["kpi_rollup"] == {"name": "kpi_rollup", "label": "Recompute daily KPI rollups", "queue": "default",
+                                   "params": ["end", "start"], "max_concurrent": 2}
+    assert kinds["support_train"]["params"] == []  # its training data comes from settings, never a request
 
 
 def test_cancel_queued_and_running_jobs(api_client, store):

@@ -57,9 +57,9 @@ def test_analytics_figures(member_client, faq, classifier, store, owner):
     assert "deflection-chart" in page and "handoff-chart" in page and "response-chart" in page and "csat-chart" in page
 
 
-def test_training_job_reports_progress_and_stores_a_version(store, owner):
-    job = job_create(store=store, kind="support_train", params={"bitext_path": str(FIXTURES / "intents_small.csv")},
-                     created_by=owner)
+def test_training_job_reports_progress_and_stores_a_version(store, owner, settings):
+    settings.ECOMOPS_SUPPORT_BITEXT_PATH = str(FIXTURES / "intents_small.csv")  # server-side, never a job param
+    job = job_create(store=store, kind="support_train", created_by=owner)
     assert support_train(str(job.pk)) == "succeeded"
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == 100 and job.result["version"] == 1

@@ -19,7 +19,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from ecomops.models import Store
-from ecomops.services.ingest import IngestRejected, IngestResult, RowError
+from ecomops.services.ingest import IngestRejected, IngestResult, RowError, tables_analyse
 from ecomops.services.ingest.files import (
     DATASET_COMMANDS,
     FORMATS,
@@ -54,6 +54,7 @@ class ImportCommand(BaseCommand):
     fields: tuple[str, ...] = ()
     field_help: str = ""
     supports_create_missing = False
+    analyse_models: tuple = ()  # the tables this importer fills (ANALYZEd after a successful import)
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         commands = DATASET_COMMANDS.get(self.kind) or []
@@ -155,6 +156,7 @@ class ImportCommand(BaseCommand):
         )
         started = time.perf_counter()
         skip_invalid = options["skip_invalid"]
+        self.records_seen = 0
         try:
             result = self.run_import(store=store, path=path, spec=spec, options=options)
             self.progress.update(self.progress.total - self.progress.n)  # the last record's lines
@@ -164,6 +166,8 @@ class ImportCommand(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             self.progress.close()
+        if self.records_seen == 0:
+            raise CommandError(f"{path.name}: no rows to import (the file is empty or has only a header row).")
         errors = self.errors if result is None else result.rejected
         if errors:
             self.report_errors(errors)
@@ -172,6 +176,7 @@ class ImportCommand(BaseCommand):
                 f"{len(errors)} invalid row(s) in {path.name}; nothing was written. "
                 "Fix them, or pass --skip-invalid to import the valid rows."
             )
+        tables_analyse(self.analyse_models)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(self.summary(store, result, elapsed)))
         if errors and skip_invalid:
@@ -184,6 +189,7 @@ class ImportCommand(BaseCommand):
         """Canonical rows; conversion errors go to self.errors; raw records of every line are kept for rejects."""
         last_line = 1
         for line, record in read_records(path, spec):
+            self.records_seen += 1
             if line != last_line:
                 self.progress.update(line - last_line)
                 last_line = line

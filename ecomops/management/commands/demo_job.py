@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ecomops.management.job_cli import job_follow, job_report, job_run_inline
 from ecomops.models import Store
-from ecomops.services.jobs import job_create
+from ecomops.services.jobs import JobLimitReached, job_create
 from ecomops.tasks import kpi_rollup
 
 
@@ -38,7 +38,10 @@ class Command(BaseCommand):
         if opts["inline"]:
             job = job_run_inline(task=kpi_rollup, store=store, kind="kpi_rollup", params=params, **follow)
         else:
-            job = job_create(store=store, kind="kpi_rollup", params=params)
+            try:
+                job = job_create(store=store, kind="kpi_rollup", params=params)
+            except JobLimitReached as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"Enqueued job {job.pk} (kpi_rollup) for {store.slug!r}.")
             if not opts["wait"]:
                 return

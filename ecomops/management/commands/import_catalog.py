@@ -1,5 +1,6 @@
 """manage.py import_catalog FILE --store SLUG [--preset myntra|amazon-grocery] [--map COL=FIELD ...]"""
 
+from ecomops.models import Product
 from ecomops.services.ingest import PRODUCT_FIELDS, products_upsert
 
 from ._ingest import ImportCommand
@@ -9,6 +10,7 @@ class Command(ImportCommand):
     help = "Import products (upsert by sku) from CSV/TSV/JSONL; all-or-nothing unless --skip-invalid."
     kind = "catalog"
     noun = "product"
+    analyse_models = (Product,)
     fields = PRODUCT_FIELDS
     field_help = (
         "sku (required), title (required for new products; defaults to the sku), brand, category, price, "

@@ -4,6 +4,7 @@ from itertools import islice
 
 from django.db import transaction
 
+from ecomops.models import Customer, Event, Product
 from ecomops.services.ingest import EVENT_FIELDS, EventImporter, ingest_committed_notify
 from ecomops.services.ingest.files import sessionize
 
@@ -20,6 +21,7 @@ class Command(ImportCommand):
     )
     kind = "events"
     noun = "event"
+    analyse_models = (Event, Customer, Product)
     fields = EVENT_FIELDS
     supports_create_missing = True
     field_help = (

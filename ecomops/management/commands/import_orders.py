@@ -1,5 +1,6 @@
 """manage.py import_orders FILE --store SLUG [--preset cdnow] [--create-missing] [--map COL=FIELD ...]"""
 
+from ecomops.models import Customer, Order, OrderLine, Product
 from ecomops.services.ingest import ORDER_FIELDS, orders_upsert
 
 from ._ingest import ImportCommand
@@ -12,6 +13,7 @@ class Command(ImportCommand):
     )
     kind = "orders"
     noun = "order"
+    analyse_models = (Order, OrderLine, Customer, Product)
     fields = ORDER_FIELDS
     supports_create_missing = True
     field_help = (

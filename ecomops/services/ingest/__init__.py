@@ -31,6 +31,7 @@ from .common import (
     ids_by_key,
     ingest_committed_notify,
     rows_write,
+    tables_analyse,
 )
 from .events import EVENT_COPY_COLUMNS, EventDraft, EventImporter, event_draft_validate, events_bulk_ingest, events_copy
 from .tables import customers_upsert, orders_upsert, products_upsert
@@ -57,4 +58,5 @@ __all__ = [
     "orders_upsert",
     "products_upsert",
     "rows_write",
+    "tables_analyse",
 ]

@@ -81,6 +81,11 @@ class IngestResult:
 # --- field parsers: value -> python, or ValueError with a human reason ---------------------------------
 
 
+# Merchant data from before the web or far in the future is a broken export, not history (a year-0001 date once
+# reached the database and failed there with a traceback).
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
+
+
 def parse_aware_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
@@ -93,7 +98,13 @@ def parse_aware_datetime(value: Any) -> datetime:
         raise ValueError("is required (an ISO 8601 date-time with a time zone)")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"{value!s} has no time zone; add one, e.g. 'Z' or '+02:00'")
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{value!s} is outside the years {EARLIEST_YEAR}..{LATEST_YEAR}") from None
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"{value!s} is outside the years {EARLIEST_YEAR}..{LATEST_YEAR}")
+    return parsed
 
 
 def parse_text(value: Any, *, max_length: int, required: bool = False) -> str:
@@ -103,6 +114,8 @@ def parse_text(value: Any, *, max_length: int, required: bool = False) -> str:
         text = str(value).strip()
     else:
         raise ValueError(f"must be a string, got {type(value).__name__}")
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\x00), which cannot be stored")
     if required and not text:
         raise ValueError("is required")
     if len(text) > max_length:
@@ -242,3 +255,13 @@ def ingest_committed_notify(store_id: int) -> None:
                 logger.exception("ingest hook %s failed for store %s", path, store_id)
 
     transaction.on_commit(run)
+
+
+def tables_analyse(models) -> None:
+    """ANALYZE the tables a bulk load filled. PostgreSQL's autovacuum analyses them only later; until then the
+    planner assumes they are small (analytics/lifecycle took 58-103 s after seeding, 0.09 s after ANALYZE)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in dict.fromkeys(models):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

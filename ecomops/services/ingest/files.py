@@ -112,9 +112,25 @@ def _raw_records(path: Path, fmt: str, spec: FileSpec) -> Iterator[tuple[int, di
 
 def _csv_rows(reader) -> Iterator[tuple[int, list[str]]]:
     start = 1
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. an unterminated quote: reported on its line, not as a traceback
+            raise ValueError(f"line {start}: not valid CSV ({exc})") from None
         yield start, values
         start = reader.line_num + 1
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def count_lines(path: Path) -> int:
@@ -173,6 +189,9 @@ class Converter:
             return None, [RowError(line, "(record)", record["__error__"])]
         if not self._identity_checked:
             self._first_record(record)
+        nul = next((source for source, value in record.items() if _has_nul(source) or _has_nul(value)), None)
+        if nul is not None:  # PostgreSQL text cannot hold U+0000: a clean row error, not a failed COPY
+            return None, [RowError(line, str(nul).replace("\x00", "\\x00"), "contains a NUL character (\\x00)")]
         # Text fields are stripped by the service's validation; here only what conversion itself needs.
         row: dict[str, Any] = {target: record.get(source) for source, target in self._plain}
         if self.spec.constants:

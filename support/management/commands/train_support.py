@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ecomops.management.job_cli import job_follow, job_run_inline
 from ecomops.models import JobStatus, Store
-from ecomops.services.jobs import job_create
+from ecomops.services.jobs import JobLimitReached, job_create
 from support.models import ClassifierVersion
 from support.services.classifier import TRAIN_JOB_KIND, TrainingDataInvalid, labelled_rows_read
 from support.tasks import support_train
@@ -38,7 +38,9 @@ class Command(BaseCommand):
         store = Store.objects.filter(slug=opts["store"]).first()
         if store is None:
             raise CommandError(f"No store with slug {opts['store']!r}.")
-        params = {}
+        # Files named on the command line go to this process's run only (never into the job row, which a
+        # worker or a retry would read): a queued job reads its data from settings.
+        files = {}
         for key, param in (("bitext", "bitext_path"), ("intents", "intents_path")):
             if opts[key]:
                 path = Path(opts[key]).resolve()
@@ -46,16 +48,23 @@ class Command(BaseCommand):
                     labelled_rows_read(path)
                 except TrainingDataInvalid as exc:
                     raise CommandError(str(exc)) from None
-                params[param] = str(path)
+                files[param] = str(path)
+        if files and opts["queue"]:
+            raise CommandError("--bitext/--intents only work without --queue: a queued job reads its training "
+                               "data from settings (ECOMOPS_SUPPORT_BITEXT_PATH).")
         follow = {"out": self.stderr._out, "timeout": opts["timeout"], "quiet": opts["verbosity"] == 0}
         if opts["queue"]:
-            job = job_create(store=store, kind=TRAIN_JOB_KIND, params=params)
+            try:
+                job = job_create(store=store, kind=TRAIN_JOB_KIND)
+            except JobLimitReached as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"Enqueued job {job.pk} ({TRAIN_JOB_KIND}) on the 'training' queue for {store.slug!r}.")
             if not opts["wait"]:
                 return
             job = job_follow(job, **follow, queue="training")
         else:
-            job = job_run_inline(task=support_train, store=store, kind=TRAIN_JOB_KIND, params=params, **follow)
+            job = job_run_inline(task=support_train, store=store, kind=TRAIN_JOB_KIND, params={}, inline=files,
+                                 **follow)
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(f"Job {job.pk} ended {job.status}: {job.error or job.message}")
         version = ClassifierVersion.objects.for_store(store).get(version=job.result["version"])
