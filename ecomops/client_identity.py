@@ -10,6 +10,7 @@ widget's per-client limits (from the ASGI scope), so the three can never disagre
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
@@ -17,25 +18,34 @@ from django.conf import settings
 UNKNOWN = "unknown"
 
 
-def _pick(forwarded_for: str | None, peer: str | None, num_proxies: int) -> str:
-    peer = (peer or "").strip() or UNKNOWN
+def _valid(address: str | None) -> str | None:
+    address = (address or "").strip()
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:  # a port, a name or garbage: not an address we can key on
+        return None
+
+
+def _pick(forwarded_for: str | None, peer: str | None, num_proxies: int) -> str | None:
+    peer = _valid(peer)
     if num_proxies <= 0 or not forwarded_for:
         return peer
     addresses = [part.strip() for part in forwarded_for.split(",")]
-    chosen = addresses[-min(num_proxies, len(addresses))]
-    return chosen[:64] or peer
+    # An entry our own proxy wrote cannot be garbage; if it is, the proxy count is misconfigured: use the peer.
+    return _valid(addresses[-min(num_proxies, len(addresses))]) or peer
 
 
 def num_proxies() -> int:
     return int(getattr(settings, "NUM_PROXIES", 0) or 0)
 
 
-def client_ip_from_meta(meta: Mapping[str, str]) -> str:
+def client_ip_from_meta(meta: Mapping[str, str]) -> str | None:
     return _pick(meta.get("HTTP_X_FORWARDED_FOR"), meta.get("REMOTE_ADDR"), num_proxies())
 
 
-def client_ip_for_request(request) -> str:
-    """A Django HttpRequest or a DRF Request (both have META). Used by django-axes."""
+def client_ip_for_request(request) -> str | None:
+    """A Django HttpRequest or a DRF Request (both have META); None when there is no address (a test's fake
+    request). Used by django-axes, which stores it in an IP address field."""
     return client_ip_from_meta(request.META)
 
 
@@ -45,4 +55,4 @@ def client_ip_from_scope(scope: Mapping) -> str:
     # Several X-Forwarded-For headers are joined in order, as a proxy would have folded them.
     forwarded = ", ".join(value.decode("latin-1") for name, value in headers if name.lower() == b"x-forwarded-for")
     client = scope.get("client") or (None, None)
-    return _pick(forwarded or None, client[0] if client else None, num_proxies())
+    return _pick(forwarded or None, client[0] if client else None, num_proxies()) or UNKNOWN
