@@ -242,3 +242,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the 
 AXES_CLIENT_IP_CALLABLE = "ecomops.client_identity.client_ip_for_request"
 AXES_LOCKOUT_CALLABLE = "ecomops.lockout.login_lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
+
+# The chat widget's limits per store + client address (support/services/widget.py; the client from NUM_PROXIES).
+SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN = env_int("SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN", 60)
+SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN = env_int("SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN", 10)
