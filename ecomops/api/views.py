@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
 from ecomops.api.filters import CustomerFilter, EventFilter, JobFilter, OrderFilter, ProductFilter
+from ecomops.api.ingest import CappedJSONParser
 from ecomops.api.serializers import (
     BatchErrorSerializer,
     CustomerSerializer,
@@ -198,6 +199,7 @@ class ProductBulkUpsertApi(StoreScopedAPIView):
 
     queryset_model = Product
     serializer_class = ProductBulkUpsertInputSerializer
+    parser_classes = [CappedJSONParser]  # at most UPLOAD_MAX_BYTES read; more is a 413
 
     @extend_schema(
         summary="Bulk upsert products by SKU",

@@ -246,3 +246,6 @@ AXES_HTTP_RESPONSE_CODE = 429
 # The chat widget's limits per store + client address (support/services/widget.py; the client from NUM_PROXIES).
 SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN = env_int("SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN", 60)
 SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN = env_int("SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN", 10)
+# Every upload (API bulk bodies, knowledge files) is read in chunks up to this many bytes (ecomops/uploads.py);
+# past it the answer is a clear 413 / form error. Rows are capped per endpoint as well.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
