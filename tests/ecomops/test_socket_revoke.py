@@ -147,3 +147,33 @@ async def test_an_anonymous_socket_is_refused():
     communicator.scope["user"] = AnonymousUser()
     connected, code = await communicator.connect()
     assert not connected and code == 4403
+
+
+async def test_the_admin_role_change_and_delete_revoke_through_the_services():
+    """The admin is the page where memberships are edited: its saves and deletes send the revoke (real layer)."""
+    from channels.layers import get_channel_layer
+
+    from ecomops.realtime import user_group_name
+
+    store, _other, agent, membership, _colleague = await shop_with_members()
+    admin_client = Client()
+    staff = await database_sync_to_async(lambda: UserFactory(username="ops", is_staff=True, is_superuser=True))()
+    await database_sync_to_async(admin_client.force_login)(staff)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(user_group_name(agent.pk), channel)
+
+    url = f"/admin/ecomops/membership/{membership.pk}/change/"
+    response = await database_sync_to_async(admin_client.post)(
+        url, {"user": agent.pk, "store": store.pk, "role": Role.ANALYST})
+    assert response.status_code == 302, response.content[:500]
+    event = await layer.receive(channel)
+    assert event["type"] == "access.revoke" and event["code"] == 4409 and event["store_id"] == store.pk
+
+    response = await database_sync_to_async(admin_client.post)(
+        f"/admin/ecomops/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    event = await layer.receive(channel)
+    assert event["code"] == 4403 and event["store_id"] == store.pk
+    assert not await database_sync_to_async(Membership.objects.filter(pk=membership.pk).exists)()
+    await layer.group_discard(user_group_name(agent.pk), channel)
