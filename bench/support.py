@@ -146,10 +146,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _server_env(per_request: bool, use_lm: bool) -> dict[str, str]:
+    return dict(os.environ, SUPPORT_LOAD_MODELS_PER_REQUEST="1" if per_request else "0",
+                SUPPORT_USE_LM="1" if use_lm else "0", PYTHONUNBUFFERED="1", DATABASE_CONN_MAX_AGE="0",
+                # every simulated customer connects from this machine: lift the per-client widget limits
+                SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN="100000",
+                SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN="100000")
+
+
+def start_answer_worker(per_request: bool, use_lm: bool) -> subprocess.Popen:
+    """The widget's answers are made by Celery workers on the `inference` queue (support.tasks)."""
+    log = open(REPO / "var" / f"bench-support-worker-{os.getpid()}.log", "w")  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "ecomops", "worker", "-Q", "inference", "-l", "info",
+                             "-n", f"bench-support-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
+                            cwd=REPO, env=_server_env(per_request, use_lm), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
 def start_server(per_request: bool, use_lm: bool) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = dict(os.environ, SUPPORT_LOAD_MODELS_PER_REQUEST="1" if per_request else "0",
-               SUPPORT_USE_LM="1" if use_lm else "0", PYTHONUNBUFFERED="1", DATABASE_CONN_MAX_AGE="0")
+    env = _server_env(per_request, use_lm)
     log = open(REPO / "var" / f"bench-support-daphne-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ecomops.asgi:application"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -198,16 +214,23 @@ async def many(port: int, n: int) -> tuple[list[dict], float]:
 
 def bench_concurrent(n: int, per_request: bool, use_lm: bool) -> dict:
     proc, port = start_server(per_request, use_lm)
+    worker = start_answer_worker(per_request, use_lm)
     try:
         asyncio.run(conversation(port, "How long does shipping take?"))  # warm-up (process start, first load)
         results, wall = asyncio.run(many(port, n))
     finally:
+        os.killpg(worker.pid, signal.SIGTERM)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # busy answer threads keep daphne alive: stop it hard
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
     replies = [r["reply_s"] for r in results]
     firsts = [r["first_token_s"] for r in results if r["first_token_s"] is not None]
     return {"conversations": n, "per_request_loading": per_request, "lm": use_lm, "wall_s": wall,

@@ -27,6 +27,7 @@ from ecomops.models import (
     Store,
 )
 from ecomops.services.jobs import job_cancel, job_retry
+from ecomops.services.members import membership_remove, membership_role_change
 
 
 class EstimatedCountPaginator(Paginator):
@@ -77,6 +78,16 @@ class StoreAdmin(admin.ModelAdmin):
 
         return super().get_queryset(request).annotate(_members=counted(Membership), _products=counted(Product))
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Role changes go through the service, which closes the member's open sockets (deletes: post_delete).
+        for inline_form in formset.forms:
+            instance = inline_form.instance
+            if instance.pk and "role" in inline_form.changed_data and inline_form not in formset.deleted_forms:
+                membership_role_change(membership=Membership.objects.get(pk=instance.pk), role=instance.role)
+        return super().save_formset(request, form, formset, change)
+
     @admin.display(description="Members", ordering="_members")
     def member_count(self, obj) -> int:
         return obj._members if hasattr(obj, "_members") else obj.memberships.count()
@@ -94,6 +105,16 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "store"]
     list_select_related = ["user", "store"]
     readonly_fields = ["created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "role" in form.changed_data:
+            membership_role_change(membership=obj, role=obj.role)  # closes the member's open sockets
+            if set(form.changed_data) == {"role"}:
+                return
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        membership_remove(membership=obj)
 
 
 @admin.register(Product)

@@ -8,4 +8,6 @@ class EcomopsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the job kinds, so the web process can create jobs the worker will run.
-        from ecomops import tasks  # noqa: F401
+        from ecomops import receivers, tasks  # noqa: F401
+
+        receivers.connect()  # sockets close when a membership ends or its session logs out

@@ -77,3 +77,33 @@ class ChannelLayerGuard:
 
 
 CLOSE_TRY_AGAIN_LATER = 1013
+# --- Per-user groups: a socket lives no longer than the right that opened it ------------------------------
+# Every member socket also joins `user-<id>`. A revoke message there closes the user's sockets: those of one
+# store (membership removed or its role changed), those of one session (logout), or all of them.
+CLOSE_SESSION_ENDED = 4401  # logged out: the session that opened the socket is gone
+CLOSE_FORBIDDEN = 4403  # no longer a member of the store (the dashboard does not reconnect)
+CLOSE_ACCESS_CHANGED = 4409  # the role changed: reconnect to get the new rights
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def user_sockets_revoke(user_id: int, *, code: int, reason: str, store_id: int | None = None,
+                        session_key: str | None = None, on_commit: bool = True) -> None:
+    """Close the user's open sockets, narrowed to one store and/or one session when given."""
+    event = {"type": "access.revoke", "code": code, "reason": reason, "store_id": store_id, "session_key": session_key}
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(user_group_name(user_id), event)
+        except Exception:  # the write stands; the socket then lives until it reconnects and is re-checked
+            logger.exception("revoking the sockets of user %s failed", user_id)
+
+    if on_commit:
+        transaction.on_commit(send)
+    else:
+        send()

@@ -1,56 +1,46 @@
-"""The chat widget's websocket: /ws/support/<store_slug>/chat/?session=<signed token>.
+"""The chat widget's websocket: /ws/support/<store_slug>/chat/.
 
-Anonymous customers get a signed session (django.core.signing, salted per app, bound to the store). Messages are
-rate-limited per session and per IP, stored before the bot answers, and answered in a worker thread; generated
-tokens stream back as `token` events and the final reply arrives as a `message` event through the conversation's
-group (so an agent's reply reaches the customer the same way).
+The session token never travels in the URL (URLs end up in access logs and proxies): after the socket opens the
+server says `ready`, and the client's first message is `{"type": "session", "token": "<signed token or empty>"}`;
+the server answers `session` with the (new or resumed) token, the conversation and its history. A client that
+sends anything else first starts a fresh anonymous session; one that sends nothing is closed (4408).
+
+Messages are rate-limited per session, per conversation and per store + client address (behind trusted proxies:
+NUM_PROXIES), and answered on the `inference` Celery queue (support.tasks.support_widget_answer): vetted text
+streams back as `token` events and the stored reply as `message` + `done`, all through the conversation's group,
+so an agent's reply reaches the customer the same way and the web process never runs a model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qs
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.db import connections
 
+from ecomops.client_identity import client_ip_from_scope
 from ecomops.models import Store
 from support import selectors
 from support.services import widget
-from support.services.answering import widget_message_receive
 from support.services.conversations import conversation_group, conversation_rate, message_payload
 
 CLOSE_NO_STORE = 4404
 CLOSE_ORIGIN_NOT_ALLOWED = 4403
+CLOSE_NO_SESSION = 4408
+SESSION_TIMEOUT_S = 15.0  # how long an opened socket may stay without its `session` message
+MAX_INPUT_CHARS = 10_000  # longer messages are cut here; the answering service explains its own 2,000 limit
+RATE_LIMITED = "You're sending messages very quickly. Please wait a moment and try again."
+TOO_MANY_CONVERSATIONS = "Too many new conversations from your network. Please wait a few minutes and try again."
+UNAVAILABLE = "The assistant is unavailable right now. Please try again in a moment."
 logger = logging.getLogger(__name__)
-
-
-# Answers run in a small pool of their own: the models are CPU-bound (more threads than cores only slow every
-# answer down) and each thread holds a database connection while it answers, so 20 chats never need 20.
-ANSWER_THREADS = int(os.environ.get("SUPPORT_ANSWER_THREADS", "4"))
-_answer_pool = ThreadPoolExecutor(max_workers=ANSWER_THREADS, thread_name_prefix="support-answer")
-
-
-def _answer_and_release(kwargs):
-    """Answer in a pool thread, then close that thread's DB connection (pool threads are not request-scoped)."""
-    try:
-        return widget_message_receive(**kwargs)
-    finally:
-        connections.close_all()
 
 
 class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
     conversation = None
     group = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._tasks: set[asyncio.Task] = set()
+    session_id: str | None = None
+    _session_timer: asyncio.Task | None = None
 
     async def connect(self):
         slug = self.scope["url_route"]["kwargs"]["store_slug"]
@@ -63,12 +53,23 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
             logger.info("widget socket for %s refused: origin %r is not in the store's allowed origins", slug, origin)
             await self.close(code=CLOSE_ORIGIN_NOT_ALLOWED)
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("session") or [""])[0]
-        self.session_id = widget.session_verify(token, store=self.store) or widget.session_new()
-        client = self.scope.get("client") or ["unknown", 0]
-        self.ip = client[0] or "unknown"
+        self.client = client_ip_from_scope(self.scope)
         await self.accept()
+        await self.send_json({"type": "ready", "store": self.store.name})
+        self._session_timer = asyncio.ensure_future(self._close_without_session())
+
+    async def _close_without_session(self) -> None:
+        await asyncio.sleep(SESSION_TIMEOUT_S)
+        if self.session_id is None:
+            await self.send_json({"type": "error", "code": "no_session",
+                                  "message": "Send {\"type\": \"session\", \"token\": ...} first."})
+            await self.close(code=CLOSE_NO_SESSION)
+
+    async def _start_session(self, token) -> None:
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+        token = token if isinstance(token, str) else ""
+        self.session_id = await database_sync_to_async(widget.session_verify)(token, store=self.store) or widget.session_new()
         self.conversation = await database_sync_to_async(widget.open_conversation_for)(store=self.store, session_id=self.session_id)
         history = []
         if self.conversation is not None:
@@ -90,11 +91,20 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
 
     async def disconnect(self, code):
+        if self._session_timer is not None:
+            self._session_timer.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
+        if self.session_id is None:
+            await self._start_session(content.get("token") if kind == "session" else "")
+            if kind == "session":
+                return
+        if kind == "session":
+            await self.send_json({"type": "error", "code": "session_set", "message": "The session is already set."})
+            return
         if kind == "ping":
             await self.send_json({"type": "pong"})
             return
@@ -111,51 +121,37 @@ class WidgetChatConsumer(AsyncJsonWebsocketConsumer):
         if kind != "message":
             await self.send_json({"type": "error", "message": "Unknown message type."})
             return
-        allowed = await database_sync_to_async(widget.rate_limit_allows)(session_id=self.session_id, ip=self.ip)
-        if not allowed:
-            await self.send_json({"type": "error", "code": "rate_limited",
-                                  "message": "You're sending messages very quickly. Please wait a moment and try again."})
-            return
-        text = content.get("text")
+        await self._message(content.get("text"))
+
+    async def _message(self, text) -> None:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
+        text = text[:MAX_INPUT_CHARS]
+        allowed = await database_sync_to_async(widget.rate_limit_allows)(
+            store=self.store, session_id=self.session_id, client=self.client, conversation=self.conversation,
+        )
+        if not allowed:
+            await self.send_json({"type": "error", "code": "rate_limited", "message": RATE_LIMITED})
+            return
         if self.conversation is None:
+            if not await database_sync_to_async(widget.conversation_start_allows)(store=self.store, client=self.client):
+                await self.send_json({"type": "error", "code": "rate_limited", "message": TOO_MANY_CONVERSATIONS})
+                return
             self.conversation = await database_sync_to_async(widget.conversation_for_session)(
                 store=self.store, session_id=self.session_id
             )
             await self._join(self.conversation)
             await self.send_json({"type": "conversation", "conversation": str(self.conversation.public_id)})
+            await database_sync_to_async(widget.conversation_message_counted)(conversation=self.conversation)
         await self.send_json({"type": "typing"})
-        # Answer in a background task so this consumer keeps dispatching (the conversation group's events, the
-        # next message) while the model generates; tokens are pushed straight to this socket as they come.
-        task = asyncio.ensure_future(self._answer(text))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _answer(self, text: str) -> None:
-        send = async_to_sync(self.send_json)
-
-        def on_token(piece: str) -> None:
-            try:
-                send({"type": "token", "text": piece})
-            except Exception:  # noqa: BLE001 - the socket may be gone; the answer is still stored
-                pass
-
-        # Off the shared sync thread, so one slow generation does not stall every other chat's look-ups.
-        kwargs = {"store": self.store, "conversation": self.conversation, "text": text, "on_token": on_token}
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(_answer_pool, _answer_and_release, kwargs)
-        except Exception:  # noqa: BLE001 - never leave the customer without a reply
-            logger.exception("widget answer failed")
-            await self.send_json({"type": "error", "message": "Sorry, something went wrong. Please try again."})
-            return
-        # The stored reply also rides on `done`, straight down this socket: a group event lost under load must not
-        # leave the customer without an answer (the widget de-duplicates by message id).
-        message = await database_sync_to_async(message_payload)(reply.message) if reply.message else None
-        await self.send_json({"type": "done", "handoff": reply.handoff, "intent": reply.intent, "message": message})
+            await database_sync_to_async(widget.widget_answer_request)(conversation=self.conversation, text=text)
+        except Exception:  # noqa: BLE001 - the broker is unreachable: say so instead of waiting forever
+            logger.exception("queueing a widget answer failed")
+            await self.send_json({"type": "error", "code": "unavailable", "message": UNAVAILABLE})
 
     async def chat_token(self, event):
-        await self.send_json({"type": "token", "text": event["text"]})
+        await self.send_json({"type": "token", "text": event["text"], "request": event.get("request")})
 
     async def chat_event(self, event):
         await self.send_json(event["payload"])

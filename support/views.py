@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 from ecomops.models import Store
 from ecomops.scoping import StoreViewMixin
 from ecomops.services.jobs import JobLimitReached, job_create
+from ecomops.uploads import UploadTooLarge, read_upload_capped
 from support import selectors
 from support.models import ConversationStatus, KnowledgeEntry, KnowledgeKind, PolicyPage
 from support.services import conversations as conv
@@ -154,9 +155,10 @@ class KnowledgeImportView(StoreViewMixin, View):
             messages.error(request, "Choose a CSV or JSON file.")
         else:
             try:
-                result = faq_import(store=self.store, raw=upload.read(), filename=upload.name)
+                raw = read_upload_capped(upload)  # at most settings.UPLOAD_MAX_BYTES, read in chunks
+                result = faq_import(store=self.store, raw=raw, filename=upload.name)
                 messages.success(request, f"Imported {result['rows']} rows: {result['created']} new, {result['updated']} updated.")
-            except ImportError_ as exc:
+            except (ImportError_, UploadTooLarge) as exc:
                 messages.error(request, str(exc))
         return redirect("support:knowledge", store_slug=store_slug)
 

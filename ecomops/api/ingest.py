@@ -7,14 +7,60 @@ is an order of magnitude faster than a DRF serializer per row.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+import codecs
+import json
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from ecomops.api.base import StoreScopedAPIView
 from ecomops.api.serializers import BatchErrorSerializer
 from ecomops.models import Event, EventType
 from ecomops.services.ingest import MAX_BULK_EVENTS, IngestRejected, RowError, events_bulk_ingest
+from ecomops.uploads import UploadTooLarge, read_stream_capped
+
+
+class RequestBodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+
+class CappedJSONParser(BaseParser):
+    """JSON, read in chunks up to settings.UPLOAD_MAX_BYTES: a bigger body is a 413 with the limit in the message,
+    decided after reading at most the cap (a declared Content-Length past the cap is refused before reading).
+
+    Not a JSONParser subclass on purpose: DRF reads `request.body` whole for those, and Django then answers an
+    oversized body with an HTML 400 (RequestDataTooBig) before any parser runs."""
+
+    media_type = "application/json"
+    renderer_class = JSONRenderer
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = int(settings.UPLOAD_MAX_BYTES)
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        try:
+            if declared and int(declared) > limit:
+                raise UploadTooLarge(limit, "The request body")
+            raw = read_stream_capped(stream, max_bytes=limit) if stream is not None else b""
+        except UploadTooLarge as exc:
+            raise RequestBodyTooLarge(str(exc)) from None
+        except ValueError:
+            raise ParseError("Content-Length is not a number.") from None
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(codecs.decode(raw, encoding), parse_constant=self._reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+    @staticmethod
+    def _reject_constant(name: str):
+        raise ValueError(f"{name} is not valid JSON")
 
 
 class EventBulkRowSerializer(serializers.Serializer):
@@ -54,12 +100,14 @@ class EventBulkIngestApi(StoreScopedAPIView):
 
     queryset_model = Event
     serializer_class = EventBulkInputSerializer
+    parser_classes = [CappedJSONParser]
 
     @extend_schema(
         summary="Bulk-append events (up to 10,000, all or nothing)",
         tags=["events"],
         request=EventBulkInputSerializer,
-        responses={201: EventBulkOutputSerializer, 400: BatchErrorSerializer},
+        responses={201: EventBulkOutputSerializer, 400: BatchErrorSerializer,
+                   413: OpenApiResponse(description="The body is larger than UPLOAD_MAX_BYTES.")},
         examples=[
             OpenApiExample(
                 "Two events",

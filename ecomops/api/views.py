@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from ecomops import hotcache
 from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
 from ecomops.api.filters import CustomerFilter, EventFilter, JobFilter, OrderFilter, ProductFilter
+from ecomops.api.ingest import CappedJSONParser
 from ecomops.api.serializers import (
     BatchErrorSerializer,
     CustomerSerializer,
@@ -38,6 +39,7 @@ from ecomops.api.serializers import (
     TokenOutputSerializer,
 )
 from ecomops.api.throttling import AnonRateThrottle
+from ecomops.lockout import LOCKOUT_CODE, login_lockout_message
 from ecomops.models import Customer, Event, Job, Membership, Order, OrderLine, Product, Store
 from ecomops.services.catalog import (
     BatchValidationError,
@@ -69,7 +71,10 @@ class TokenObtainThrottle(AnonRateThrottle):
 
 
 class TokenObtainApi(APIView):
-    """Exchange a username and password for the user's API token (created on first use)."""
+    """Exchange a username and password for the user's API token (created on first use).
+
+    Failed attempts count towards the login lockout shared with /login/ (django-axes, per username and per client
+    address as resolved with NUM_PROXIES); a locked-out caller gets 429 with the reason."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -77,7 +82,11 @@ class TokenObtainApi(APIView):
 
     @extend_schema(
         request=TokenObtainInputSerializer,
-        responses={200: TokenOutputSerializer, 400: OpenApiResponse(description="Wrong username or password.")},
+        responses={
+            200: TokenOutputSerializer,
+            400: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Too many failed attempts for this username or client: locked out."),
+        },
         auth=[],
         tags=["auth"],
     )
@@ -85,6 +94,9 @@ class TokenObtainApi(APIView):
         data = TokenObtainInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        if getattr(request, "axes_locked_out", False):  # django-axes flags the DRF request it was handed
+            return Response({"detail": login_lockout_message(), "code": LOCKOUT_CODE},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS)
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to log in with the provided credentials."]})
         token, _ = Token.objects.get_or_create(user=user)
@@ -202,6 +214,7 @@ class ProductBulkUpsertApi(StoreScopedAPIView):
 
     queryset_model = Product
     serializer_class = ProductBulkUpsertInputSerializer
+    parser_classes = [CappedJSONParser]  # at most UPLOAD_MAX_BYTES read; more is a 413
 
     @extend_schema(
         summary="Bulk upsert products by SKU",

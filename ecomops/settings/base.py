@@ -263,3 +263,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Client identity behind proxies, and login protection ------------------------------------------------
+# How many trusted reverse proxies append to X-Forwarded-For in front of the app server (0: none; the header
+# is then client-chosen and ignored). The one knob for DRF's throttles, the login lockout and the chat
+# widget's limits (ecomops/client_identity.py); set the ASGI server's proxy-header option to match (README).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES < 0:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"NUM_PROXIES={NUM_PROXIES} must be 0 or more.")
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+from datetime import timedelta as _timedelta  # noqa: E402 - kept in this block
+
+# django-axes: repeated failed logins lock out the username and, separately, the client address, on every door
+# that calls django.contrib.auth.authenticate with the request (/login/, /admin/login/, /api/v1/auth/token/).
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = _timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_CLIENT_IP_CALLABLE = "ecomops.client_identity.client_ip_for_request"
+AXES_LOCKOUT_CALLABLE = "ecomops.lockout.login_lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# The chat widget's limits per store + client address (support/services/widget.py; the client from NUM_PROXIES).
+SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN = env_int("SUPPORT_WIDGET_MESSAGES_PER_CLIENT_PER_MIN", 60)
+SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN = env_int("SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN", 10)
+# Every upload (API bulk bodies, knowledge files) is read in chunks up to this many bytes (ecomops/uploads.py);
+# past it the answer is a clear 413 / form error. Rows are capped per endpoint as well.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024

@@ -19,6 +19,15 @@ def env_str(name: str, default: str | None = None, *, required: bool = False) ->
     return value
 
 
+def env_require(*names: str, context: str = "") -> None:
+    """Fail fast, naming every missing variable at once (an operator fixes them all in one go)."""
+    missing = [name for name in names if not os.environ.get(name, "").strip()]
+    if missing:
+        lines = "; ".join(f"the environment variable {name} must be set" for name in missing)
+        message = f"{context}{lines}." if context else f"{lines[0].upper()}{lines[1:]}."
+        raise ImproperlyConfigured(message)
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:

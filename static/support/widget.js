@@ -1,5 +1,6 @@
 /* ecomops support chat widget. Served at /support/widget/<store>.js with window.ECOMOPS_SUPPORT = {store, name, origin}.
-   Opens a websocket to /ws/support/<store>/chat/ with a signed anonymous session kept in localStorage. */
+   Opens a websocket to /ws/support/<store>/chat/; its first message carries the signed anonymous session kept in
+   localStorage (never the URL, which ends up in access logs). */
 (function () {
   'use strict';
   var cfg = window.ECOMOPS_SUPPORT;
@@ -49,9 +50,11 @@
   }
   function send(msg) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(msg)); }
   function connect() {
-    var token = localStorage.getItem(key) || '';
-    ws = new WebSocket(wsBase + '/ws/support/' + encodeURIComponent(cfg.store) + '/chat/?session=' + encodeURIComponent(token));
-    ws.onopen = function () { delay = 1000; err.textContent = ''; };
+    ws = new WebSocket(wsBase + '/ws/support/' + encodeURIComponent(cfg.store) + '/chat/');
+    ws.onopen = function () {
+      delay = 1000; err.textContent = '';
+      ws.send(JSON.stringify({type: 'session', token: localStorage.getItem(key) || ''}));
+    };
     ws.onclose = function (ev) { if (ev.code === 4404) { err.textContent = 'This shop has no chat.'; return; } setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
     ws.onmessage = function (ev) {
       var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
@@ -71,7 +74,10 @@
       } else if (m.type === 'done') {
         if (draft) { draft.remove(); draft = null; }
         if (m.message) add(m.message.role, m.message.text, m.message.id, m.message.sources);  // no-op if already shown
-      } else if (m.type === 'error') { err.textContent = m.message; }
+      } else if (m.type === 'error') {
+        if (draft) { draft.remove(); draft = null; }
+        err.textContent = m.message;
+      }
     };
   }
   btn.onclick = function () {

@@ -58,7 +58,11 @@ class ConversationSerializer(serializers.ModelSerializer):
         fields = ["id", "channel", "status", "customer_email", "last_intent", "handoff_reason", "summary",
                   "suggested_reply", "csat", "created_at", "updated_at", "handed_off_at", "first_human_reply_at",
                   "resolved_at"]
-        read_only_fields = [f for f in fields if f not in {"customer_email"}]
+        read_only_fields = fields  # changed only through the actions (services), never by PUT/PATCH
+
+
+class HandoffSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="Why a human takes over (shown in the inbox)")
 
 
 class ConversationCreateSerializer(serializers.Serializer):

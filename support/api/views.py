@@ -53,8 +53,12 @@ class AnswerView(StoreScopedAPIView):
         return Response(s.AnswerOutputSerializer(result.as_dict()).data)
 
 
-class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-                          mixins.UpdateModelMixin, StoreScopedViewSet):
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StoreScopedViewSet):
+    """Conversations are read here and changed only through explicit actions, each a service that broadcasts
+    to the inbox and the customer's widget: messages, handoff, resolve, csat, and DELETE (erasure). There is no
+    PUT/PATCH: a conversation's fields (its customer e-mail among them, which order look-ups trust) are the
+    services' to set."""
+
     queryset_model = Conversation
     serializer_class = s.ConversationSerializer
     lookup_field = "public_id"
@@ -91,6 +95,23 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         except conv.ConversationActionInvalid as exc:
             raise ValidationError(exc.errors) from None
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Erase the conversation and its messages (e.g. a customer's deletion request); the inbox is told."""
+        conv.conversation_delete(conversation=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.HandoffSerializer, responses={200: s.ConversationSerializer})
+    @action(detail=True, methods=["post"])
+    def handoff(self, request, *args, **kwargs):
+        """Put the conversation in the human queue (an agent takes it over from the bot)."""
+        conversation = self.get_object()
+        data = s.HandoffSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conv.conversation_handoff(conversation=conversation, reason=data.validated_data["reason"],
+                                                 intent=conversation.last_intent)
+        return Response(s.ConversationSerializer(conversation).data)
 
     @extend_schema(request=None, responses={200: s.ConversationSerializer})
     @action(detail=True, methods=["post"])

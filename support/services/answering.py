@@ -1,8 +1,10 @@
 """The answering pipeline: persist the question, understand it, act (order look-up, hand-off) or retrieve and
 answer from knowledge with citations, check grounding, persist the reply.
 
-question -> clean -> injection screen -> intent + confidence -> hand-off rules / verified order look-up
+question -> clean -> injection signal -> intent + confidence -> hand-off rules / verified order look-up
          -> retrieval top-k -> SmolLM2 draft (streamed) -> grounding check -> reply or extractive quote or hand-off
+A suspicious message (support.ml.safety.injection_signal) is never refused: hand-off requests come first, and it
+is answered only by quoting cited knowledge (no free generation) or handed to a human, with a note for agents.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from support.ml.answering import (
     ground_or_extract,
     is_low_confidence,
 )
-from support.ml.intent import OUT_OF_SCOPE
-from support.ml.safety import clean_text, looks_like_injection
+from support.ml.safety import clean_text, injection_signal
 from support.models import Conversation, ConversationStatus, Message, MessageRole
 from support.services import conversations as conv
 from support.services.retrieval import knowledge_search, understand
@@ -231,8 +232,11 @@ def answer_question(
     if conversation.status == ConversationStatus.WAITING:
         return reply("Thanks, I've added this to your conversation; our team will reply here shortly.", intent="",
                      confidence=None, handoff=True, handoff_reason="already with a human", mode="queued")
-    if looks_like_injection(text):
-        return reply(REFUSAL, intent=OUT_OF_SCOPE, confidence=None, mode="refused")
+    suspicion = injection_signal(text)  # a signal for the policy below, never a refusal
+    if suspicion.suspicious:
+        conv.message_add(conversation=conversation, role=MessageRole.NOTE,
+                         text=f"Possible prompt injection (matched: {', '.join(suspicion.reasons)[:200]}); the bot "
+                              "answers this message only by quoting cited knowledge.")
 
     t0 = time.perf_counter()
     understanding = understand(store, text)
@@ -285,7 +289,7 @@ def answer_question(
         return reply(NO_ANSWER, intent=intent, confidence=confidence, sources=_sources(passages, []), mode="no_answer")
 
     # Answer from the knowledge that supports the question, generated or quoted, always cited and grounded.
-    use_lm = _flag("SUPPORT_USE_LM", True) if use_lm is None else use_lm
+    use_lm = (_flag("SUPPORT_USE_LM", True) if use_lm is None else use_lm) and not suspicion.suspicious
     answer: Answer
     if use_lm:
         try:

@@ -163,6 +163,15 @@ def conversation_resolve(*, conversation: Conversation, by_human: bool = True) -
     return conversation
 
 
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Erase a conversation with its messages; the inbox drops it and an open widget is told, after commit."""
+    with transaction.atomic():
+        store_id, public_id = conversation.store_id, conversation.public_id
+        _customer_push(conversation, {"type": "status", "status": "deleted"})
+        conversation.delete()
+        store_broadcast(store_id, "support.conversation.deleted", {"conversation": {"id": str(public_id)}})
+
+
 def conversation_rate(*, conversation: Conversation, score: int) -> Conversation:
     try:
         score = int(score)

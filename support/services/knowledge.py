@@ -27,6 +27,7 @@ from support.models import KnowledgeEntry, KnowledgeKind, PolicyPage, SupportSta
 EMBED_JOB_KIND = "support_embed"
 MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 8000
+MAX_IMPORT_ROWS = 5000  # per uploaded FAQ file (the size is capped before parsing: settings.UPLOAD_MAX_BYTES)
 
 
 # --- version stamp ------------------------------------------------------------------------------------
@@ -315,6 +316,9 @@ def faq_rows_parse(raw: bytes, *, filename: str, store_name: str) -> list[FaqRow
         intent_f = fields.get("intent")
         for record in reader:
             rows.append(FaqRow(reader.line_num, record.get(qf) or "", record.get(af) or "", (record.get(intent_f) or "") if intent_f else ""))
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ImportError_(f"{filename}: {len(rows):,} rows; at most {MAX_IMPORT_ROWS:,} per file. Split it and "
+                           "upload the parts one after another (re-importing is idempotent).")
     cleaned = []
     for row in rows:
         q = clean_text(row.question, max_chars=MAX_QUESTION_CHARS + 1)

@@ -35,6 +35,20 @@ def test_conversation_and_message_crud(api_client, store, member):
     listing = api_client.get(BASE + "conversations/?status=resolved").json()
     assert [c["id"] for c in listing["results"]] == [cid]
     assert api_client.delete(BASE + f"conversations/{cid}/").status_code == 204
+    assert not Conversation.objects.filter(public_id=cid).exists()
+
+
+def test_conversations_change_only_through_actions(api_client, store):
+    cid = api_client.post(BASE + "conversations/", {"customer_email": "c@example.com"}, format="json").json()["id"]
+    for method in (api_client.patch, api_client.put):
+        r = method(BASE + f"conversations/{cid}/", {"customer_email": "attacker@example.com", "status": "resolved"},
+                   format="json")
+        assert r.status_code == 405
+    conversation = Conversation.objects.get(public_id=cid)
+    assert conversation.customer_email == "c@example.com" and conversation.status == "bot"
+    assert api_client.post(BASE + f"conversations/{cid}/handoff/", {}, format="json").status_code == 400
+    r = api_client.post(BASE + f"conversations/{cid}/handoff/", {"reason": "VIP customer"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "waiting" and r.json()["handoff_reason"] == "VIP customer"
 
 
 def test_knowledge_crud_bumps_the_index(api_client, store):

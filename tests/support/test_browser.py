@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
-from tests.ecomops.live_servers import start_daphne
+from tests.ecomops.live_servers import start_celery_worker, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -17,6 +17,7 @@ expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 def test_widget_chat_and_live_inbox(faq, classifier, store, owner, monkeypatch):
     monkeypatch.setenv("SUPPORT_USE_LM", "0")  # quote passages: the LM over the socket is covered in test_lm.py
     daphne, base = start_daphne()
+    worker = start_celery_worker(queues="inference", timeout=180)  # the widget's answers are made on `inference`
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -48,6 +49,8 @@ def test_widget_chat_and_live_inbox(faq, classifier, store, owner, monkeypatch):
             agent.screenshot(path="/tmp/ecomops-support-inbox.png", full_page=True)
             browser.close()
     except Exception as exc:
-        raise AssertionError(f"{exc}\n--- daphne ---\n{daphne.output()[-3000:]}") from exc
+        raise AssertionError(f"{exc}\n--- daphne ---\n{daphne.output()[-3000:]}\n--- worker ---\n"
+                             f"{worker.output()[-3000:]}") from exc
     finally:
+        worker.stop()
         daphne.stop()

@@ -10,7 +10,7 @@ from support.models import Conversation, ConversationStatus, KnowledgeEntry, Mes
 from support.services.answering import answer_question
 from support.services.knowledge import faq_entry_create, knowledge_embed_pending
 
-from .test_widget import answer_of, chat, close_thread_connections  # noqa: F401 - autouse fixture closes worker-thread DB connections
+from .test_widget import answer_of, chat, close_thread_connections, lm_answer_worker  # noqa: F401 - autouse fixture closes worker-thread DB connections; the widget's answers come from a worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -51,6 +51,7 @@ def test_model_timeout_hands_off_with_a_note_and_keeps_the_question(faq, classif
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("lm_answer_worker")
 async def test_tokens_stream_over_the_widget_socket(faq, classifier, store):
 
     c = chat(store.slug)

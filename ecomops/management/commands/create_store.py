@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from ecomops.models import Membership, Role, Store
+from ecomops.models import Role, Store
+from ecomops.services.members import membership_grant
 
 
 class Command(BaseCommand):
@@ -48,5 +49,5 @@ class Command(BaseCommand):
         with transaction.atomic():
             store.save()
             for username, role in grants:
-                Membership.objects.update_or_create(user=users[username], store=store, defaults={"role": role})
+                membership_grant(store=store, user=users[username], role=role)
         self.stdout.write(self.style.SUCCESS(f"Created store {store.slug!r} ({store.name}) with {len(grants)} member(s)."))
