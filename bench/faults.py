@@ -263,7 +263,7 @@ def redis_scenario(ctx, args) -> dict:
     out["phases"]["before"] = {
         "api": timed(api_get), "page": timed(page_get),
         "ws_connect": asyncio.run(ws_connect_once(ctx["ws"], ctx["cookie"])),
-        "job": "succeeded in %.1f s" % took if took is not None else "not run",
+        "job": f"succeeded in {took:.1f} s" if took is not None else "not run",
     }
 
     ctx["redis"].stop()
