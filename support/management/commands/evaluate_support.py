@@ -62,6 +62,8 @@ class Command(BaseCommand):
         parser.add_argument("--generate", type=int, default=12, help="FAQ questions answered by SmolLM2 (0: skip)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", default=None)
+        parser.add_argument("--injection-lm", action="store_true",
+                            help="answer the unflagged attacks with SmolLM2 even with --generate 0 (default: with --generate > 0)")
 
     def handle(self, *args, **opts):
         try:
@@ -163,7 +165,7 @@ class Command(BaseCommand):
         }
 
         # --- prompt injection: a signal, not a refusal -----------------------------------------------------
-        report["injection"] = self._injection(opts, texts, test_idx, entries, queries, use_lm=opts["generate"] > 0)
+        report["injection"] = self._injection(opts, texts, test_idx, entries, queries, use_lm=opts["generate"] > 0 or opts["injection_lm"])
 
         # --- grounded answers (SmolLM2) ------------------------------------------------------------------
         n_gen = max(0, opts["generate"])
