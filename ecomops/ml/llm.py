@@ -16,12 +16,21 @@ Two llama.cpp contexts share one set of weights:
   chain per sequence). When a sequence ends its slot is refilled with the next conversation (continuous
   batching), so the batch stays full until the queue runs dry.
 
+For the base model the two contexts read different files. One token at a time (streaming) is fastest on the
+shipped Q4_1 weights; many tokens at once (a batch step) are matrix-matrix products, which llama.cpp's CPU
+kernels run 2.5-3.5x faster per core on 16-bit weights (measured on this AVX-512 machine, CPU time per step:
+Q4_1 176 tok/s, F16 345, BF16 459 at 16 sequences; Q4_1 137 tok/s for one sequence). So the batch context
+loads a BF16 copy of the same GGUF (F16 on CPUs without AVX512-BF16), written once into the model directory
+by :func:`ecomops.ml.gguf_export.repack` (``ECOMOPS_LLM_BATCH_WEIGHTS``: bf16, f16, q8_0 or ``same``).
+A trained version is one 16-bit GGUF that serves both contexts.
+
 Models are cached once per process, keyed by (engine, resolved path). Each context has its own lock: two threads
 of one process never decode into the same context at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import ctypes
 import importlib.util
@@ -86,13 +95,62 @@ def _env_int(name: str, default: int) -> int:
 
 
 def default_threads() -> int:
-    """llama.cpp threads per context: ECOMOPS_LLM_THREADS, else 2 (never more than the CPUs)."""
-    return _env_int("ECOMOPS_LLM_THREADS", max(1, min(2, os.cpu_count() or 1)))
+    """Threads of the batch context: ECOMOPS_LLM_THREADS, else 1. A dedicated machine should set it to its
+    cores per worker process; on a shared one llama.cpp threads that wait for each other at every op (its
+    thread pool spins at each barrier) collapse: 2 threads at load average 9-20 on 2 cores decoded a 16-sequence
+    batch at 2.2 tok/s against ~40 with one (00:18-00:40 UTC)."""
+    return _env_int("ECOMOPS_LLM_THREADS", 1)
 
 
 def default_parallel() -> int:
     """Sequences decoded together by chat_batch: ECOMOPS_LLM_PARALLEL, else 16."""
     return _env_int("ECOMOPS_LLM_PARALLEL", 16)
+
+
+def default_stream_threads() -> int:
+    """Threads of the one-sequence context: ECOMOPS_LLM_STREAM_THREADS, else ECOMOPS_LLM_THREADS, else 1
+    (one token at a time is memory-bound; two threads ran 1 tok/s against 38 on the busy machine, 00:18 UTC)."""
+    return _env_int("ECOMOPS_LLM_STREAM_THREADS", default_threads())
+
+
+def model_dir() -> Path:
+    """Where derived model files go: ECOMOPS_MODEL_DIR, else $ECOMOPS_VAR_DIR/models (the Django setting's rule)."""
+    if os.environ.get("ECOMOPS_MODEL_DIR"):
+        return Path(os.environ["ECOMOPS_MODEL_DIR"])
+    var = os.environ.get("ECOMOPS_VAR_DIR") or str(Path(__file__).resolve().parents[2] / "var")
+    return Path(var) / "models"
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return "avx512_bf16" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def batch_weights() -> str:
+    """Weight type of the base model's batch context: ECOMOPS_LLM_BATCH_WEIGHTS, else bf16 where the CPU has
+    AVX512-BF16, else f16. ``same`` serves batches from the shipped Q4_1 file."""
+    value = os.environ.get("ECOMOPS_LLM_BATCH_WEIGHTS", "").strip().lower()
+    if not value:
+        return "bf16" if _cpu_has_bf16() else "f16"
+    if value not in {"same", "f32", "f16", "bf16", "q8_0"}:
+        raise ValueError(f"ECOMOPS_LLM_BATCH_WEIGHTS must be same, f32, f16, bf16 or q8_0, got {value!r}")
+    return value
+
+
+def base_batch_gguf(weights: str | None = None) -> Path:
+    """The shipped GGUF repacked with 16-bit weights for the batch context (written once, then reused)."""
+    weights = weights or batch_weights()
+    src = gguf_path()
+    if weights == "same":
+        return src
+    dst = model_dir() / f"{src.stem}.{weights}.gguf"
+    if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+        from ecomops.ml.gguf_export import repack
+
+        repack(src, dst, weights=weights)
+    return dst
 
 
 def default_engine() -> str:
@@ -290,8 +348,9 @@ class _Seq:
 class LlamaCppLanguageModel(LanguageModel):
     engine = ENGINE_LLAMA_CPP
 
-    def __init__(self, model_path: str | os.PathLike, *, label: str, n_threads: int | None = None,
-                 n_parallel: int | None = None, lora_path: str | None = None):
+    def __init__(self, model_path: str | os.PathLike, *, label: str, batch_model_path: str | os.PathLike | None = None,
+                 n_threads: int | None = None, stream_threads: int | None = None, n_parallel: int | None = None,
+                 lora_path: str | None = None):
         try:
             import llama_cpp
             from llama_cpp import _internals
@@ -301,17 +360,23 @@ class LlamaCppLanguageModel(LanguageModel):
         self._lc, self._internals = llama_cpp, _internals
         self.model_path = str(model_path)
         self.label = label
-        self.n_threads = n_threads or default_threads()
+        self.n_threads = n_threads or default_threads()  # batch context
+        self.stream_threads = stream_threads or default_stream_threads()
         self.n_parallel = n_parallel or default_parallel()
         t0 = time.perf_counter()
         try:
             self._llama = llama_cpp.Llama(model_path=self.model_path, n_ctx=STREAM_CTX, n_batch=BATCH_TOKENS,
-                                          n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                                          n_threads=self.stream_threads, n_threads_batch=self.stream_threads,
                                           lora_path=lora_path, verbose=False)
+            self._model = self._llama._model
+            self.batch_model_path = str(batch_model_path or model_path)
+            self._batch_model = self._model if self.batch_model_path == self.model_path else _internals.LlamaModel(
+                path_model=self.batch_model_path, params=llama_cpp.llama_model_default_params(), verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise LMUnavailable(f"llama.cpp could not load {self.model_path}: {exc}") from exc
+        if self._batch_model.n_vocab() != self._model.n_vocab():
+            raise LMUnavailable(f"{self.batch_model_path} and {self.model_path} have different vocabularies")
         self.load_seconds = time.perf_counter() - t0
-        self._model = self._llama._model
         self._vocab = self._model.vocab
         self.n_vocab = self._model.n_vocab()
         meta = self._llama.metadata
@@ -461,7 +526,7 @@ class LlamaCppLanguageModel(LanguageModel):
         params.n_threads = params.n_threads_batch = self.n_threads
         params.kv_unified = False  # one KV stream per sequence: attention never scans the other sequences
         params.no_perf = True
-        self._batch_ctx = self._internals.LlamaContext(model=self._model, params=params, verbose=False)
+        self._batch_ctx = self._internals.LlamaContext(model=self._batch_model, params=params, verbose=False)
         if self._batch is None:
             self._batch = self._internals.LlamaBatch(n_tokens=BATCH_TOKENS, embd=0, n_seq_max=1, verbose=False)
         self._batch_shape = (n_par, seq_ctx)
@@ -564,6 +629,18 @@ class LlamaCppLanguageModel(LanguageModel):
         if rc != 0:
             raise RuntimeError(f"llama_decode returned {rc} (1 = no KV slot: the context is too small)")
 
+    def close(self) -> None:
+        """Free the native contexts and models (the cache calls this at exit, before the interpreter tears
+        down the modules llama_cpp's own finalisers need)."""
+        with self._batch_lock, self._stream_lock:
+            for obj in (self._batch_ctx, self._batch, self._stream_batch):
+                if obj is not None:
+                    obj.close()
+            self._batch_ctx = self._batch = None
+            if self._batch_model is not self._model:
+                self._batch_model.close()
+            self._llama.close()
+
     def warm_up(self) -> None:
         """Decode one token in each context, so the first real request pays no allocation or page-in."""
         messages = [{"role": "user", "content": "Hi"}]
@@ -603,9 +680,9 @@ def get_language_model(version_path: str | os.PathLike | None = None, *, engine:
             if version_path:
                 path = version_gguf(version_path)
                 name = label or f"{Path(version_path).name} (llama.cpp)"
+                model = LlamaCppLanguageModel(path, label=name)
             else:
-                path, name = gguf_path(), label or BASE_LABEL
-            model = LlamaCppLanguageModel(path, label=name)
+                model = LlamaCppLanguageModel(gguf_path(), label=label or BASE_LABEL, batch_model_path=base_batch_gguf())
         else:
             from ecomops.ml import llm_torch
 
@@ -616,7 +693,18 @@ def get_language_model(version_path: str | os.PathLike | None = None, *, engine:
 
 
 def clear_cache() -> None:
+    """Forget the cached models (they are freed once nothing else holds them)."""
     with _LOCK:
+        _CACHE.clear()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _LOCK:
+        for model in _CACHE.values():
+            close = getattr(model, "close", None)
+            if close is not None and _CACHE_PID == os.getpid():
+                close()
         _CACHE.clear()
 
 
