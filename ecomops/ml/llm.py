@@ -271,8 +271,8 @@ class _Sampling:
 class _StopPoll:
     """Rate-limits a caller's should_stop() by wall time."""
 
-    def __init__(self, should_stop: Callable[[], bool] | None, every_s: float = STOP_POLL_S):
-        self.should_stop, self.every_s = should_stop, every_s
+    def __init__(self, should_stop: Callable[[], bool] | None, every_s: float | None = None):
+        self.should_stop, self.every_s = should_stop, STOP_POLL_S if every_s is None else every_s
         self.last, self.fired = time.monotonic(), False
 
     def __call__(self) -> bool:
