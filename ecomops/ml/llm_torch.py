@@ -190,8 +190,8 @@ def _new_text(tokenizer: Any, ids: list[int]) -> tuple[str, int]:
 class _PollingStop:
     """A transformers stopping criterion that asks a callback, rate-limited by wall time."""
 
-    def __init__(self, should_stop: Callable[[], bool]):
-        self.poll = llm._StopPoll(should_stop)
+    def __init__(self, should_stop: Callable[[], bool], every_s: float | None = None):
+        self.poll = llm._StopPoll(should_stop, every_s)
 
     @property
     def fired(self) -> bool:
