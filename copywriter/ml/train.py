@@ -4,6 +4,8 @@
 - loss only on the description tokens (the prompt is masked with -100)
 - early stopping on held-out loss, evaluated every ``eval_every`` steps, best weights kept
 - ``on_progress`` receives every loss point so the caller can stream the curve live
+- the saved version is also exported for the llama.cpp runtime: merged weights as ``<out_dir>/model.gguf``
+  (:func:`export_for_runtime`), which is what generation loads
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class TrainResult:
     n_val: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
+    gguf_path: str = ""
+    export_seconds: float = 0.0
 
 
 def name_key(title: str) -> str:
@@ -162,9 +166,10 @@ def fine_tune(
     t0 = time.perf_counter()
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
+    from ecomops.ml import llm_torch
+
     lm.set_threads()
-    base = lm.base_model_dir(model_dir)
-    lm.load_lm(model_dir)  # ensures the safetensors copy exists (converts the GGUF once)
+    base = llm_torch.ensure_base(model_dir)  # the safetensors copy of the shipped GGUF (converted once)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -236,7 +241,25 @@ def fine_tune(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
+    t_export = time.perf_counter()
+    gguf = export_for_runtime(model, out_dir)
     result = TrainResult(str(out_dir), cfg.method, step, round(best, 4), round(initial, 4), curve, len(train),
-                         len(val), round(time.perf_counter() - t0, 1), stopped)
+                         len(val), round(time.perf_counter() - t0, 1), stopped, str(gguf),
+                         round(time.perf_counter() - t_export, 1))
     (out_dir / "training.json").write_text(json.dumps(result.__dict__, indent=1))
     return result
+
+
+def export_for_runtime(model: Any, out_dir: str | Path, *, weights: str | None = None) -> Path:
+    """Write the trained model (a PEFT model is merged first) as ``<out_dir>/model.gguf`` for llama.cpp."""
+    from ecomops.ml import gguf_export, llm
+
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    cfg = model.config
+    weights = weights or lm.EXPORT_WEIGHTS
+    out = gguf_export.export_llama(model.state_dict(), n_head=cfg.num_attention_heads,
+                                   n_head_kv=cfg.num_key_value_heads, dst=Path(out_dir) / llm.VERSION_GGUF,
+                                   template=llm.gguf_path(), weights=weights, label=Path(out_dir).name)
+    (Path(out_dir) / "export.json").write_text(json.dumps({"format": "gguf", "weights": weights, "file": out.name}))
+    return out

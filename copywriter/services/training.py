@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -78,13 +79,15 @@ def run_training_job(job: Job, *, epochs: int = 1, method: str = "lora", max_ste
     cfg = TrainConfig(method=method, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                       eval_every=eval_every, min_examples=min_examples, max_len=max_len)
     res = fine_tune(examples, out, model_dir=model_dir(), config=cfg, on_progress=on_progress)
+    job_progress(job=job, progress=99, message=f"Exported for llama.cpp in {res.export_seconds:.0f} s")
     with transaction.atomic():
         version = CopywriterModel.objects.create(
             store=store, version=next_version, method=method, path=res.path, job=job, created_by=job.created_by,
             loss_curve=res.curve, params={"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "max_len": max_len},
             metrics={"val_loss": res.best_val_loss, "initial_val_loss": res.initial_val_loss, "steps": res.steps,
                      "n_train": res.n_train, "n_val": res.n_val, "seconds": res.seconds,
-                     "stopped_early": res.stopped_early},
+                     "stopped_early": res.stopped_early, "gguf": Path(res.gguf_path).name,
+                     "export_seconds": res.export_seconds},
         )
     return {"version": version.version, "version_id": version.pk, "val_loss": res.best_val_loss,
             "initial_val_loss": res.initial_val_loss, "steps": res.steps, "path": res.path}

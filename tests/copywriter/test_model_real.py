@@ -15,10 +15,11 @@ from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from django.db import connection
 
-from copywriter import services
+from copywriter import runtime, services
 from copywriter.ml import lm
 from copywriter.models import CopywriterModel, DescriptionDraft
 from copywriter.tasks import copywriter_generate, copywriter_train
+from ecomops.ml import llm
 from ecomops.models import Job, JobStatus, Product
 from ecomops.routing import websocket_urlpatterns
 from ecomops.services.jobs import job_cancel
@@ -131,12 +132,20 @@ def test_tiny_real_fine_tune_produces_a_loadable_version(store, owner, settings)
     assert version.metrics["steps"] == 2 and version.metrics["n_val"] > 0
     assert [p["step"] for p in version.loss_curve][:3] == [0, 1, 2]
     assert version.metrics["val_loss"] <= version.metrics["initial_val_loss"]
+    # the torch weights still load (training's side) and the llama.cpp export is what generation serves
     model, tok = lm.load_lm(settings.ECOMOPS_MODEL_DIR, version.path)
     out = lm.generate_batch(model, tok, [lm.chat_prompt(tok, "Describe a red shirt.")], max_new_tokens=5,
                             temperature=0.0)
     assert out.generations[0].new_tokens > 0
+    assert (Path(version.path) / "model.gguf").exists() and version.metrics["gguf"] == "model.gguf"
     services.model_activate(store=store, version=version)
     assert CopywriterModel.objects.for_store(store).get().is_active
+    served = runtime.language_model(runtime.active_version(store))
+    assert served.engine == "llama.cpp" and served.model_path == str(Path(version.path) / "model.gguf")
+    assert served.label == version.label and served.chat([{"role": "user", "content": "Describe a red shirt."}],
+                                                          max_tokens=5)
+    services.model_activate(store=store, version=None)  # roll back: the base serves again
+    assert runtime.active_version(store) is None and runtime.language_model(None).label == llm.BASE_LABEL
     assert Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
     lm.clear_cache()
     shutil.rmtree(version.path, ignore_errors=True)

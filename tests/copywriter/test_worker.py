@@ -30,6 +30,12 @@ def inference_worker(transactional_db):
 
 
 async def test_generate_streams_tokens_from_a_real_inference_worker(inference_worker, store, owner):
+    # the worker loads the model when it starts, before any job is sent (solo pool: in its main process)
+    for _ in range(600):
+        if "language model ready in" in inference_worker.output():
+            break
+        await asyncio.sleep(0.1)
+    assert "language model ready in" in inference_worker.output(), inference_worker.output()
     product = await database_sync_to_async(ProductFactory)(
         store=store, sku="W1", title="Wool Scarf", attributes={"colour": "Grey", "material": "Wool"}, description="")
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/stores/{store.slug}/live/")
@@ -62,3 +68,17 @@ async def test_generate_streams_tokens_from_a_real_inference_worker(inference_wo
         await asyncio.sleep(0.1)
     assert finished.status == JobStatus.SUCCEEDED
     await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+
+def test_only_inference_workers_warm_the_model():
+    from ecomops import celery as wiring
+
+    try:
+        wiring._decide_warm_up(conf=wiring.app.conf, options={"queues": "default,training", "pool": "solo"})
+        assert wiring._warm["enabled"] is False
+        wiring._decide_warm_up(conf=wiring.app.conf, options={"pool": "solo"})  # no -Q: the default queue
+        assert wiring._warm["enabled"] is False
+        wiring._decide_warm_up(conf=wiring.app.conf, options={"queues": ["default", "inference"], "pool": "prefork"})
+        assert wiring._warm["enabled"] is True  # prefork: only files here, the children load the model
+    finally:
+        wiring._warm["enabled"] = False
