@@ -9,6 +9,7 @@ from ecomops.services.jobs import job_create, job_progress
 from ecomops.tasks_base import job_task
 from recommender.ml.registry import DEFAULT_MODEL, MODEL_NAMES
 from recommender.models import RecommenderModel
+from recommender.services.evaluation import EVALUATE_KIND, evaluation_run_for_job
 from recommender.services.training import TrainingRefused, model_activate, model_train
 
 TRAIN_KIND = "recommender_train"
@@ -56,6 +57,18 @@ def recommender_train(job, algorithm: str = DEFAULT_MODEL, window_days: int | No
     if not rows:
         raise RuntimeError("; ".join(errors) or "nothing trained")
     return {"models": results, "errors": errors}
+
+
+@job_task(kind=EVALUATE_KIND, queue="training", label="Evaluate recommenders", time_limit=3600)
+def recommender_evaluate(job, **params):
+    """Offline evaluation of the chosen models on the job's own store (params: `models`, `tune`; see
+    recommender.api.serializers.EvaluationStartSerializer). Progress per model and epoch goes to the job row."""
+    report = evaluation_run_for_job(store=job.store, params=params,
+                                    on_progress=lambda pct, message: job_progress(job=job, progress=pct, message=message))
+    verdict = report.report.get("verdict", {})
+    return {"report_id": report.pk, "winner": verdict.get("winner"), "summary": verdict.get("summary", ""),
+            "models": [{"model": r["model"], "ndcg@10": r["ndcg@10"], "recall@10": r["recall@10"]}
+                       for r in report.report["models"]]}
 
 
 @shared_task(name="recommender.nightly_retrain", time_limit=300)
