@@ -79,6 +79,7 @@ def main() -> int:
             print(f"started {name} (pid {children[-1].pid})", flush=True)
         print(
             f"\n  ecomops is running at http://{HOST}:{PORT}/  (log in as {DEMO_USER} / {DEMO_PASSWORD})\n"
+            f"  Admin (ops staff): http://{HOST}:{PORT}/admin/  (log in as ops / ops-pass-2026, seeded by seed_demo)\n"
             "  Press Ctrl-C to stop every process.\n",
             flush=True,
         )
