@@ -33,7 +33,7 @@ PAGES: list[tuple[str, str, str | None]] = [
     ("copywriter", "copywriter/", None),
     ("copywriter-draft", "copywriter/", "#copywriter-drafts tbody a"),
     ("support-inbox", "support/", None),
-    ("support-conversation", "support/", "#inbox-table tbody a"),
+    ("support-conversation", "support/", "#inbox-table tbody tr[data-conversation] a"),
     ("support-knowledge", "support/knowledge/", None),
     ("support-classifier", "support/classifier/", None),
     ("support-analytics", "support/analytics/", None),
@@ -77,7 +77,7 @@ def settle(page) -> None:
     try:
         page.wait_for_function(
             "Array.from(document.querySelectorAll('.chart')).every(function (el) { return el.dataset.ready === '1'; })",
-            timeout=20_000)
+            timeout=45_000)
     except Exception:  # noqa: BLE001 - a screenshot of a page whose chart did not draw is still worth taking
         print("  (a chart did not report ready)", file=sys.stderr)
     page.wait_for_timeout(400)

@@ -30,3 +30,10 @@ _THROUGHPUT = re.compile(r"\s*[·,;-]?\s*\d+(?:\.\d+)?\s*tok(?:ens)?/s", re.IGNO
 def job_message(message: str) -> str:
     """A job's progress message without engineering figures ("3/10 products · 41.2 tok/s" -> "3/10 products")."""
     return _THROUGHPUT.sub("", message or "").strip()
+
+
+@register.filter
+def humanize_code(value: str) -> str:
+    """An internal code as words: "track_order" -> "Track order"; empty -> "—"."""
+    text = str(value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else "—"

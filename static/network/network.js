@@ -180,9 +180,9 @@
       return {x: [r.start, r.end], y: [r.label, r.label], mode: 'lines', type: 'scatter', line: {color: r.colour, width: 10},
         hovertext: r.text, hoverinfo: 'text+x', showlegend: false};
     });
-    Plotly.newPlot(el, traces, {margin: {t: 10, r: 10, b: 40, l: 260}, font: FONT, xaxis: {type: 'date'},
+    window.ecomopsCharts.plot(el, traces, {margin: {t: 10, r: 10, b: 40, l: 260}, font: FONT, xaxis: {type: 'date'},
       yaxis: {automargin: true}, height: Math.max(260, 28 * (new Set(rows.map(function (r) { return r.label; })).size) + 80)},
-      {responsive: true, displaylogo: false}).then(function () { el.dataset.ready = '1'; });
+      {empty: !rows.length, emptyText: 'No incidents and no injected scenarios yet: alerts raised by the links and scenarios you start appear on this timeline.'});
     window.ecomopsLive.on('network.alert', function () { el.dataset.stale = '1'; });
   }
 
