@@ -15,6 +15,10 @@ from tests.ecomops.live_servers import start_daphne
 def live_url(django_db_setup, django_db_blocker):
     """A Daphne subprocess on the test database, shared by the tests of one module (each test writes and
     flushes its own rows; the server keeps no state between requests)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the browser tests need PostgreSQL (DATABASE_URL): Daphne runs in another process")
     with django_db_blocker.unblock():
         daphne, base_url = start_daphne()
     yield base_url
