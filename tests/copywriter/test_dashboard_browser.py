@@ -11,7 +11,7 @@ from django.core.management import call_command
 from copywriter.models import DescriptionDraft, DraftStatus
 from ecomops.models import Product, Store
 from tests.browser import needs_chromium
-from tests.dashboard_browser import chart, live_url, merchant_page  # noqa: F401 - live_url is a fixture
+from tests.dashboard_browser import chart, merchant_page  # the live_url fixture comes from tests/conftest.py
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")

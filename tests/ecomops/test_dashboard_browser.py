@@ -16,7 +16,7 @@ from django.utils import timezone
 from ecomops.models import Job
 from ecomops.services.jobs import job_progress, job_start
 from tests.browser import needs_chromium
-from tests.dashboard_browser import chart, live_url, merchant_page  # noqa: F401 - live_url is a fixture
+from tests.dashboard_browser import chart, merchant_page  # the live_url fixture comes from tests/conftest.py
 from tests.factories import (
     CustomerFactory,
     JobFactory,

@@ -18,7 +18,7 @@ from recommender.services.evaluation import evaluation_params_clean
 from recommender.services.training import model_train
 from recommender.tasks import recommender_evaluate
 from tests.browser import needs_chromium
-from tests.dashboard_browser import chart, live_url, merchant_page  # noqa: F401 - live_url is a fixture
+from tests.dashboard_browser import chart, merchant_page  # the live_url fixture comes from tests/conftest.py
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 from tests.recommender.rec_data import build_rec_store
 

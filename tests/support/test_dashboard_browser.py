@@ -13,7 +13,7 @@ from django.db import connections
 from ecomops.realtime import store_broadcast
 from support.models import Conversation, ConversationStatus, Message, MessageRole
 from tests.browser import needs_chromium
-from tests.dashboard_browser import chart, live_url, merchant_page  # noqa: F401 - live_url is a fixture
+from tests.dashboard_browser import chart, merchant_page  # the live_url fixture comes from tests/conftest.py
 from tests.factories import CustomerFactory, MembershipFactory, StoreFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
