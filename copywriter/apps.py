@@ -8,3 +8,4 @@ class CopywriterConfig(AppConfig):
 
     def ready(self) -> None:
         from copywriter import tasks  # noqa: F401  (registers the job kinds in the web process)
+        from copywriter.services import demo  # noqa: F401 - marks seed_demo's template copy as machine-written

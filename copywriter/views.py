@@ -14,6 +14,7 @@ from copywriter import selectors, services
 from copywriter.ml.generate import TONES
 from copywriter.models import DescriptionDraft
 from copywriter.services.review import NotAllowed
+from copywriter.services.store_policy import kept_policy_sentences
 from ecomops.models import Product
 from ecomops.scoping import StoreViewMixin
 
@@ -75,6 +76,7 @@ class DraftDetailView(StoreViewMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         draft = get_object_or_404(selectors.drafts_for(self.store), pk=kwargs["pk"])
         ctx.update(draft=draft, unsupported_texts=[f["text"] for f in draft.unsupported_facts],
+                   kept_policy=kept_policy_sentences(original=draft.product.description, new=draft.description),
                    diff=selectors.revision_diff(draft.product.description or "", draft.description))
         return ctx
 

@@ -23,7 +23,8 @@ PORT = os.environ.get("ECOMOPS_PORT", "8000")
 WEB_WORKERS = int(os.environ.get("ECOMOPS_WEB_WORKERS", "2"))
 VAR_DIR = Path(os.environ.get("ECOMOPS_VAR_DIR", BASE_DIR / "var"))
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-pass-2026"
-ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-pass-2026"
+# The same ops (staff) login seed_demo creates; ensure_admin makes sure it exists on a database seeded earlier.
+ADMIN_USER, ADMIN_PASSWORD = "ops", "ops-pass-2026"
 
 
 def _raise_keyboard_interrupt(*_args) -> None:
@@ -97,7 +98,7 @@ def main() -> int:
             print(f"started {name} (pid {children[-1].pid})", flush=True)
         print(
             f"\n  ecomops is running at http://{HOST}:{PORT}/  (log in as {DEMO_USER} / {DEMO_PASSWORD})\n"
-            f"  admin: http://{HOST}:{PORT}/admin/  ({ADMIN_USER} / {ADMIN_PASSWORD})\n"
+            f"  admin (ops staff): http://{HOST}:{PORT}/admin/  ({ADMIN_USER} / {ADMIN_PASSWORD})\n"
             "  Press Ctrl-C to stop every process.\n",
             flush=True,
         )

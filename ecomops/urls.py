@@ -28,6 +28,7 @@ store_pages = [
 ]
 
 api_v1 = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
     path("", include("ecomops.api.urls")),
     path("stores/<slug:store_slug>/copywriter/", include("copywriter.api.urls")),
     path("stores/<slug:store_slug>/support/", include("support.api.urls")),

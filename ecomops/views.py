@@ -12,6 +12,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from ecomops.models import Event, Job, Order, Product, ProductStatus
 from ecomops.scoping import StoreViewMixin, stores_for_user
@@ -167,6 +171,26 @@ class JobCancelView(StoreViewMixin, View):
         job_cancel(job=job)
         messages.info(request, "Cancellation requested.")
         return redirect("jobs", store_slug=store_slug)
+
+
+class ApiRootView(APIView):
+    """GET /api/v1/: where to start (docs, schema, token, stores) instead of a 404. Public: it holds only links."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        def url(name: str) -> str:
+            return request.build_absolute_uri(reverse(name))
+
+        return Response({
+            "docs": url("api-docs"),
+            "schema": url("schema"),
+            "token": url("api:token-obtain"),
+            "stores": url("api:store-list"),
+            "store": url("api:store-list") + "<store_slug>/",
+            "authentication": "session, or 'Authorization: Token <key>' from POST token with username and password",
+        })
 
 
 class AppNotBuiltView(StoreViewMixin, TemplateView):

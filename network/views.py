@@ -17,18 +17,29 @@ from network import selectors
 from network.forms import CellForm, InjectionForm, SimulationControlForm, SiteForm
 from network.models import Cell, Incident, ScenarioInjection, Site
 from network.services import alerts, scenarios, simulation, topology
-from network.sim.health import GRADES, validate_thresholds
+from network.sim.health import GRADE_BANDS, GRADES, validate_thresholds
 
 
 def _json(data) -> str:
     return json.dumps(data, default=str)
 
 
+def _with_live_health(links, snapshot: dict) -> list:
+    """The last tick's grade, score and KPIs on each link (the rows in the database are refreshed less often),
+    so the table, the map and the alert feed show the same figures as the live push that follows."""
+    live = {entry["id"]: entry for entry in snapshot.get("links") or []}
+    for link in links:
+        entry = live.get(link.pk)
+        if entry:
+            link.grade, link.score, link.last_kpis = entry["grade"], entry["score"], entry["kpis"]
+    return links
+
+
 class NetworkPageMixin(StoreViewMixin):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         sim = simulation.simulation_for_store(self.store)
-        context.update(sim=sim, grades=GRADES, snapshot=selectors.live_snapshot(self.store))
+        context.update(sim=sim, grades=GRADES, grade_bands=GRADE_BANDS, snapshot=selectors.live_snapshot(self.store))
         return context
 
 
@@ -39,7 +50,7 @@ class IndexView(NetworkPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        links = list(selectors.links_for_store(self.store))
+        links = _with_live_health(list(selectors.links_for_store(self.store)), context["snapshot"])
         context.update(
             links=links,
             open_incidents=selectors.incidents_for_store(self.store, open_only=True)[:50],
@@ -79,12 +90,18 @@ class MapView(NetworkPageMixin, TemplateView):
             kind="cell_outage", stopped_at__isnull=True).values_list("cell_id", flat=True))
         for c in cells:
             c["active"] = c["id"] not in outage
+        # A site's dot shows the same link (and grade) as its row in the Links table: its simulated link first.
+        links = _with_live_health(list(selectors.links_for_store(self.store).filter(site__isnull=False)),
+                                  context["snapshot"])
+        by_site: dict[int, object] = {}
+        for link in sorted(links, key=lambda lk: (lk.kind == "replay", lk.pk)):
+            by_site.setdefault(link.site_id, link)
         sites = []
-        for site in selectors.sites_for_store(self.store).prefetch_related("links"):
-            link = site.links.first()
+        for site in selectors.sites_for_store(self.store):
+            link = by_site.get(site.id)
             sites.append({"id": site.id, "name": site.name, "kind": site.kind, "x_m": site.x_m, "y_m": site.y_m,
-                          "link_id": link.pk if link else None, "grade": link.grade if link else "",
-                          "score": link.score if link else None})
+                          "link_id": link.pk if link else None, "link": link.name if link else "",
+                          "grade": link.grade if link else "", "score": link.score if link else None})
         context.update(map_json=_json({"cells": cells, "sites": sites}), warnings=topology.topology_warnings(self.store))
         return context
 

@@ -68,3 +68,14 @@ def training_job_running(store: Store):
         Job.objects.for_store(store).filter(kind="recommender_train", status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
         .order_by("-created_at").first()
     )
+
+
+def evaluation_job_running(store: Store):
+    """The newest queued or running offline evaluation job of the store, for its progress bar."""
+    from ecomops.models import Job, JobStatus
+    from recommender.services.evaluation import EVALUATE_KIND
+
+    return (
+        Job.objects.for_store(store).filter(kind=EVALUATE_KIND, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .order_by("-created_at").first()
+    )

@@ -13,6 +13,7 @@ from ecomops.services.jobs import JobLimitReached, job_create, job_progress
 from ecomops.tasks_base import job_task
 from recommender.ml.registry import DEFAULT_MODEL, MODEL_NAMES
 from recommender.models import ModelStatus, RecommenderModel
+from recommender.services.evaluation import EVALUATE_KIND, evaluation_run_for_job
 from recommender.services.training import TrainingRefused, model_activate, model_train
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,27 @@ def recommender_train(job, algorithm: str = DEFAULT_MODEL, window_days: int | No
     if not rows:
         raise RuntimeError("; ".join(errors) or "nothing trained")
     return {"models": results, "errors": errors}
+
+
+class EvaluateParams(JobParamsSerializer):
+    """Which models to compare on the job's own store's events; no dataset or path ever comes from a request."""
+
+    models = serializers.ListField(child=serializers.ChoiceField(choices=MODEL_NAMES), required=False,
+                                   allow_empty=False, max_length=len(MODEL_NAMES))
+    tune = serializers.BooleanField(required=False, default=False)
+
+
+@job_task(kind=EVALUATE_KIND, queue="training", label="Evaluate recommenders", time_limit=3600,
+          params=EvaluateParams, max_concurrent=1)
+def recommender_evaluate(job, **params):
+    """Offline evaluation of the chosen models on the job's own store (params: `models`, `tune`; see
+    recommender.api.serializers.EvaluationStartSerializer). Progress per model and epoch goes to the job row."""
+    report = evaluation_run_for_job(store=job.store, params=params,
+                                    on_progress=lambda pct, message: job_progress(job=job, progress=pct, message=message))
+    verdict = report.report.get("verdict", {})
+    return {"report_id": report.pk, "winner": verdict.get("winner"), "summary": verdict.get("summary", ""),
+            "models": [{"model": r["model"], "ndcg@10": r["ndcg@10"], "recall@10": r["recall@10"]}
+                       for r in report.report["models"]]}
 
 
 # Both limits named: with `time_limit` alone the 55-minute global soft limit applies and beat cannot send it.

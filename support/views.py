@@ -6,6 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
+from django.db.models import Case, OuterRef, Subquery, When
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -17,7 +18,7 @@ from ecomops.scoping import StoreViewMixin
 from ecomops.services.jobs import JobLimitReached, job_create
 from ecomops.uploads import UploadTooLarge, read_upload_capped
 from support import selectors
-from support.models import ConversationStatus, KnowledgeEntry, KnowledgeKind, PolicyPage
+from support.models import ConversationStatus, KnowledgeEntry, KnowledgeKind, Message, MessageRole, PolicyPage
 from support.services import conversations as conv
 from support.services import widget
 from support.services.classifier import TRAIN_JOB_KIND
@@ -43,6 +44,9 @@ def _conversation_or_404(store, public_id):
 
 
 class InboxView(StoreViewMixin, TemplateView):
+    """The agent's queue: who, what they last wrote, how long ago, and where it stands. Conversations waiting for
+    a human come first, then the rest; newest activity first within each."""
+
     template_name = "support/inbox.html"
 
     def get_context_data(self, **kwargs):
@@ -50,7 +54,16 @@ class InboxView(StoreViewMixin, TemplateView):
         status = self.request.GET.get("status", "")
         ctx["status"] = status
         ctx["statuses"] = ConversationStatus.choices
-        ctx["conversations"] = selectors.conversations_for_store(store=self.store, status=status)[:200]
+        last_customer_message = Message.objects.filter(
+            store=self.store, conversation=OuterRef("pk"), role=MessageRole.CUSTOMER).order_by("-created_at", "-id")
+        ctx["conversations"] = (
+            selectors.conversations_for_store(store=self.store, status=status)
+            .select_related("customer")
+            .annotate(preview=Subquery(last_customer_message.values("text")[:1]),
+                      last_customer_at=Subquery(last_customer_message.values("created_at")[:1]),
+                      waiting_first=Case(When(status=ConversationStatus.WAITING, then=0), default=1))
+            .order_by("waiting_first", "-updated_at")[:200]
+        )
         return ctx
 
 

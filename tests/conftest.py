@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from ecomops.models import Role
+from tests.dashboard_browser import live_url  # noqa: F401 - a fixture: one Daphne per browser-test module
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
 

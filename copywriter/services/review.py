@@ -16,6 +16,7 @@ from ecomops.models import Membership, Product, Store
 from ecomops.realtime import store_broadcast
 
 from .generation import copywriter_settings, draft_payload, product_facts
+from .store_policy import with_policy_sentences
 
 
 class ReviewError(ValueError):
@@ -152,12 +153,13 @@ def draft_publish(*, draft: DescriptionDraft, user, overwrite_human: bool = Fals
                 "\"Don't overwrite human-written descriptions\" is on."
             )
         _ensure_baseline_revision(product)
-        product.description = draft.description
+        # the store's shipping and returns sentence survives the new copy (the draft page says so before publishing)
+        product.description = with_policy_sentences(original=product.description, new=draft.description)
         product.save(update_fields=["description", "updated_at"])
         hotcache.bump(product.store_id, hotcache.CATALOG)  # the cached product lists show the new text
         # a draft a person rewrote counts as human text (and is then protected like any human description)
         source = DescriptionRevision.Source.HUMAN if "+human" in draft.source else DescriptionRevision.Source.MODEL
-        DescriptionRevision.objects.create(store_id=product.store_id, product=product, description=draft.description,
+        DescriptionRevision.objects.create(store_id=product.store_id, product=product, description=product.description,
                                            source=source, model_label=draft.model_label, draft=draft, author=user)
         draft.status = DraftStatus.PUBLISHED
         draft.published_at = timezone.now()

@@ -620,6 +620,23 @@ def demo_user_ensure(*, store: Store, username: str, password: str | None) -> An
     return user
 
 
+DEMO_OPS_USER, DEMO_OPS_PASSWORD = "ops", "ops-pass-2026"
+
+
+def demo_ops_user_ensure(*, username: str = DEMO_OPS_USER, password: str | None = DEMO_OPS_PASSWORD) -> Any:
+    """The demo's ops (staff) login for /admin/: the admin reads across stores, so it is a staff superuser and
+    a member of no store. Created if missing; given the password when one is passed."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+    user.is_staff = user.is_superuser = True
+    if password:
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.save(update_fields=["is_staff", "is_superuser", "password"])
+    return user
+
+
 def demo_fingerprint(store: Store) -> str:
     """A hash over the generated rows (natural keys and values, not database ids or wall-clock timestamps)."""
     digest = hashlib.sha256()

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 GRADES = ("excellent", "good", "fair", "poor", "no_service")
+# The one mapping from the 0-100 health score to a grade, used by the links table, the map and the alerts (the
+# score is the mean KPI score x availability; 75 / 50 are where a KPI sits on its good / fair bound). A link whose
+# availability is under the floor is "no_service" whatever its score.
+GRADE_BANDS = ((90.0, "excellent"), (75.0, "good"), (50.0, "fair"))
 
 DEFAULT_THRESHOLDS = {
     # higher is better: [excellent, good, fair, poor] lower bounds
@@ -61,6 +65,25 @@ def _kpi_score(value: float, bands, higher_is_better: bool) -> tuple[float, int]
     return score, grade
 
 
+def grade_for_score(score: float | None) -> str:
+    """The grade of a health score: >= 90 excellent, >= 75 good, >= 50 fair, below that poor."""
+    if score is None or not np.isfinite(score):
+        return "poor"
+    for bound, grade in GRADE_BANDS:
+        if score >= bound:
+            return grade
+    return "poor"
+
+
+def grades_for_scores(scores: np.ndarray) -> np.ndarray:
+    """grade_for_score over an array (same bands)."""
+    scores = np.nan_to_num(np.asarray(scores, float), nan=-1.0)
+    out = np.full(scores.shape, "poor", dtype=object)
+    for bound, grade in reversed(GRADE_BANDS):
+        out[scores >= bound] = grade
+    return out.astype(str)
+
+
 @dataclass(frozen=True)
 class Health:
     grade: str
@@ -69,7 +92,8 @@ class Health:
 
 
 def link_health(kpis: dict, thresholds: dict | None = None) -> Health:
-    """Grade = worst KPI's grade ('no_service' below the availability floor); score = mean KPI score x availability."""
+    """Score = mean KPI score x availability; grade = grade_for_score(score) ('no_service' below the availability
+    floor); worst_kpi names the KPI furthest down its bands (what to look at first)."""
     t = validate_thresholds(thresholds or {})
     availability = float(kpis.get("availability", 1.0) or 0.0)
     if availability < t["min_availability"]:
@@ -80,8 +104,8 @@ def link_health(kpis: dict, thresholds: dict | None = None) -> Health:
         scores.append(score)
         if grade > worst or not worst_key:
             worst, worst_key = grade, key
-    score = float(np.mean(scores)) * availability
-    return Health(GRADES[worst], round(score, 1), worst_key)
+    score = round(float(np.mean(scores)) * availability, 1)
+    return Health(grade_for_score(score), score, worst_key)
 
 
 @dataclass
@@ -131,10 +155,9 @@ def links_health(kpis: dict[str, np.ndarray], thresholds: dict | None = None) ->
         scores[k] = np.where(finite, np.interp(np.where(finite, v, 0.0), points, [0.0, 25.0, 50.0, 75.0, 100.0]), 0.0)
         grades[k] = np.where(~finite, 3, np.where(v >= b[0], 0, np.where(v >= b[1], 1, np.where(v >= b[2], 2, 3))))
     worst_index = np.argmax(grades, axis=0)
-    worst = grades[worst_index, np.arange(n)]
     score = np.round(scores.mean(axis=0) * availability, 1)
     no_service = availability < t["min_availability"]
-    grade_names = np.array(GRADES)[np.where(no_service, 4, worst)]
     score = np.where(no_service, np.round(100.0 * availability * 0.2, 1), score)
+    grade_names = np.where(no_service, "no_service", grades_for_scores(score))
     worst_names = np.where(no_service, "availability", np.array(keys)[worst_index])
     return grade_names, score, worst_names

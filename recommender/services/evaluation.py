@@ -71,3 +71,66 @@ def evaluation_run(*, dataset: str, models: list[str], tune: bool = True, store:
     result["verdict"] = honest_verdict(result["models"])
     result["dataset"]["name"] = dataset
     return EvaluationReport.objects.create(store=store or data_store, dataset=dataset, report=result)
+
+
+EVALUATE_KIND = "recommender_evaluate"
+EVALUATION_STAGE_LABELS = {"tune": "tuning", "fit": "training", "score": "scoring", "done": "finished"}
+
+
+def evaluation_params_clean(params: dict[str, Any] | None) -> dict[str, Any]:
+    """The bounded inputs of an evaluation job: which models (known names only) and whether to tune. The data is
+    always the job's own store: no dataset name or path comes from a request. Raises ValueError naming the field."""
+    from recommender.api.serializers import EvaluationStartSerializer
+
+    unknown = sorted(set(params or {}) - set(EvaluationStartSerializer().fields))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a parameter of an evaluation (give models and tune).")
+    serializer = EvaluationStartSerializer(data=params or {})
+    if not serializer.is_valid():
+        raise ValueError("; ".join(f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in serializer.errors.items()))
+    return {"models": list(serializer.validated_data["models"]), "tune": serializer.validated_data["tune"]}
+
+
+def evaluation_start(*, store: Store, models: list[str], tune: bool = False, created_by=None):
+    """Queue an offline evaluation of `models` on the store's own events (a job on the training queue)."""
+    from ecomops.services.jobs import job_create
+
+    params = evaluation_params_clean({"models": models, "tune": tune})
+    return job_create(store=store, kind=EVALUATE_KIND, params=params, created_by=created_by)
+
+
+def evaluation_run_for_job(*, store: Store, params: dict[str, Any], on_progress) -> EvaluationReport:
+    """The job body: evaluate on the store's events, reporting `on_progress(percent, message)` per stage."""
+    clean = evaluation_params_clean(params)
+    names = clean["models"]
+    done = {"models": 0}
+
+    def progress(stage: str, info: dict[str, Any]) -> None:
+        if stage == "done":
+            done["models"] += 1
+        if stage not in EVALUATION_STAGE_LABELS and stage != "epoch":
+            return
+        model = info.get("model", "")
+        if stage == "epoch":
+            text = f"{model}: epoch {info.get('epoch')}/{info.get('epochs')}"
+        else:
+            text = f"{model}: {EVALUATION_STAGE_LABELS[stage]}"
+        pct = 5 + int(90 * done["models"] / len(names))
+        on_progress(pct, f"{text} ({done['models']}/{len(names)} models done)")
+
+    on_progress(2, "Splitting the store's events: each customer's last one is held out")
+    data, _ = _store_data(store)
+    result = evaluate_models(data, names, tune=clean["tune"], progress=progress)
+    result["verdict"] = honest_verdict(result["models"])
+    result["dataset"]["name"] = f"{store.slug} (this store's events)"
+    return EvaluationReport.objects.create(store=store, dataset=store.slug, report=result)
+
+
+def _store_data(store: Store) -> tuple[Interactions, Store]:
+    from recommender.services.training import store_interactions
+
+    data, _ = store_interactions(store)
+    if data.n_users < 2 or len(data) < 3:
+        raise ValueError("Not enough behaviour events to evaluate: the store needs customers with at least two "
+                         "events each.")
+    return data, store

@@ -36,7 +36,7 @@
       const tr = document.createElement('tr'); tr.id = 'draft-' + d.id;
       tr.innerHTML = '<td><a href="' + d.id + '/">#' + d.id + '</a></td><td>' + esc(d.sku) + ' ' + esc(d.title) + '</td><td>' + esc(d.status) +
         '</td><td>' + (d.unsupported_facts.length ? '<span class="error">' + d.unsupported_facts.length + '</span>' : '0') + '</td><td>' +
-        d.covered_attributes.length + '/' + (d.covered_attributes.length + d.missing_attributes.length) + '</td><td>' + esc(d.description.slice(0, 140)) + '</td>';
+        d.covered_attributes.length + ' of ' + (d.covered_attributes.length + d.missing_attributes.length) + '</td><td>' + esc(d.description.slice(0, 140)) + '</td>';
       tr.querySelector('a').href = '/stores/' + document.body.dataset.store + '/copywriter/drafts/' + d.id + '/';
       tbody.prepend(tr);
     }
@@ -51,11 +51,19 @@
     const liveTrain = {x: [], y: [], name: 'running: train', mode: 'lines'};
     const liveVal = {x: [], y: [], name: 'running: val', mode: 'lines+markers'};
     traces.push(liveTrain, liveVal);
-    Plotly.newPlot(plot, traces, {margin: {t: 20}, xaxis: {title: 'step'}, yaxis: {title: 'loss'}}, {responsive: true});
+    // Through the shared helper: an empty state until a version or a running fine-tune has a loss to show.
+    const layout = {margin: {t: 20}, xaxis: {title: {text: 'training step'}, rangemode: 'tozero'},
+                    yaxis: {title: {text: 'loss'}, rangemode: 'tozero'}, legend: {orientation: 'h', y: -0.25}};
+    const draw = function () {
+      return window.ecomopsCharts.plot(plot, traces.map(function (t) { return Object.assign({}, t, {x: t.x.slice(), y: t.y.slice()}); }), layout,
+        {emptyText: 'No fine-tuned version yet: the loss per training step appears here while "Fine-tune on our descriptions" runs.'});
+    };
+    draw();
     live.on('copywriter.training', function (msg) {
-      const p = msg.point; const n = traces.length;
-      if (p.train_loss != null) Plotly.extendTraces(plot, {x: [[p.step]], y: [[p.train_loss]]}, [n - 2]);
-      if (p.val_loss != null) Plotly.extendTraces(plot, {x: [[p.step]], y: [[p.val_loss]]}, [n - 1]);
+      const p = msg.point;
+      if (p.train_loss != null) { liveTrain.x.push(p.step); liveTrain.y.push(p.train_loss); }
+      if (p.val_loss != null) { liveVal.x.push(p.step); liveVal.y.push(p.val_loss); }
+      draw();
     });
   }
 })();

@@ -65,6 +65,11 @@
 
   const labels = {queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', cancelled: 'Cancelled'};
   function text(s) { const d = document.createElement('span'); d.textContent = s; return d.innerHTML; }
+  const kindLabelsEl = document.getElementById('job-kind-labels');
+  const kindLabels = kindLabelsEl ? JSON.parse(kindLabelsEl.textContent) : {};
+  function kindLabel(kind) { return kindLabels[kind] || String(kind || '').replace(/_/g, ' '); }
+  // Same rule as the job_message template filter: no tokens-per-second figures for merchants.
+  function humanMessage(m) { return String(m || '').replace(/\s*[·,;-]?\s*\d+(?:\.\d+)?\s*tok(?:ens)?\/s/gi, '').trim(); }
 
   live.on('job.progress', function (msg) {
     const job = msg.job;
@@ -75,7 +80,7 @@
       const empty = tbody.querySelector('tr.empty'); if (empty) empty.remove();
       row = document.createElement('tr');
       row.dataset.jobId = job.id; row.id = 'job-' + job.id;
-      row.innerHTML = '<td><a href="/stores/' + slug + '/jobs/' + job.id + '/">' + text(job.kind) + '</a></td>' +
+      row.innerHTML = '<td><a href="/stores/' + slug + '/jobs/' + job.id + '/">' + text(kindLabel(job.kind)) + '</a></td>' +
         '<td class="job-status"></td><td class="job-progress-cell"><progress class="job-progress" max="100" value="0"></progress> <span class="job-pct"></span></td>' +
         '<td class="job-message"></td><td>' + text((job.created_at || '').replace('T', ' ').slice(0, 19)) + '</td><td class="job-actions"></td>';
       tbody.prepend(row);
@@ -95,7 +100,7 @@
     row.querySelector('.job-status').innerHTML = '<span class="badge ' + job.status + '">' + (labels[job.status] || job.status) + '</span>';
     const bar = row.querySelector('.job-progress'); bar.value = job.progress; bar.textContent = job.progress + '%';
     row.querySelector('.job-pct').textContent = job.progress + '%';
-    row.querySelector('.job-message').innerHTML = job.error ? '<span class="error">' + text(job.error) + '</span>' : text(job.message || '');
+    row.querySelector('.job-message').innerHTML = job.error ? '<span class="error">' + text(job.error) + '</span>' : text(humanMessage(job.message));
     if (['succeeded', 'failed', 'cancelled'].indexOf(job.status) >= 0) {
       const actions = row.querySelector('.job-actions'); if (actions) actions.innerHTML = '';
     }

@@ -6,7 +6,7 @@
   const api = cfg.dataset.api;
   const csvUrl = cfg.dataset.csv;
   const currency = cfg.dataset.currency;
-  const plotCfg = {responsive: true, displaylogo: false};
+  const charts = window.ecomopsCharts;
   const margin = {t: 10, r: 20, b: 40, l: 60};
 
   function esc(s) { const d = document.createElement('span'); d.textContent = s == null ? '' : String(s); return d.innerHTML; }
@@ -66,8 +66,9 @@
       traces.push({type: 'funnel', y: labels, x: d.steps.map(function (s) { return s.count; }),
         textinfo: 'value+percent initial', marker: {color: '#2563eb'}});
     }
-    Plotly.react('funnel-chart', traces, {margin: {t: 10, r: 20, b: 40, l: 120}, barmode: 'group',
-      legend: {orientation: 'h'}}, plotCfg);
+    charts.plot('funnel-chart', traces, {margin: {t: 10, r: 20, b: 40, l: 120}, barmode: 'group',
+      legend: {orientation: 'h'}, yaxis: {automargin: true}}, {empty: !d.steps.length || !d.steps[0].count,
+      emptyText: 'Nobody entered the first step in this period: pick a longer period or other steps.'});
     const tbody = document.querySelector('#funnel-table tbody');
     tbody.innerHTML = d.steps.map(function (s) {
       return '<tr><td>' + s.step + '. ' + esc(s.event) + '</td><td class="num">' + s.count.toLocaleString() +
@@ -83,28 +84,33 @@
     const z = d.cohorts.map(function (c) {
       return d.offsets.map(function (k) { return k < c.rates.length ? Math.round(1000 * c.rates[k]) / 10 : null; });
     });
-    Plotly.react('retention-chart', [{type: 'heatmap', x: d.offsets.map(function (k) { return d.period + ' ' + k; }),
+    charts.plot('retention-chart', [{type: 'heatmap', x: d.offsets.map(function (k) { return d.period + ' ' + k; }),
       y: y, z: z, colorscale: 'Blues', reversescale: true, zmin: 0, zmax: 100, hoverongaps: false, texttemplate: '%{z}',
       colorbar: {title: {text: '%'}}}],
-      {margin: {t: 10, r: 20, b: 60, l: 130}, yaxis: {autorange: 'reversed'}}, plotCfg);
+      {margin: {t: 10, r: 20, b: 60, l: 130}, yaxis: {autorange: 'reversed', automargin: true}},
+      {empty: !d.cohorts.length, emptyText: 'No customer cohorts in this period yet.'});
   }
 
   // --- lifecycle stacked bars
   function drawLifecycle(d) {
     const colors = {new: '#16a34a', returning: '#2563eb', resurrecting: '#f59e0b', dormant: '#dc2626'};
-    Plotly.react('lifecycle-chart', Object.keys(d.series).map(function (k) {
+    const lifecycle = Object.keys(d.series).map(function (k) {
       return {type: 'bar', name: k, x: d.periods, y: d.series[k], marker: {color: colors[k]}};
-    }), {barmode: 'relative', margin: margin, legend: {orientation: 'h'}}, plotCfg);
+    });
+    // Dormant customers are drawn below the axis on purpose (they left); the axis says so.
+    charts.plot('lifecycle-chart', lifecycle, {barmode: 'relative', margin: margin, legend: {orientation: 'h', y: -0.2},
+      yaxis: {title: {text: 'customers (dormant below 0)'}, tickformat: ',d', zeroline: true, zerolinecolor: '#6b7280'}},
+      {empty: !lifecycle.some(function (t) { return t.y.some(function (v) { return v; }); }), emptyText: 'No active customers in this period yet.'});
   }
 
   // --- RFM treemap + table + customer list
   function drawRfm(d) {
     const segs = d.segments.filter(function (s) { return s.customers > 0; });
-    Plotly.react('rfm-chart', [{type: 'treemap', labels: segs.map(function (s) { return s.label; }),
+    charts.plot('rfm-chart', [{type: 'treemap', labels: segs.map(function (s) { return s.label; }),
       parents: segs.map(function () { return ''; }), values: segs.map(function (s) { return s.customers; }),
       customdata: segs.map(function (s) { return pct(s.revenue_share); }),
       texttemplate: '%{label}<br>%{value} customers<br>%{customdata} of revenue'}],
-      {margin: {t: 10, r: 10, b: 10, l: 10}}, plotCfg);
+      {margin: {t: 10, r: 10, b: 10, l: 10}}, {empty: !segs.length, emptyText: 'No orders yet: customers are segmented by recency, frequency and spend once they buy.'});
     document.querySelector('#rfm-table tbody').innerHTML = d.segments.map(function (s) {
       return '<tr><td><a href="#rfm-customers" data-segment="' + s.key + '">' + esc(s.label) + '</a></td><td class="num">' +
         s.customers.toLocaleString() + '</td><td class="num">' + pct(s.revenue_share) + '</td><td><a href="' + csvUrl +
@@ -136,9 +142,11 @@
       return {type: 'scatter', mode: 'lines', name: t, x: d.periods, y: d.events[t]};
     });
     traces.push({type: 'bar', name: 'revenue (' + currency + ')', x: d.periods, y: d.revenue.map(Number), yaxis: 'y2',
-      opacity: 0.3, marker: {color: '#6b7280'}});
-    Plotly.react('trends-chart', traces, {margin: {t: 10, r: 60, b: 40, l: 60}, legend: {orientation: 'h'},
-      yaxis: {title: {text: 'events'}}, yaxis2: {title: {text: 'revenue'}, overlaying: 'y', side: 'right'}}, plotCfg);
+      opacity: 0.3, marker: {color: '#6b7280'}, hovertemplate: '%{y:,.2f} ' + currency + '<extra></extra>'});
+    // Both axes start at zero, so the revenue bars stand on the same baseline as the event lines.
+    charts.plot('trends-chart', traces, {margin: {t: 10, r: 90, b: 40, l: 60}, legend: {orientation: 'h', y: -0.2},
+      yaxis: charts.countAxis('events'), yaxis2: charts.moneyAxis(currency, {overlaying: 'y', side: 'right', showgrid: false})},
+      {empty: !traces.some(function (t) { return t.y.some(function (v) { return v; }); }), emptyText: 'No events or orders in this period.'});
   }
 
   // --- top products and categories
@@ -148,9 +156,11 @@
         esc(p.revenue) + '</td><td class="num">' + p.units + '</td><td class="num">' + p.views + '</td><td class="num">' +
         p.add_to_cart + '</td><td class="num">' + pct(p.view_to_cart_rate) + '</td></tr>';
     }).join('');
-    Plotly.react('categories-chart', [{type: 'bar', orientation: 'h', y: d.categories.map(function (c) { return c.category; }),
+    charts.plot('categories-chart', [{type: 'bar', orientation: 'h', y: d.categories.map(function (c) { return c.category; }),
       x: d.categories.map(function (c) { return Number(c.revenue); }), marker: {color: '#2563eb'}}],
-      {margin: {t: 10, r: 20, b: 40, l: 140}, yaxis: {autorange: 'reversed'}}, plotCfg);
+      {margin: {t: 10, r: 20, b: 50, l: 140}, yaxis: {autorange: 'reversed', automargin: true},
+       xaxis: charts.moneyAxis(currency)},
+      {empty: !d.categories.some(function (c) { return Number(c.revenue) > 0; }), emptyText: 'No revenue in this period yet.'});
   }
 
   // --- paths: Sankey from the next-step links
@@ -165,8 +175,8 @@
     d.links.slice(0, 60).forEach(function (l) {
       links.source.push(node(l.depth - 1, l.source)); links.target.push(node(l.depth, l.target)); links.value.push(l.count);
     });
-    Plotly.react('paths-chart', [{type: 'sankey', node: {label: labels, pad: 12}, link: links}],
-      {margin: {t: 10, r: 10, b: 10, l: 10}}, plotCfg);
+    charts.plot('paths-chart', [{type: 'sankey', node: {label: labels, pad: 12}, link: links}],
+      {margin: {t: 10, r: 10, b: 10, l: 10}}, {emptyText: 'No sessions start with this event in this period.'});
     document.querySelector('#paths-table tbody').innerHTML = d.paths.map(function (p) {
       return '<tr><td>' + esc(d.start_event) + ' → ' + p.steps.map(esc).join(' → ') + '</td><td class="num">' +
         p.count.toLocaleString() + '</td><td class="num">' + pct(p.share) + '</td></tr>';

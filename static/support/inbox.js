@@ -8,6 +8,8 @@
   var table = document.getElementById('inbox-table');
   var log = document.getElementById('chat-log');
   var liveNote = document.getElementById('inbox-live');
+  function humanize(code) { var t = String(code || '').replace(/_/g, ' ').trim(); return t ? t.charAt(0).toUpperCase() + t.slice(1) : '—'; }
+  function who(c) { return c.customer_name || c.customer_email || 'Visitor'; }
 
   window.ecomopsLive.on('support.conversation', function (msg) {
     var c = msg.conversation;
@@ -23,22 +25,33 @@
     if (!row) {
       var tbody = table.querySelector('tbody'); var empty = tbody.querySelector('tr.empty'); if (empty) empty.remove();
       row = document.createElement('tr'); row.dataset.conversation = c.id;
-      row.innerHTML = '<td><a></a></td><td class="c-status"></td><td class="c-intent"></td><td class="c-reason"></td><td class="c-csat"></td><td class="c-updated"></td>';
+      row.innerHTML = '<td class="c-customer"><a></a> <span class="muted">· chat widget</span></td><td class="c-preview"><span class="inbox-preview">(no message yet)</span></td>' +
+        '<td class="c-status"></td><td class="c-intent"></td><td class="c-updated"></td><td class="c-csat num"></td>';
       row.querySelector('a').href = '/stores/' + slug + '/support/conversations/' + c.id + '/';
-      row.querySelector('a').textContent = c.customer_email || c.id.slice(0, 8);
+      row.querySelector('a').textContent = who(c);
       tbody.prepend(row);
     }
+    row.dataset.status = c.status;
     row.querySelector('.c-status').innerHTML = '<span class="badge ' + c.status + '"></span>';
     row.querySelector('.c-status span').textContent = labels[c.status] || c.status;
-    row.querySelector('.c-intent').textContent = c.last_intent || '—';
-    row.querySelector('.c-reason').textContent = c.handoff_reason || '';
-    row.querySelector('.c-csat').textContent = c.csat || '—';
-    row.querySelector('.c-updated').textContent = (c.updated_at || '').replace('T', ' ').slice(0, 19);
-    if (liveNote) liveNote.textContent = 'Updated live: ' + (c.customer_email || c.id.slice(0, 8)) + ' is ' + (labels[c.status] || c.status) + '.';
+    if (c.handoff_reason) {
+      const reason = document.createElement('span'); reason.className = 'muted c-reason'; reason.textContent = c.handoff_reason;
+      row.querySelector('.c-status').appendChild(document.createElement('br')); row.querySelector('.c-status').appendChild(reason);
+    }
+    row.querySelector('.c-intent').textContent = humanize(c.last_intent);
+    row.querySelector('.c-csat').textContent = c.csat ? c.csat + '/5' : '—';
+    row.querySelector('.c-updated').textContent = 'just now';
+    if (liveNote) liveNote.textContent = 'Updated live: ' + who(c) + ' is ' + (labels[c.status] || c.status) + '.';
   });
 
   window.ecomopsLive.on('support.message', function (msg) {
     var m = msg.message;
+    var inboxRow = table && table.querySelector('tr[data-conversation="' + m.conversation + '"]');
+    if (inboxRow && m.role === 'customer') {
+      var preview = inboxRow.querySelector('.inbox-preview');
+      if (preview) { preview.textContent = m.text.length > 120 ? m.text.slice(0, 119) + '…' : m.text; preview.title = m.text; }
+      inboxRow.querySelector('.c-updated').textContent = 'just now';
+    }
     if (!log || log.dataset.conversation !== m.conversation) return;
     var li = document.createElement('li'); li.className = 'msg ' + m.role;
     var who = document.createElement('strong'); who.textContent = (roles[m.role] || m.role) + ': ';

@@ -60,7 +60,7 @@ def test_devserver_starts_everything_and_ctrl_c_stops_it(tmp_path):
         assert status == 200, output[-3000:]
         assert "embedded PostgreSQL 18 on postgres://postgres@127.0.0.1:" in output
         assert "embedded Redis" in output
-        assert "log in as demo" in output and "admin / admin-pass-2026" in output
+        assert "log in as demo" in output and "ops / ops-pass-2026" in output
         assert "seeded" in output
         assert _get(f"http://127.0.0.1:{port}/static/vendor/plotly/plotly.min.js") == 200
         children = psutil.Process(proc.pid).children(recursive=True)

@@ -66,3 +66,72 @@ def test_network_page_updates_live_and_map_renders(transactional_db):
             browser.close()
     finally:
         daphne.stop()
+
+
+@needs_chromium
+def test_grades_follow_scores_in_table_and_map_labels_do_not_overlap(transactional_db):
+    """Issue 12: one score→grade mapping for the table, the map and the alerts; units on the KPIs; map labels
+    that neither overlap at the warehouse cluster nor cover the outage marker."""
+    from network.models import Cell
+    from network.services.scenarios import injection_start
+    from network.sim.health import grade_for_score
+
+    daphne, base_url = start_daphne()
+    store = StoreFactory(slug="net-grades", name="Net Grades")
+    MembershipFactory(store=store, user=UserFactory(username="netgrades", password="net-pass-2026"))
+    network_demo_seed(store)
+    warehouse_cell = Cell.objects.for_store(store).get(name="mmW-Warehouse")
+    injection_start(store=store, kind="cell_outage", cell=warehouse_cell, note="test outage")
+    sim = simulation_for_store(store)
+    start = sim.last_advanced_at
+    for k in range(1, 7):
+        simulation_advance(store_id=store.pk, now=start + timedelta(seconds=k))
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(30_000)
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base_url}/login/")
+            log_in(page, "netgrades", "net-pass-2026")
+            page.wait_for_url(f"{base_url}/stores/{store.slug}/")
+            page.goto(f"{base_url}/stores/{store.slug}/network/")
+            header = page.locator("#links-table thead").inner_text()
+            assert "RSRP, dBm" in header and "SINR (dB)" in header and "Availability" in header
+            assert "Avail." not in header
+            rows = page.locator("#links-table tbody tr").evaluate_all(
+                "rows => rows.map(r => [r.querySelector('.grade').innerText.trim(), r.querySelector('.score').innerText,"
+                " r.querySelector('.k-availability').innerText])")
+            table = {}
+            for grade, score, availability in rows:
+                assert grade == grade_for_score(float(score)).replace("_", " "), (grade, score)
+                assert availability.endswith("%")
+                table[float(score)] = grade
+            page.goto(f"{base_url}/stores/{store.slug}/network/map/")
+            expect(page.locator("#net-map[data-ready='1']")).to_have_count(1)
+            # The map's site labels say the same grade as the table for the same score.
+            labels = page.evaluate("document.getElementById('net-map').layout.annotations.map(a => a.text)")
+            for text in labels:
+                if "/100" in text:
+                    grade, score = text.split("<br>")[1].split(" · ")
+                    assert grade == grade_for_score(float(score.split("/")[0])), text
+            boxes = page.evaluate("""() => Array.from(document.querySelectorAll('#net-map .annotation')).map(a => {
+                const r = a.querySelector('.annotation-text-g').getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom, a.textContent]; })""")
+            markers = page.evaluate("""() => Array.from(document.querySelectorAll('#net-map .scatterlayer .point')).map(p => {
+                const r = p.getBoundingClientRect(); return [(r.left + r.right) / 2, (r.top + r.bottom) / 2]; })""")
+            assert len(boxes) == len(markers) >= 8
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    overlap = a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
+                    assert not overlap, f"labels overlap: {a[4]!r} and {b[4]!r}"
+                for x, y in markers:
+                    assert not (a[0] < x < a[2] and a[1] < y < a[3]), f"label {a[4]!r} covers a marker"
+            assert any("mmW-Warehouse" in b[4] and "OUTAGE" in b[4] for b in boxes)
+            symbols = page.evaluate("document.getElementById('net-map').data[0].marker.symbol")
+            assert "x" in symbols  # the outage cell is a cross, not a grey triangle among blue ones
+            assert not errors, errors
+            browser.close()
+    finally:
+        daphne.stop()

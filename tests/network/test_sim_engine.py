@@ -10,7 +10,7 @@ import pytest
 
 from network.sim.calibration import CalibrationConfig, calibration_cells, calibration_links
 from network.sim.engine import Cells, Faults, Links, LinkSimulator, SimParams, run
-from network.sim.health import HysteresisState, hysteresis_step, link_health
+from network.sim.health import HysteresisState, grade_for_score, hysteresis_step, link_health
 from network.sim.health import links_health as link_health_arrays
 from network.sim.reference import plain, state_as_lists, tick_loop
 
@@ -138,9 +138,29 @@ def test_grade_and_score_use_configurable_thresholds():
     assert link_health(good).grade == "good"
     assert link_health({**good, "rsrp": -75.0, "sinr": 25.0, "latency_p95_ms": 10, "loss": 0.0}).grade == "excellent"
     assert link_health({**good, "availability": 0.2}).grade == "no_service"
-    strict = {"rsrp": [-60.0, -70.0, -80.0, -90.0]}
+    strict = {"rsrp": [-60.0, -70.0, -80.0, -90.0], "sinr": [30.0, 25.0, 20.0, 16.0], "latency_p95_ms": [5.0, 10.0, 15.0, 20.0]}
     assert link_health(good, strict).grade == "poor"
     assert link_health(good, strict).score < link_health(good).score
+
+
+def test_the_grade_follows_the_score_through_one_mapping():
+    """Issue 12: 78.6 was "poor" while 78.4 was "fair" (grade = worst KPI, score = mean). Now the grade is a
+    function of the score alone, so a higher score never has a worse grade, in the scalar and the array path."""
+    rng = np.random.default_rng(7)
+    n = 400
+    kpis = {"rsrp": rng.uniform(-125, -70, n), "sinr": rng.uniform(-8, 28, n), "latency_p95_ms": rng.uniform(5, 300, n),
+            "loss": rng.uniform(0, 0.3, n), "availability": rng.uniform(0.6, 1.0, n)}
+    grades, scores, _ = link_health_arrays(kpis)
+    rank = {"poor": 0, "fair": 1, "good": 2, "excellent": 3}
+    order = np.argsort(scores)
+    ranked = [rank[g] for g in grades[order]]
+    assert ranked == sorted(ranked)  # monotone in the score
+    assert {str(g) for g in grades} >= {"poor", "fair", "good"}
+    for j in range(0, n, 37):
+        one = link_health({k: float(v[j]) for k, v in kpis.items()})
+        assert one.grade == grade_for_score(one.score) == grades[j]
+    assert [grade_for_score(s) for s in (95, 90, 89.9, 78.6, 78.4, 75, 74.9, 50, 49.9)] == [
+        "excellent", "excellent", "good", "good", "good", "good", "fair", "fair", "poor"]
 
 
 def test_faults_degrade_the_link():

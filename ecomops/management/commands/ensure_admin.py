@@ -1,6 +1,6 @@
 """Create the development superuser if it does not exist yet (`make run` calls it; an existing user is left as is).
 
-    python manage.py ensure_admin --username admin --password admin-pass-2026
+    python manage.py ensure_admin --username ops --password ops-pass-2026
 """
 
 from __future__ import annotations

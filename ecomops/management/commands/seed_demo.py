@@ -19,7 +19,15 @@ from django.db import transaction
 from tqdm import tqdm
 
 from ecomops.models import Store
-from ecomops.services.demo_data import DemoSize, demo_store_delete, demo_store_seed, demo_user_ensure
+from ecomops.services.demo_data import (
+    DEMO_OPS_PASSWORD,
+    DEMO_OPS_USER,
+    DemoSize,
+    demo_ops_user_ensure,
+    demo_store_delete,
+    demo_store_seed,
+    demo_user_ensure,
+)
 
 
 def _positive_int(value: str) -> int:
@@ -40,6 +48,9 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="Delete an existing demo store with this slug first")
         parser.add_argument("--user", default=None, help="Username of the demo owner (created if missing)")
         parser.add_argument("--password", default=None, help="Password for the demo owner")
+        parser.add_argument("--ops-user", default=DEMO_OPS_USER,
+                            help="Staff login for /admin/, created with the demo login (--user); '' for none")
+        parser.add_argument("--ops-password", default=DEMO_OPS_PASSWORD, help="Password for the ops login")
         parser.add_argument("--products", type=_positive_int, default=DemoSize.products)
         parser.add_argument("--customers", type=_positive_int, default=DemoSize.customers)
         parser.add_argument("--days", type=_positive_int, default=DemoSize.days, help="Days of history")
@@ -88,6 +99,8 @@ class Command(BaseCommand):
         if opts["user"]:
             with transaction.atomic():
                 demo_user_ensure(store=result.store, username=opts["user"], password=opts["password"])
+                if opts["ops_user"]:
+                    demo_ops_user_ensure(username=opts["ops_user"], password=opts["ops_password"])
         elapsed = time.monotonic() - started
 
         self.stdout.write(self.style.SUCCESS(f"Demo store {slug!r} ({result.store.name}) seeded in {elapsed:.1f} s:"))
@@ -102,3 +115,5 @@ class Command(BaseCommand):
             self.stdout.write(style(f"  extra seeder {name}: {outcome}"))
         if opts["user"]:
             self.stdout.write(f"  demo login      {opts['user']} (owner of {slug!r})")
+            if opts["ops_user"]:
+                self.stdout.write(f"  admin login     {opts['ops_user']} (staff, /admin/)")
