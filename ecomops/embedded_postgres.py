@@ -165,7 +165,7 @@ class EmbeddedPostgres:
         result = subprocess.run(
             [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
              "-tAX", "-v", "ON_ERROR_STOP=1", "-c", sql],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._subprocess_kwargs()["env"],
+            capture_output=True, text=True, env=self._subprocess_kwargs()["env"],
         )
         if result.returncode != 0:
             raise RuntimeError(f"psql {sql!r} failed: {result.stderr.strip()}")
