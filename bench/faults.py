@@ -12,7 +12,7 @@ Redis scenario (the broker, the channel layer and the cache all live in Redis):
   before     API GET, page GET, websocket connect, a job started and run
   down       Redis stopped: API GETs and pages keep answering 200 (throttling counts in process memory), a job
              can still be started (201, committed `queued`, its message not sent), a websocket connect is
-             closed with 1013 "try again later" (not a 500 handshake); an open socket is closed by the server
+             closed with 4503 "unavailable, try again" (not a 500 handshake); an open socket is closed by the server
   recovered  Redis started again on the same port: the very first websocket connect succeeds (it used to 500
              on a stale pooled connection); time until the API, a websocket connect and the job queued
              during the outage have all recovered by themselves (the reaper re-sends the lost message); an
@@ -319,7 +319,7 @@ def redis_scenario(ctx, args) -> dict:
     out["pass"] = bool(
         set(down["api_statuses"]) <= {200, 503} and set(down["page_statuses"]) <= {200, 503}
         and down["job_start"] == 201 and down["job_row"] and down["job_row"][0] == "queued"
-        and not str(down["ws_connect"]).startswith("HTTP 5")
+        and down["ws_connect"] == "closed 4503"
         and rec["first_ws_connect"] == "ok"
         and None not in (rec["api_s"], rec["ws_s"], rec["reconnecting_client_s"], rec["queued_job_succeeded_s"])
         and streamed

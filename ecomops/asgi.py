@@ -35,7 +35,7 @@ class OriginValidatorExceptPublic:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Redis down: sockets close with 1013 "try again later" rather than a 500 handshake (ChannelLayerGuard).
+        # Redis down: sockets close with 4503 "unavailable, try again" rather than a 500 handshake (ChannelLayerGuard).
         "websocket": ChannelLayerGuard(OriginValidatorExceptPublic(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

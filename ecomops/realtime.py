@@ -45,8 +45,9 @@ def store_broadcast(store_id: int, message_type: str, data: dict[str, Any], *, o
 
 class ChannelLayerGuard:
     """ASGI wrapper for websockets: while the channel layer (Redis) is unreachable, a socket ends with close code
-    1013 "try again later" (accepted first, so the browser sees that code) instead of the server answering the
-    handshake with HTTP 500 or dropping it with 1011. static/js/live.js reconnects on it with backoff."""
+    4503 "unavailable, try again" (accepted first, so the browser sees that code) instead of the server answering
+    the handshake with HTTP 500 or dropping it with 1011. static/js/live.js reconnects on it with backoff.
+    (Not the standard 1013: Daphne's websocket library only lets a server send 1000 or 3000-4999.)"""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -67,7 +68,8 @@ class ChannelLayerGuard:
         try:
             return await self.app(scope, receive, tracking_send)
         except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
-            logger.warning("websocket %s: channel layer unavailable (%s); closing with 1013", scope.get("path"), exc)
+            logger.warning("websocket %s: channel layer unavailable (%s); closing with %s", scope.get("path"), exc,
+                           CLOSE_TRY_AGAIN_LATER)
             if state["closed"]:
                 return None
             if not state["accepted"]:
@@ -76,7 +78,7 @@ class ChannelLayerGuard:
             return None
 
 
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TRY_AGAIN_LATER = 4503  # like the app's 4403: an HTTP status in the 4000 range
 # --- Per-user groups: a socket lives no longer than the right that opened it ------------------------------
 # Every member socket also joins `user-<id>`. A revoke message there closes the user's sockets: those of one
 # store (membership removed or its role changed), those of one session (logout), or all of them.

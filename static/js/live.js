@@ -1,6 +1,6 @@
 /* The store's live socket. Every page of a store opens one; apps subscribe with ecomopsLive.on(type, fn).
    Reconnects by itself with backoff (1 s doubling to 30 s) whenever the socket ends -- a deploy, a network
-   blip, or Redis being down (the server then closes with 1013 "try again later") -- except when the user is
+   blip, or Redis being down (the server then closes with 4503 "unavailable, try again") -- except when the user is
    not a member (4403). After a reconnect, job rows that were still queued/running are re-read from the API,
    so progress missed while disconnected is caught up, and subscribers get a `reconnected` message. */
 (function () {

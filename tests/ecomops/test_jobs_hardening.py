@@ -178,3 +178,25 @@ def test_a_job_whose_message_never_reached_the_broker_is_sent_again(store, setti
     Job.objects.filter(pk=lost.pk).update(
         enqueued_at=timezone.now() - timedelta(seconds=settings.ECOMOPS_JOB_REQUEUE_AFTER + 1))
     assert jobs_requeue_lost() == 1
+
+
+def test_a_rollup_cancelled_midway_leaves_no_rows(store):
+    from datetime import date
+
+    from ecomops.models import DailyStoreStats
+    from ecomops.services.jobs import JobCancelled
+    from ecomops.services.rollups import rollups_refresh
+
+    calls = []
+
+    def cancel_on_third_chunk(pct: int, message: str) -> None:
+        calls.append(pct)
+        if len(calls) == 3:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        rollups_refresh(store=store, start=date(2025, 1, 1), end=date(2025, 12, 31), chunk_days=14,
+                        on_progress=cancel_on_third_chunk)
+    assert len(calls) == 3 and not DailyStoreStats.objects.for_store(store).exists()
+    rollups_refresh(store=store, start=date(2025, 1, 1), end=date(2025, 12, 31), chunk_days=14)
+    assert DailyStoreStats.objects.for_store(store).count() == 365

@@ -47,7 +47,7 @@ def socket_for(user, slug: str) -> WebsocketCommunicator:
     return communicator
 
 
-async def test_redis_down_closes_with_1013_and_the_first_connect_after_recovery_works(private_redis):
+async def test_redis_down_closes_with_4503_and_the_first_connect_after_recovery_works(private_redis):
     store = await database_sync_to_async(StoreFactory)(slug="outage-shop")
     owner = (await database_sync_to_async(MembershipFactory)(store=store)).user
 
