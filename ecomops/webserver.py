@@ -20,6 +20,8 @@ from uvicorn_worker import UvicornWorker
 class Worker(UvicornWorker):
     # uvloop + httptools: the fast C event loop and HTTP parser. Django's ASGI handler has no lifespan support,
     # so lifespan is off instead of a warning per worker boot.
+    # "websockets": the implementation every browser and devserver test ran on (uvicorn now warns that it will
+    # point at "websockets-sansio"; switching is worth a run of the browser tests).
     CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "ws": "websockets", "lifespan": "off"}
 
 

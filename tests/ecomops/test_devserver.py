@@ -4,16 +4,22 @@ second start reuses the data."""
 
 from __future__ import annotations
 
+import asyncio
+import http.cookiejar
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+import websockets
 
 from ecomops.embedded_redis import free_port
 
@@ -27,13 +33,33 @@ def _get(url: str) -> int:
         return response.status
 
 
+def _live_socket_hello(base: str) -> dict:
+    """Log in as the demo user over HTTP, open the store's live socket through the web tier, return its first
+    message."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), urllib.request.ProxyHandler({}))
+    page = opener.open(f"{base}/login/", timeout=10).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "username": "demo", "password": "demo-pass-2026"})
+    opener.open(urllib.request.Request(f"{base}/login/", data=form.encode(), headers={"Referer": f"{base}/login/"}),
+                timeout=10)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+
+    async def hello() -> str:
+        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/stores/demo/live/",
+                                      additional_headers={"Cookie": cookie, "Origin": base}) as ws:
+            return await asyncio.wait_for(ws.recv(), 20)
+
+    return json.loads(asyncio.run(hello()))
+
+
 def _start(tmp_path: Path, port: int, pg_port: int, name: str):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(ECOMOPS_VAR_DIR=str(tmp_path), ECOMOPS_PORT=str(port), ECOMOPS_PG_PORT=str(pg_port), PYTHONUNBUFFERED="1")
     log = (tmp_path / f"{name}.log").open("w+")
     proc = subprocess.Popen([sys.executable, "-m", "ecomops.devserver"], cwd=BASE_DIR, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 480  # the first start migrates and seeds: minutes on a busy machine
     status = None
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -63,6 +89,7 @@ def test_devserver_starts_everything_and_ctrl_c_stops_it(tmp_path):
         assert "log in as demo" in output and "ops / ops-pass-2026" in output
         assert "seeded" in output
         assert _get(f"http://127.0.0.1:{port}/static/vendor/plotly/plotly.min.js") == 200
+        assert _live_socket_hello(f"http://127.0.0.1:{port}") == {"type": "hello", "store": "demo"}
         children = psutil.Process(proc.pid).children(recursive=True)
         cmdlines = [" ".join(c.cmdline()) for c in children]
         names = " ".join(cmdlines)
