@@ -7,8 +7,8 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the forecast job kind, so the web process can create jobs the worker will run.
-        from inventory import tasks  # noqa: F401
         from ecomops.services.demo_data import register_demo_seeder
+        from inventory import tasks  # noqa: F401
         from inventory.demo import seed_inventory_demo
 
         register_demo_seeder(seed_inventory_demo, name="inventory")

@@ -43,6 +43,12 @@ class ForecastOut(serializers.Serializer):
     version = serializers.IntegerField(source="version.version")
 
 
+class ProductForecastOut(serializers.Serializer):
+    sku = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    forecast = ForecastOut(allow_null=True, help_text="null until a forecast version covers the product")
+
+
 class ForecastQuery(serializers.Serializer):
     scope = serializers.ChoiceField(choices=["product", "category", "store", "kpi"], default="product")
 

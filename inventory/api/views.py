@@ -74,18 +74,16 @@ class ForecastListAPIView(StoreScopedAPIView):
 
 class ProductForecastAPIView(StoreScopedAPIView):
     queryset_model = Product
-    serializer_class = s.ForecastOut
+    serializer_class = s.ProductForecastOut
     pagination_class = None
 
-    @extend_schema(responses=s.ForecastOut, summary="The latest forecast of one product")
+    @extend_schema(responses=s.ProductForecastOut, summary="The latest forecast of one product (null before any)")
     def get(self, request, store_slug, sku):
         product = Product.objects.for_store(self.store).filter(sku=sku).first()
         if product is None:
             raise NotFound("No such product.")
         fc = selectors.product_forecast(self.store, product)
-        if fc is None:
-            raise NotFound("No forecast for this product yet; run a forecast job.")
-        return Response(s.ForecastOut(fc).data)
+        return Response(s.ProductForecastOut({"sku": product.sku, "on_hand": product.stock, "forecast": fc}).data)
 
 
 class ForecastVersionsAPIView(StoreScopedAPIView):

@@ -47,7 +47,7 @@ def anomaly_payload(anomaly: KpiAnomaly) -> dict:
 
 
 def kpi_anomalies_check(*, store: Store, version: ForecastVersion | None = None, check_days: int = CHECK_DAYS,
-                        end=None) -> list[KpiAnomaly]:
+                        end=None, models=FULL_MODELS) -> list[KpiAnomaly]:
     """Check the last `check_days` complete days (up to yesterday, or `end`); returns the new anomalies."""
     end = end or selectors.store_today(store) - timedelta(days=1)
     series = kpi_series(store, end=end)
@@ -55,7 +55,7 @@ def kpi_anomalies_check(*, store: Store, version: ForecastVersion | None = None,
     inputs = [SeriesInput(key=m, y=y[:-check_days]) for m, y in series.items() if len(y) > check_days]
     if not inputs:
         return []
-    forecasts = forecast_many(inputs, horizon=check_days, folds=3, models=FULL_MODELS, ets_max_adi=None)
+    forecasts = forecast_many(inputs, horizon=check_days, folds=3, models=models, ets_max_adi=None)
     created = []
     for fc in forecasts:
         actual = series[fc.key][-check_days:]

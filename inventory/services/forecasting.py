@@ -101,7 +101,7 @@ def forecast_train(
         report(95, "KPI anomaly check")
         from inventory.services.anomalies import kpi_anomalies_check
 
-        anomalies = kpi_anomalies_check(store=store, version=version)
+        anomalies = kpi_anomalies_check(store=store, version=version, models=MODEL_SETS[models])
         version.status = ForecastStatus.READY
         version.trained_at = timezone.now()
         version.stats = {
