@@ -3,7 +3,6 @@ receive), planning settings. Thin doors into the selectors and services."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django.contrib import messages
@@ -66,7 +65,7 @@ class IndexView(StoreViewMixin, TemplateView):
             order_now=lists["order_now"][:50], stockout_soon=lists["stockout_soon"][:50],
             overstocked=lists["overstocked"][:50], settings=selectors.settings_for(store),
             purchase_orders=list(selectors.purchase_orders(store)[:30]), suppliers=list(selectors.suppliers(store)),
-            chart_json=json.dumps(forecast_chart(chart_fc)), chart_key=chart_fc.key if chart_fc else "",
+            chart_json=forecast_chart(chart_fc), chart_key=chart_fc.key if chart_fc else "",
             products=list(Product.objects.for_store(store).order_by("sku").values_list("sku", "title")[:2000]),
             selected_sku=sku, anomalies=list(selectors.recent_anomalies(store, days=30)[:20]),
             running_job=Job.objects.for_store(store).filter(kind=FORECAST_KIND, status__in=[

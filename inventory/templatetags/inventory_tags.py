@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from django import template
 
@@ -25,6 +23,6 @@ def inventory_product_forecast(context, product) -> dict:
     store = context["store"]
     fc = selectors.product_forecast(store, product)
     return {
-        "store": store, "forecast": fc, "chart_json": json.dumps(forecast_chart(fc)) if fc else "null",
+        "store": store, "forecast": fc, "chart_json": forecast_chart(fc),
         "total_28": float(np.sum(fc.mean[:28])) if fc else 0.0,
     }
