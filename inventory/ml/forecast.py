@@ -7,8 +7,8 @@ How one series is forecast
 1. Stock-out days are censored demand (nothing could be sold), so they are not zeros: each is replaced by the
    mean of the in-stock days of the 28 days before it (`clean_history`), and velocity counts in-stock days only.
 2. Every candidate model (`candidate_models`: AutoETS, seasonal naive, seasonal exponential smoothing, a 28-day
-   moving average, and the intermittent-demand models CrostonSBA, TSB and ADIDA) is backtested with statsforecast's
-   `cross_validation`: `folds` windows of `horizon` days ending at the series' last day, refitting at each origin.
+   moving average, and the intermittent-demand models CrostonSBA, TSB and ADIDA, all from statsforecast) is
+   backtested on `folds` windows of `horizon` days ending at the series' last day, refitting at each origin.
    The model with the lowest mean squared error over those windows is the series' model.
 3. Prediction intervals are the empirical quantiles of that model's backtest errors (actual - forecast), added to
    its forecast: a split-conformal interval, so its width is what the model really missed by on this series,
@@ -151,48 +151,72 @@ def _frame(keys: list[str], arrays: list[np.ndarray]):
     })
 
 
-def _forecast_group(
+def _select(
+    item: SeriesInput, clean: np.ndarray, stockouts: int, *, actual: np.ndarray, backtest: dict[str, np.ndarray],
+    future, horizon: int, level: int, folds: int,
+) -> SeriesForecast:
+    """Pick the lowest backtest MSE, forecast with it, and put the conformal interval around that forecast."""
+    names = list(backtest)
+    scores = {}
+    for name in names:
+        mse = float(np.mean((actual - backtest[name]) ** 2))
+        scores[name] = mse if math.isfinite(mse) else math.inf
+    best = min(names, key=lambda n: (scores[n], names.index(n)))
+    mean = np.asarray(future(best), dtype=float)
+    if not np.all(np.isfinite(mean)) or not math.isfinite(scores[best]):
+        return _short_history(item, clean, stockouts, horizon=horizon, level=level)
+    alpha = (100 - level) / 200
+    mean = np.clip(mean, 0.0, None)
+    q_lo, q_hi = np.quantile(actual - backtest[best], [alpha, 1 - alpha])
+    lo = np.clip(mean + min(q_lo, 0.0), 0.0, None)
+    hi = np.maximum(mean + max(q_hi, 0.0), mean)
+    return SeriesForecast(key=item.key, model=best, mean=mean, lo=lo, hi=hi, velocity=velocity(item.y, item.in_stock),
+                          stockout_days=stockouts, method="backtest", scores=scores, folds=folds)
+
+
+def _forecast_group_statsforecast(
     items: list[tuple[SeriesInput, np.ndarray, int]], *, horizon: int, level: int, folds: int, models: Sequence[str],
     n_jobs: int,
 ) -> list[SeriesForecast]:
-    """Backtest every candidate on `folds` windows, pick per series, forecast with the pick, conformal interval."""
+    """The backtest and forecast through StatsForecast.cross_validation / forecast over all series at once."""
     from statsforecast import StatsForecast
 
-    keys = [item.key for item, _, _ in items]
-    frame = _frame(keys, [clean for _, clean, _ in items])
+    frame = _frame([item.key for item, _, _ in items], [clean for _, clean, _ in items])
     sf = StatsForecast(models=candidate_models(models), freq=1, n_jobs=n_jobs)
     cv = sf.cross_validation(df=frame, h=horizon, step_size=horizon, n_windows=folds, refit=True)
     future = sf.forecast(df=frame, h=horizon)
-    cv = cv.sort_values(["unique_id", "cutoff", "ds"])
-    future = future.sort_values(["unique_id", "ds"])
-    names = list(models)
-    cv_groups = {key: g for key, g in cv.groupby("unique_id", sort=False)}
-    fut_groups = {key: g for key, g in future.groupby("unique_id", sort=False)}
-    alpha = (100 - level) / 200
+    cv_groups = dict(tuple(cv.sort_values(["unique_id", "cutoff", "ds"]).groupby("unique_id", sort=False)))
+    fut_groups = dict(tuple(future.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=False)))
     out = []
     for item, clean, stockouts in items:
-        g = cv_groups[item.key]
-        actual = g["y"].to_numpy(dtype=float)
-        scores = {}
-        for name in names:
-            pred = g[name].to_numpy(dtype=float)
-            mse = float(np.mean((actual - pred) ** 2))
-            scores[name] = mse if math.isfinite(mse) else math.inf
-        best = min(names, key=lambda n: (scores[n], names.index(n)))
-        mean = fut_groups[item.key][best].to_numpy(dtype=float)
-        if not np.all(np.isfinite(mean)) or not math.isfinite(scores[best]):
-            out.append(_short_history(item, clean, stockouts, horizon=horizon, level=level))
-            continue
-        mean = np.clip(mean, 0.0, None)
-        residuals = actual - g[best].to_numpy(dtype=float)
-        q_lo, q_hi = np.quantile(residuals, [alpha, 1 - alpha])
-        lo = np.clip(mean + min(q_lo, 0.0), 0.0, None)
-        hi = np.maximum(mean + max(q_hi, 0.0), mean)
-        out.append(SeriesForecast(
-            key=item.key, model=best, mean=mean, lo=lo, hi=hi, velocity=velocity(item.y, item.in_stock),
-            stockout_days=stockouts, method="backtest", scores=scores, folds=folds,
-        ))
+        g, fut = cv_groups[item.key], fut_groups[item.key]
+        out.append(_select(item, clean, stockouts, actual=g["y"].to_numpy(dtype=float),
+                           backtest={n: g[n].to_numpy(dtype=float) for n in models},
+                           future=lambda name, fut=fut: fut[name].to_numpy(dtype=float),
+                           horizon=horizon, level=level, folds=folds))
     return out
+
+
+def _forecast_group_loop(
+    items: list[tuple[SeriesInput, np.ndarray, int]], *, horizon: int, level: int, folds: int, models: Sequence[str],
+    n_jobs: int = 1,
+) -> list[SeriesForecast]:
+    """The same backtest with one `model.forecast()` call per series, model and window (no data frames)."""
+    objects = dict(zip(models, candidate_models(models), strict=True))
+    out = []
+    for item, clean, stockouts in items:
+        n = len(clean)
+        cuts = [n - (folds - f) * horizon for f in range(folds)]
+        actual = np.concatenate([clean[c : c + horizon] for c in cuts])
+        backtest = {name: np.concatenate([m.forecast(y=clean[:c], h=horizon)["mean"] for c in cuts])
+                    for name, m in objects.items()}
+        out.append(_select(item, clean, stockouts, actual=actual, backtest=backtest,
+                           future=lambda name, clean=clean: objects[name].forecast(y=clean, h=horizon)["mean"],
+                           horizon=horizon, level=level, folds=folds))
+    return out
+
+
+ENGINES = {"loop": _forecast_group_loop, "statsforecast": _forecast_group_statsforecast}
 
 
 def forecast_many(
@@ -205,6 +229,7 @@ def forecast_many(
     n_jobs: int = 1,
     chunk_size: int = 1000,
     ets_max_adi: float | None = 1.32,
+    engine: str = "loop",
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[SeriesForecast]:
     """Forecast every series `horizon` days ahead; results in the order of `series`.
@@ -212,7 +237,12 @@ def forecast_many(
     `ets_max_adi`: series whose average demand interval (days per selling day) is above it are intermittent
     (Syntetos & Boylan's 1.32 cut-off) and are not offered AutoETS: it is the slowest candidate by far and the
     intermittent models are the ones built for them. None offers it to every series.
+    `engine`: "loop" calls each statsforecast model once per series and window; "statsforecast" hands all series
+    to StatsForecast.cross_validation (n_jobs processes). Same models, windows and choice; bench/forecast.py measured
+    the loop faster on our 2-core machines (the data-frame and process-pool overhead outweighs the work).
     `on_progress(done, total)` is called after each chunk of `chunk_size` series (the job's live progress)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
     if horizon < 1 or folds < 1:
         raise ValueError("horizon and folds must be at least 1")
     if not 50 <= level < 100:
@@ -239,7 +269,7 @@ def forecast_many(
                 names = tuple(m for m in names if m != "AutoETS") or tuple(models)
             groups.setdefault((k, names), []).append(entry)
         for (k, names), group in groups.items():
-            for fc in _forecast_group(group, horizon=horizon, level=level, folds=k, models=names, n_jobs=n_jobs):
+            for fc in ENGINES[engine](group, horizon=horizon, level=level, folds=k, models=names, n_jobs=n_jobs):
                 results[fc.key] = fc
         done += len(chunk)
         if on_progress is not None:
