@@ -153,7 +153,7 @@ class DemandForecast(StoreOwned):
     scope = models.CharField(max_length=16, choices=ForecastScope.choices)
     key = models.CharField(max_length=300, help_text="sku, category, 'store', or the KPI name")
     product = models.ForeignKey("ecomops.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    model_name = models.CharField(max_length=32, blank=True)
+    model_name = models.CharField(max_length=100, blank=True, help_text="The model, or the models averaged (a+b+c)")
     method = models.CharField(max_length=32, blank=True)
     start_date = models.DateField()
     mean = models.JSONField(default=list)
