@@ -243,3 +243,11 @@ class KpiAnomaly(StoreOwned):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.date} {self.direction}"
+
+    def shown(self, value: float) -> str:
+        """A value of this metric as a person reads it (conversion as a percentage)."""
+        return f"{value:.2%}" if self.metric == KpiMetric.CONVERSION else f"{value:,.2f}"
+
+    @property
+    def shown_values(self) -> dict[str, str]:
+        return {k: self.shown(getattr(self, k)) for k in ("actual", "expected", "lo", "hi")}

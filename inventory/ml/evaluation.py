@@ -91,7 +91,7 @@ def rolling_origin_report(
         w = np.asarray(w_raw)
         w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
         ours = forecast_many(inputs, horizon=horizon, level=level, folds=inner_folds, models=models, n_jobs=n_jobs)
-        chosen.update(f.model for f in ours)
+        chosen.update(m for f in ours for m in f.model.split("+"))  # how often each model is used
         fold_scores = {m: 0.0 for m in METHODS}
         sums = {m: np.zeros(horizon) for m in METHODS}
         actual_sum = np.zeros(horizon)

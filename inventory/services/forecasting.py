@@ -105,7 +105,7 @@ def forecast_train(
         version.status = ForecastStatus.READY
         version.trained_at = timezone.now()
         version.stats = {
-            "series": len(results), "models_chosen": dict(Counter(f.model for f in results).most_common()),
+            "series": len(results), "models_chosen": dict(Counter(m for f in results for m in f.model.split("+")).most_common()),
             "stockout_days": int(sum(f.stockout_days for f in results)), "categories": len(totals),
             "seconds": round(time.perf_counter() - started, 2), "anomalies": len(anomalies),
         }

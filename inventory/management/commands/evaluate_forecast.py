@@ -120,4 +120,4 @@ class Command(BaseCommand):
         w(f"ours vs seasonal naive (weighted): {fmt(imp, '+.1%')} (goal >= +15%: "
           f"{'met' if report['goals']['beats_seasonal_naive_by_15pct'] else 'NOT met'}); "
           f"80% coverage goal 75-85%: {'met' if report['goals']['coverage_80_in_75_85'] else 'NOT met'}")
-        w(f"models chosen: {report['ours']['models_chosen']}; {report['seconds']} s")
+        w(f"models used in ours' combinations (series x folds): {report['ours']['models_chosen']}; {report['seconds']} s")
