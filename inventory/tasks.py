@@ -12,7 +12,7 @@ from ecomops.models import Store
 from ecomops.services.jobs import JobLimitReached, job_create, job_progress
 from ecomops.tasks_base import job_task
 from inventory.models import ForecastStatus, ForecastVersion
-from inventory.services.forecasting import FORECAST_KIND, MODEL_SETS, forecast_train
+from inventory.services.forecasting import FORECAST_KIND, MODEL_CHOICES, forecast_train
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 class ForecastParams(JobParamsSerializer):
     horizon = serializers.IntegerField(required=False, allow_null=True, min_value=7, max_value=90,
                                        help_text="Days ahead (default: the store's setting, 28)")
-    models = serializers.ChoiceField(choices=sorted(MODEL_SETS), required=False, default="full",
-                                     help_text="full: with AutoETS for regular sellers; fast: without it")
+    models = serializers.ChoiceField(choices=list(MODEL_CHOICES), required=False, default="auto",
+                                     help_text="full: with AutoETS for regular sellers; fast: without it; "
+                                               "auto: full up to 1,000 products, else fast")
     history_days = serializers.IntegerField(required=False, default=365, min_value=28, max_value=1100)
 
 
@@ -34,7 +35,7 @@ def forecast_abandoned(job) -> None:
 
 @job_task(kind=FORECAST_KIND, queue="training", label="Forecast demand", time_limit=1800, params=ForecastParams,
           max_concurrent=1, on_abandoned=forecast_abandoned)
-def inventory_forecast(job, horizon: int | None = None, models: str = "full", history_days: int = 365, listener=None):
+def inventory_forecast(job, horizon: int | None = None, models: str = "auto", history_days: int = 365, listener=None):
     def progress(pct: int, message: str) -> None:
         job_progress(job=job, progress=pct, message=message)
         if listener is not None:

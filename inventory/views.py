@@ -82,7 +82,8 @@ class ActionView(StoreViewMixin, View):
         try:
             if action == "train":
                 job = forecast_start(store=self.store, created_by=request.user,
-                                     params={"models": "fast" if request.POST.get("models") == "fast" else "full"})
+                                     params={"models": request.POST.get("models") if request.POST.get("models") in (
+                                         "full", "fast") else "auto"})
                 messages.success(request, f"Forecast started (job {job.pk}).")
             elif action == "suggest":
                 result = purchasing.purchase_orders_suggest(store=self.store)

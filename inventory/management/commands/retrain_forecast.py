@@ -1,6 +1,6 @@
 """Forecast a store's demand into a new version (a Job on the `training` queue).
 
-    manage.py retrain_forecast --store acme [--models full|fast] [--horizon 28] [--queue]
+    manage.py retrain_forecast --store acme [--models auto|full|fast] [--horizon 28] [--queue]
 
 By default the job runs in this process with a tqdm progress bar (the same job row, progress messages and
 websocket broadcasts a worker would produce); --queue only enqueues it for a `training` worker.
@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ecomops.job_params import errors_text, params_to_json, params_validate
 from ecomops.models import Store
 from ecomops.services.jobs import JobLimitReached, job_fail, job_start, job_succeed
-from inventory.services.forecasting import MODEL_SETS, forecast_start
+from inventory.services.forecasting import MODEL_CHOICES, forecast_start
 from inventory.tasks import ForecastParams, inventory_forecast
 
 
@@ -24,7 +24,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--store", required=True, help="Store slug")
-        parser.add_argument("--models", choices=sorted(MODEL_SETS), default="full")
+        parser.add_argument("--models", choices=MODEL_CHOICES, default="auto",
+                            help="auto (default): with AutoETS up to 1,000 products, without it above")
         parser.add_argument("--horizon", type=int, default=None)
         parser.add_argument("--queue", action="store_true", help="Enqueue for a training worker and return")
 
