@@ -25,6 +25,7 @@ store_pages = [
     path("support/", include("support.urls")),
     path("recommendations/", include("recommender.urls")),
     path("network/", include("network.urls")),
+    path("inventory/", include("inventory.urls")),
 ]
 
 api_v1 = [
@@ -34,6 +35,7 @@ api_v1 = [
     path("stores/<slug:store_slug>/support/", include("support.api.urls")),
     path("stores/<slug:store_slug>/", include("recommender.api.urls")),
     path("stores/<slug:store_slug>/network/", include("network.api.urls")),
+    path("stores/<slug:store_slug>/inventory/", include("inventory.api.urls")),
 ]
 
 urlpatterns = [

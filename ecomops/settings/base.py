@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "support",
     "recommender",
     "network",
+    "inventory",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "network-advance": {
         "task": "network.advance_all", "schedule": 1.0, "options": {"queue": "simulation", "expire_seconds": 2},
+    },
+    # Queues a demand forecast job (and the KPI anomaly check) for each store with nightly forecasts on.
+    "inventory-nightly-forecast": {
+        "task": "inventory.nightly_forecast", "schedule": crontab(hour=3, minute=15), "options": {"queue": "default"},
     },
     # Queues a training job for each store that turned the nightly retrain on (recommender dashboard).
     "recommender-nightly-retrain": {
