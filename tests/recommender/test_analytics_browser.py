@@ -15,7 +15,15 @@ from ecomops.models import Event
 from recommender.analytics.live import on_events_ingested
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, needs_chromium
 from tests.ecomops.live_servers import start_daphne
-from tests.factories import CustomerFactory, MembershipFactory, OrderFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    StoreFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -38,7 +46,10 @@ def make_shop():
             events.append(Event(store=store, customer=customer, session_id=f"b{i}", type=kind, product=product,
                                 occurred_at=now - timedelta(days=i) + timedelta(minutes=j)))
         if len(kinds) == 4:
-            OrderFactory(store=store, customer=customer, placed_at=now - timedelta(days=i), total=Decimal("30.00"))
+            order = OrderFactory(store=store, customer=customer, placed_at=now - timedelta(days=i), total=Decimal("30.00"))
+            # a line, so revenue per category has something to draw (without it the chart shows its empty state)
+            OrderLineFactory(store=store, order=order, product=product, quantity=1, unit_price=Decimal("30.00"),
+                             line_total=Decimal("30.00"))
     Event.objects.bulk_create(events)
     return store
 

@@ -43,7 +43,7 @@ def test_widget_chat_and_live_inbox(faq, classifier, store, owner, monkeypatch):
             expect(row).to_have_count(1)
             customer.get_by_placeholder("Ask a question…").fill("I want to talk to a real person")
             customer.get_by_role("button", name="Send").click()
-            expect(row.locator(".c-status")).to_have_text("Waiting for a human", timeout=60_000)
+            expect(row.locator(".c-status .badge")).to_have_text("Waiting for a human", timeout=60_000)
             expect(customer.locator(".eso-bot").last).to_contain_text("support team", timeout=60_000)
             customer.screenshot(path="/tmp/ecomops-support-widget.png")
             agent.screenshot(path="/tmp/ecomops-support-inbox.png", full_page=True)
