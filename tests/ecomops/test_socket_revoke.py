@@ -89,7 +89,8 @@ async def test_removing_a_membership_closes_the_members_socket_to_that_store_onl
     again.scope["user"] = agent
     connected, code = await again.connect()
     assert not connected and code == 4403
-    for communicator in (agent_other_socket, colleague_socket):
+    # Let every consumer's task finish (also the refused and the closed ones) before the loop closes.
+    for communicator in (again, agent_socket, agent_other_socket, colleague_socket):
         await communicator.disconnect()
 
 
@@ -100,6 +101,7 @@ async def test_a_role_change_closes_the_socket_and_a_reconnect_gets_the_new_role
     code, messages = await closed_with(socket)
     assert code == CLOSE_ACCESS_CHANGED == 4409
     assert "Analyst" in messages[-1]["reason"]
+    await socket.disconnect()
     again = await open_socket(agent, store.slug)
     assert await stays_open(again)
     await again.disconnect()
@@ -128,6 +130,7 @@ async def test_logout_closes_the_sockets_of_that_session_only():
     assert code == CLOSE_SESSION_ENDED == 4401
     assert messages[-1]["reason"] == "You were logged out."
     assert await stays_open(phone_socket)
+    await laptop_socket.disconnect()
     await phone_socket.disconnect()
 
 
@@ -137,6 +140,8 @@ async def test_deleting_the_user_closes_their_sockets():
     await database_sync_to_async(agent.delete)()  # memberships go by cascade, without the service
     assert (await closed_with(first))[0] == 4403
     assert (await closed_with(second))[0] == 4403
+    await first.disconnect()
+    await second.disconnect()
     assert not await database_sync_to_async(Membership.objects.filter(user_id=agent.pk).exists)()
 
 
@@ -147,6 +152,7 @@ async def test_an_anonymous_socket_is_refused():
     communicator.scope["user"] = AnonymousUser()
     connected, code = await communicator.connect()
     assert not connected and code == 4403
+    await communicator.disconnect()  # let the refused consumer's task finish before the loop closes
 
 
 async def test_the_admin_role_change_and_delete_revoke_through_the_services():

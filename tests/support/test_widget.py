@@ -163,6 +163,7 @@ async def test_a_socket_that_never_sends_its_session_is_closed(store, monkeypatc
     assert (await c.receive_json_from(timeout=10))["type"] == "ready"
     assert (await c.receive_json_from(timeout=10))["code"] == "no_session"
     assert (await c.receive_output(timeout=10)) == {"type": "websocket.close", "code": 4408}
+    await c.disconnect()  # let the closed consumer's task finish before the loop closes
 
 
 async def test_a_message_before_the_session_starts_a_fresh_one(faq, classifier, store, quoting):
