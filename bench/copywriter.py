@@ -14,7 +14,8 @@ Rows (all on the same prompts, greedy decoding, repeat penalty 1.1, the same thr
 Each configuration runs in its own process, so its peak RSS is its own (``ours`` = one worker holding both
 contexts). The quality gate then reads every candidate's raw answers for ``--gate-products`` products of
 different domains and fails an answer that is empty, carries chat-template or assistant boilerplate
-("You are an AI assistant…", "<|im_start|>", "Here is a…"), loops (a 4-word phrase three times or a 6-word
+("You are an AI assistant…", "<|im_start|>", "as an AI"; a leading "Here's a description of X:" line is
+stripped first, as the copywriter's cleaning step does, and counted as a preamble), loops (a 4-word phrase three times or a 6-word
 phrase twice), or is off the product (MiniLM cosine similarity to the product's own facts below the
 threshold calibrated on the human-written descriptions of the fixture: their 5th percentile). A candidate
 passes when no answer is empty or boilerplate and at most 1 in 12 loops or drifts. A failing configuration
@@ -225,8 +226,12 @@ def _row(system: str, key: str, singles, bulk_tok_s, gate_texts, load_s, bulk_cp
 # --- the quality gate (parent process) -------------------------------------------------------------------
 
 BOILERPLATE = re.compile(r"<\|im_(?:start|end)\|>|^\s*(?:assistant|user|system)\s*[:\n]|\b(?:as an ai|i am an ai|"
-                         r"i'm an ai|you are an ai|ai assistant|language model|i hope this|let me know if)\b|"
-                         r"^\s*(?:sure|certainly)\b|\bhere(?:'s| is) (?:a|an|the|your)\b", re.I | re.M)
+                         r"i'm an ai|you are an ai|ai assistant|language model|i hope this|let me know if|"
+                         r"here(?:'s| is) (?:a|an|the|your)\b)", re.I | re.M)
+# a leading "Here's a product description of X:" line: the copywriter's own cleaning step
+# (copywriter.ml.generate.clean_model_text) removes it before anything else reads the text, so the gate judges
+# what follows it, and counts it (column "preamble") rather than failing on it; anywhere else it is boilerplate
+PREAMBLE = re.compile(r"^\s*(?:sure|certainly|here(?:'s| is) (?:a|an|the|your))\b[^\n:]*:\s*", re.I)
 
 
 def looping(text: str) -> bool:
@@ -262,11 +267,16 @@ def calibrate_threshold(products: list[dict]) -> tuple[float, int]:
 
 def gate(texts: list[str], products: list[dict], threshold: float) -> dict:
     emb = _embedder()
-    sims = (emb.embed([t or " " for t in texts]) * emb.embed([facts_text(p) for p in products])).sum(1)
+    bodies = [PREAMBLE.sub("", t, count=1) for t in texts]
+    sims = (emb.embed([t or " " for t in bodies]) * emb.embed([facts_text(p) for p in products])).sum(1)
     fails = {"empty": 0, "boilerplate": 0, "loop": 0, "off_topic": 0}
+    preambles = 0
     examples = []
     for text, sim, p in zip(texts, sims, products, strict=True):
         reasons = []
+        if PREAMBLE.match(text):
+            preambles += 1
+            text = PREAMBLE.sub("", text, count=1)
         if not text.strip():
             reasons.append("empty")
         elif BOILERPLATE.search(text):
@@ -282,13 +292,14 @@ def gate(texts: list[str], products: list[dict], threshold: float) -> dict:
                              "text": text[:240]})
     allowed_soft = max(1, len(texts) // 12)
     passed = fails["empty"] == 0 and fails["boilerplate"] == 0 and fails["loop"] + fails["off_topic"] <= allowed_soft
-    return {"passed": bool(passed), "n": len(texts), "fails": fails, "mean_similarity": round(float(sims.mean()), 3),
-            "examples": examples}
+    return {"passed": bool(passed), "n": len(texts), "fails": fails, "preambles": preambles,
+            "mean_similarity": round(float(sims.mean()), 3), "examples": examples}
 
 
 def gate_label(g: dict) -> str:
     bad = ", ".join(f"{v} {k}" for k, v in g["fails"].items() if v)
-    return ("pass" if g["passed"] else "FAIL") + f" ({bad or 'clean'}; sim {g['mean_similarity']})"
+    pre = f"; {g['preambles']} preamble" if g.get("preambles") else ""
+    return ("pass" if g["passed"] else "FAIL") + f" ({bad or 'clean'}{pre}; sim {g['mean_similarity']})"
 
 
 # --- main -------------------------------------------------------------------------------------------------
@@ -336,7 +347,7 @@ def main() -> None:
         gate_products = child["gate_products"]
     threshold, n_refs = calibrate_threshold(products)
     for r in rows:
-        r["quality_gate"] = gate(r.pop("gate_texts"), gate_products, threshold)
+        r["quality_gate"] = gate(r["gate_texts"], gate_products, threshold)  # texts stay in the JSON to read
     by_key = {r["key"]: r for r in rows}
     peer = by_key.get("peer", {}).get("single_tok_s")
     for r in rows:
