@@ -24,9 +24,10 @@ API_PREFIX = "/api/"
 
 
 def _too_big(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {"detail": f"The request body is larger than the {limit // (1024 * 1024)} MB this API accepts."}, status=413
-    )
+    from ecomops.uploads import UploadTooLarge
+
+    # The same words as the bulk endpoints' capped parser (ecomops.uploads), whichever of the two trips first.
+    return JsonResponse({"detail": str(UploadTooLarge(limit, "The request body"))}, status=413)
 
 
 class RequestGuardMiddleware:
