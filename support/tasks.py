@@ -16,11 +16,15 @@ def support_embed(job, **_ignored):
 
 
 @job_task(kind=TRAIN_JOB_KIND, queue="training", label="Train the support intent classifier", time_limit=1800)
-def support_train(job, bitext_path: str | None = None, intents_path: str | None = None, **_ignored):
+def support_train(job, training_set: str = "auto", base_upload: str | None = None, extra_upload: str | None = None,
+                  **_ignored):
+    """Examples come from settings and the shipped team file; `base_upload`/`extra_upload` name files that
+    train_support stored server-side (never a path)."""
     version = classifier_train(
         store=job.store,
-        bitext_path=bitext_path,
-        intents_path=intents_path,
+        training_set=training_set,
+        base_upload=base_upload,
+        extra_upload=extra_upload,
         job=job,
         progress=lambda pct, msg: job_progress(job=job, progress=pct, message=msg),
     )

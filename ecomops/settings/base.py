@@ -159,6 +159,9 @@ CELERY_BEAT_SCHEDULE = {
 # Jobs whose worker has not sent a heartbeat for this long are marked failed by the reaper.
 ECOMOPS_JOB_HEARTBEAT_TIMEOUT = env_int("ECOMOPS_JOB_HEARTBEAT_TIMEOUT", 120)
 ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
+# The Bitext intent set, when this machine has it; support trains on the team's shipped examples either way.
+SUPPORT_BITEXT_CSV = Path(env_str("SUPPORT_BITEXT_CSV", str(
+    BASE_DIR.parent / "shared" / "datasets" / "bitext-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
 ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested"]
 
