@@ -324,6 +324,8 @@ def _realise(lm, evidence: Evidence, question: str, *, max_tokens: int, deadline
     for attempt in range(attempts):
         if time.perf_counter() > deadline:
             raise TimeoutError("The answer model ran past its deadline.")
+        if attempt and time.perf_counter() > started + (deadline - started) / 2:
+            break  # no time for a second try: the caller quotes the source sentence
         pieces: list[str] = []
         for piece in lm.stream_chat(build_messages(evidence.text, question), max_tokens=max_tokens, stop=STOP,
                                     should_stop=lambda: time.perf_counter() > deadline, **_sampling(attempt)):
@@ -386,8 +388,15 @@ def generate_answer(
         return Answer(text="", mode="none", total_s=time.perf_counter() - started)
     stream = VettedStream(question, passages[:MAX_LM_PASSAGES], on_token, started=started)
     timing: dict = {}
-    sentences = [_realise(lm, ev, question, max_tokens=min(SENTENCE_TOKENS, max_new_tokens), deadline=deadline,
-                          started=started, timing=timing) for ev in evidence]
+    sentences: list[str | None] = []
+    for ev in evidence:
+        try:
+            sentences.append(_realise(lm, ev, question, max_tokens=min(SENTENCE_TOKENS, max_new_tokens),
+                                      deadline=deadline, started=started, timing=timing))
+        except TimeoutError:
+            if timing.get("first_token_s") is None:
+                raise  # the model never answered: the caller hands off
+            sentences.append(None)  # a slow model mid-answer: quote the rest of the evidence instead
     return _assemble(question, passages, evidence, sentences, stream, started=started, timing=timing)
 
 

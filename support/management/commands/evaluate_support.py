@@ -36,6 +36,7 @@ from support.ml.answering import (
     MIN_PASSAGE_SCORE,
     Passage,
     declines_as_out_of_scope,
+    generate_answer,
     generate_answers_batch,
     ground_or_extract,
 )
@@ -94,6 +95,10 @@ class Command(BaseCommand):
         parser.add_argument("--answers", default=str(FIXTURES / "answer_eval.json"),
                             help="Shop knowledge + answerable questions (JSON); 'none' to skip")
         parser.add_argument("--generate", type=int, default=12, help="FAQ questions answered by SmolLM2 (0: skip)")
+        parser.add_argument("--max-answers", type=int, default=None, help="Answer only the first N shop questions")
+        parser.add_argument("--batch", action="store_true",
+                            help="Decode all answers together (chat_batch) instead of one by one as the widget does")
+        parser.add_argument("--answers-only", action="store_true", help="Skip intents, retrieval and hand-off")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", default=None)
 
@@ -121,12 +126,16 @@ class Command(BaseCommand):
             raise CommandError(f"{answers_path}: no such file.")
         report: dict = {"training_rows": len(rows), "sources": sorted({r.source for r in rows}), "faq": str(faq_path),
                         "intents_csv": opts["intents"]}
-        report["intent"] = self._intents(rows, test_file, opts["seed"])
+        if not opts["answers_only"]:
+            report["intent"] = self._intents(rows, test_file, opts["seed"])
         report["retrieval"], queries, qvecs, entries, index = self._retrieval(faq, opts)
-        report["handoff_out_of_scope"] = self._handoff(opts, queries, index)
+        if not opts["answers_only"]:
+            report["handoff_out_of_scope"] = self._handoff(opts, queries, index)
         answer_sets = []
         if answers_path is not None:
-            answer_sets.append(("shop", *self._shop_questions(answers_path)))
+            items, expected = self._shop_questions(answers_path)
+            limit = opts["max_answers"] or len(items)
+            answer_sets.append(("shop", items[:limit], expected[:limit]))
         if opts["generate"] > 0:
             rng = np.random.default_rng(opts["seed"])
             picks = rng.choice(len(queries), size=min(opts["generate"], len(queries)), replace=False)
@@ -137,7 +146,7 @@ class Command(BaseCommand):
                                                         score=h.cosine) for h in hits]))
             answer_sets.append(("faq", items, [None] * len(items)))
         if answer_sets:
-            report["answers"] = self._answers(answer_sets)
+            report["answers"] = self._answers(answer_sets, batch=opts["batch"])
         self._print(report)
         if opts["json"]:
             Path(opts["json"]).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
@@ -272,14 +281,18 @@ class Command(BaseCommand):
             expected.append(source)
         return items, expected
 
-    def _answers(self, answer_sets) -> dict:
+    def _answers(self, answer_sets, *, batch: bool = False) -> dict:
         out: dict = {"sets": {}}
         total = {"questions": 0, "generated_grounded": 0, "dropped_qualifier": 0}
         for name, items, expected in answer_sets:
             answerable = [(q, ps) for q, ps in items if ps]
             t0 = time.perf_counter()
             self.stderr.write(f"Answering {len(answerable)} {name} questions with the language model…")
-            drafts = generate_answers_batch(answerable, embed=embedder.embed)
+            if batch:
+                drafts = generate_answers_batch(answerable, embed=embedder.embed)
+            else:  # the widget's path: one answer at a time, each sentence streamed and vetted
+                drafts = [generate_answer(q, ps, embed=embedder.embed, deadline_s=600)
+                          for q, ps in tqdm(answerable, desc=f"{name} answers", unit="answer")]
             seconds = time.perf_counter() - t0
             rows, by_question = [], dict(zip([q for q, _ in answerable], drafts, strict=True))
             for (question, passages), source in zip(items, expected, strict=True):
@@ -320,6 +333,12 @@ class Command(BaseCommand):
         return out
 
     def _print(self, r: dict) -> None:
+        if "intent" in r:
+            self._print_intents(r)
+        if a := r.get("answers"):
+            self._print_answers(a)
+
+    def _print_intents(self, r: dict) -> None:
         w = self.stdout.write
         i = r["intent"]
         w(f"\nIntent classification — {i['examples']} examples ({', '.join(r['sources'])}), {i['classes']} classes; "
@@ -344,7 +363,10 @@ class Command(BaseCommand):
         h = r["handoff_out_of_scope"]
         w(f"\nOut-of-scope hand-off — {h['out_of_scope_questions']} off-topic + {h['in_scope_questions']} in-scope")
         w(f"precision {h['precision']:.3f}   recall {h['recall']:.3f}")
-        if a := r.get("answers"):
+
+    def _print_answers(self, a: dict) -> None:
+        w = self.stdout.write
+        if a:
             w(f"\nAnswers (SmolLM2 via the shared runtime; judged by the independent audit) — {a['questions']} questions")
             w(f"{'set':8}{'n':>5}{'own words+grounded':>20}{'mixed':>8}{'quoted':>8}{'none':>7}"
               f"{'drop a qualifier':>18}{'ungrounded':>12}{'right source':>14}")
