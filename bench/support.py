@@ -7,8 +7,8 @@ Sets up (once; reused later) a store "bench-support" with the e-commerce FAQ (..
 fixture) embedded and an intent classifier trained on Bitext (else the small fixture). Then measures:
   1. intent + retrieval (embed the question once, classify, hybrid search): p50/p95 over --queries questions,
      vs. the same call after dropping every model (loading per request). Goal p95 < 50 ms.
-  2. a generated answer (SmolLM2-135M, <= 64 new tokens): time to first token and total, vs. loading the LM per
-     request. Goal first token < 1 s.
+  2. a generated answer (SmolLM2-135M through the shared runtime ecomops.ml.llm, one sentence per evidence
+     sentence): time to first token and total, vs. loading the LM per request. Goal first token < 1 s.
   3. --concurrent widget conversations over websockets against a running Daphne server (started here), each
      sending one question and waiting for the stored reply, with models kept per process vs. loaded per request
      (SUPPORT_LOAD_MODELS_PER_REQUEST=1). Replies quote the best passage unless --lm-concurrent.
@@ -47,7 +47,7 @@ from support.ml.answering import generate_answer  # noqa: E402
 from support.models import ClassifierVersion, KnowledgeEntry  # noqa: E402
 from support.services import retrieval  # noqa: E402
 from support.services.answering import models_unload  # noqa: E402
-from support.services.classifier import classifier_train, default_bitext_path  # noqa: E402
+from support.services.classifier import classifier_train  # noqa: E402
 from support.services.knowledge import faq_import, knowledge_embed_pending  # noqa: E402
 
 SLUG = "bench-support"
@@ -66,9 +66,9 @@ def setup_store() -> Store:
         faq_import(store=store, raw=path.read_bytes(), filename=path.name)
     knowledge_embed_pending(store=store)
     if not ClassifierVersion.objects.for_store(store).filter(is_active=True).exists():
-        bitext = default_bitext_path()
-        print("Training the intent classifier (embeddings are cached under var/cache)…", flush=True)
-        classifier_train(store=store, bitext_path=bitext if bitext.exists() else FIXTURES / "intents_small.csv")
+        print("Training the intent classifier (Bitext if present + the team's examples; embeddings cached under "
+              "var/cache)…", flush=True)
+        classifier_train(store=store)
     return store
 
 
@@ -106,24 +106,23 @@ def bench_understanding(store: Store, n: int, baseline_n: int) -> dict:
 
 
 def bench_generation(store: Store, n: int, baseline_n: int) -> dict:
-    from copywriter.ml.lm import clear_cache
-    from support.services.answering import lm_loader
+    from ecomops.ml.llm import clear_cache
+    from support.services.answering import language_model
 
-    loader = lm_loader()  # the serving loader: int8 SmolLM2 unless SUPPORT_LM_INT8=0
     qs = ["How long does shipping take?", "What payment methods do you accept?", "Can I return a product if I changed my mind?",
           "Do you offer gift wrapping services?", "Do you have a loyalty program?", "How can I create an account?"]
 
     def one(q: str) -> tuple[float, float | None, float, int, bool]:
         passages = retrieval.knowledge_search(store, q, k=3)
         t = time.perf_counter()
-        d = generate_answer(q, passages, load_lm=loader, max_new_tokens=64, on_token=lambda _piece: None,
-                            deadline_s=600)
+        lm = language_model()  # the shared runtime (llama.cpp on the shipped GGUF), loaded once per process
+        d = generate_answer(q, passages, lm=lm, max_new_tokens=64, on_token=lambda _piece: None, deadline_s=600)
         load_s = (time.perf_counter() - t) - d.total_s  # zero when the model is already loaded in this process
         visible = load_s + d.first_visible_s if d.first_visible_s is not None else None
-        return (load_s + (d.first_token_s or float("nan")), visible, load_s + d.total_s, len(d.draft),
-                d.stopped_early)
+        return (load_s + (d.first_token_s or float("nan")), visible, load_s + d.total_s, len(d.text),
+                d.mode != "generated")
 
-    loader()  # warm
+    language_model()  # warm
     warm = [one(qs[i % len(qs)]) for i in range(n)]
     cold = []
     for i in range(baseline_n):
@@ -133,8 +132,8 @@ def bench_generation(store: Store, n: int, baseline_n: int) -> dict:
     return {
         "n": n, "ttft_p50_s": pct([w[0] for w in warm], 50), "ttft_p95_s": pct([w[0] for w in warm], 95),
         "first_vetted_sentence_p50_s": pct(visible, 50) if visible else None, "vetted_sentences_shown": len(visible),
-        "stopped_early": sum(w[4] for w in warm),
-        "total_p50_s": pct([w[2] for w in warm], 50), "draft_chars_mean": statistics.fmean(w[3] for w in warm),
+        "not_all_own_words": sum(w[4] for w in warm),
+        "total_p50_s": pct([w[2] for w in warm], 50), "answer_chars_mean": statistics.fmean(w[3] for w in warm),
         "baseline_n": baseline_n, "baseline_ttft_p50_s": pct([c[0] for c in cold], 50),
         "baseline_total_p50_s": pct([c[2] for c in cold], 50),
     }
@@ -266,7 +265,7 @@ def main() -> None:
                                        bench_concurrent(args.concurrent, True, args.lm_concurrent)]
 
     print(f"\nSupport benchmark — store {SLUG}, {report['entries']} knowledge entries, torch threads {threads} "
-          f"(queries embed on 1 thread, the LM decodes on 1 thread)")
+          f"(queries embed on 1 thread; the LM: ecomops.ml.llm, llama.cpp)")
     print(f"{'':44}{'models per process':>20}{'loaded per request':>20}")
     if u:
         print(f"{'intent + retrieval p50 (ms)':44}{u['p50_ms']:>20.1f}{u['baseline_p50_ms']:>20.1f}")
@@ -276,7 +275,8 @@ def main() -> None:
         print(f"{'answer: total p50 (s), <= 64 tokens':44}{g['total_p50_s']:>20.2f}{g['baseline_total_p50_s']:>20.2f}")
         shown = f"{g['first_vetted_sentence_p50_s']:.2f}" if g["first_vetted_sentence_p50_s"] is not None else "none"
         print(f"{'answer: first vetted sentence shown p50 (s)':44}{shown:>20}{'':>20}"
-              f"   ({g['vetted_sentences_shown']}/{g['n']} drafts showed a sentence; {g['stopped_early']} stopped early)")
+              f"   ({g['vetted_sentences_shown']}/{g['n']} answers showed a sentence; {g['not_all_own_words']} quoted a "
+              "source sentence)")
     if rows:
         warm, cold = rows
         mode = "generated" if args.lm_concurrent else "quoted"

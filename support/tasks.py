@@ -1,18 +1,19 @@
 """Thin Celery tasks of the support app: embed changed knowledge, train the intent classifier (jobs), and answer a
 widget message (a plain task on `inference`: one per customer message, streamed back through the channel layer).
 
-No job kind takes parameters from a request or a job row: the training data's location comes from settings
-(ECOMOPS_SUPPORT_BITEXT_PATH, default the shared Bitext dataset). Only the `train_support` command, running the
-job in its own process, may hand it an operator's files (`inline`), which are never stored on the row.
+No job parameter is a file path: the Bitext set's location comes from settings (SUPPORT_BITEXT_CSV), and an
+operator's training file is copied server-side by `train_support` and referenced by its content hash.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
+from rest_framework import serializers
 
+from ecomops.job_params import JobParamsSerializer
 from ecomops.services.jobs import job_progress
 from ecomops.tasks_base import job_task
-from support.services.classifier import TRAIN_JOB_KIND, classifier_train
+from support.services.classifier import TRAIN_JOB_KIND, TRAINING_SETS, classifier_train
 from support.services.knowledge import EMBED_JOB_KIND, knowledge_embed_pending
 from support.services.widget import ANSWER_TASK, widget_answer_run
 
@@ -25,14 +26,24 @@ def support_embed(job):
     )
 
 
+class TrainParams(JobParamsSerializer):
+    """Which examples to train on; a file only by the name train_support stored it under (never a path)."""
+
+    training_set = serializers.ChoiceField(choices=TRAINING_SETS, required=False, default="auto")
+    base_upload = serializers.RegexField(r"^[0-9a-f]{64}\.csv$", required=False, allow_null=True)
+    extra_upload = serializers.RegexField(r"^[0-9a-f]{64}\.csv$", required=False, allow_null=True)
+
+
 @job_task(kind=TRAIN_JOB_KIND, queue="training", label="Train the support intent classifier", time_limit=1800,
-          max_concurrent=2)
-def support_train(job, bitext_path=None, intents_path=None):
-    """`bitext_path` / `intents_path` arrive only from an in-process run (see the module docstring)."""
+          params=TrainParams, max_concurrent=2)
+def support_train(job, training_set: str = "auto", base_upload: str | None = None, extra_upload: str | None = None):
+    """Examples come from settings and the shipped team file; `base_upload`/`extra_upload` name files that
+    train_support stored server-side (never a path)."""
     version = classifier_train(
         store=job.store,
-        bitext_path=bitext_path,
-        intents_path=intents_path,
+        training_set=training_set,
+        base_upload=base_upload,
+        extra_upload=extra_upload,
         job=job,
         progress=lambda pct, msg: job_progress(job=job, progress=pct, message=msg),
     )

@@ -196,10 +196,11 @@ ECOMOPS_JOB_HEARTBEAT_TIMEOUT = env_int("ECOMOPS_JOB_HEARTBEAT_TIMEOUT", 120)
 # When a queued job's task message is presumed lost with a restarted broker and sent again (a duplicate is
 # harmless: a job is claimed once).
 ECOMOPS_JOB_REQUEUE_AFTER = env_int("ECOMOPS_JOB_REQUEUE_AFTER", 600)
-# The support classifier's server-side training set (empty: ../shared/datasets/bitext-support/...). Job
-# parameters never carry file paths; this is where that one comes from.
-ECOMOPS_SUPPORT_BITEXT_PATH = env_str("ECOMOPS_SUPPORT_BITEXT_PATH", "")
 ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
+# The Bitext intent set, when this machine has it; support trains on the team's shipped examples either way. Job
+# parameters never carry file paths: this is where the server-side training set comes from.
+SUPPORT_BITEXT_CSV = Path(env_str("SUPPORT_BITEXT_CSV", str(
+    BASE_DIR.parent / "shared" / "datasets" / "bitext-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
 ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested", "ecomops.hotcache.on_data_ingested"]
 

@@ -83,3 +83,127 @@ def cited_numbers(answer: str, n_passages: int) -> list[int]:
         if 1 <= n <= n_passages and n not in seen:
             seen.append(n)
     return seen
+
+
+# --- qualifiers: what an answer must keep of the source it paraphrases -------------------------------------
+#
+# Grounding stops an answer from adding facts; this stops it from dropping them. A qualifier is a number (with its
+# unit: "30 days" is not "30 hours"), a product code ("IPX5", "SPF 50"), or a condition or time-limit word
+# ("within", "until", "unused", "with tags", "business days", "over"). Each condition has the words that say the same
+# thing, so "no later than 30 days" keeps "within 30 days" and "working days" keeps "business days".
+
+CONDITION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "within": ("within", "up to", "no later than", "inside", "in under", "at most"),
+    "until": ("until", "till", "before", "up to", "no later than", "as long as"),
+    "before": ("before", "by", "until", "no later than", "ahead of"),
+    "after": ("after", "once", "following"),
+    "unused": ("unused", "not used", "never used", "unworn", "not worn", "new condition", "in new condition"),
+    "unworn": ("unworn", "not worn", "never worn", "unused", "not used"),
+    "unopened": ("unopened", "not opened", "sealed", "unused"),
+    "undamaged": ("undamaged", "not damaged", "intact", "in perfect condition"),
+    "unwashed": ("unwashed", "not washed"),
+    "tags": ("tags", "tag", "labels", "label"),
+    "original": ("original",),
+    "receipt": ("receipt", "proof of purchase"),
+    "packaging": ("packaging", "box", "package"),
+    "only": ("only", "just", "exclusively"),
+    "except": ("except", "excluding", "other than", "apart from", "but not", "not including"),
+    "excluding": ("excluding", "except", "other than", "apart from", "not including"),
+    "unless": ("unless", "except if", "only if"),
+    "business": ("business", "working", "week"),
+    "working": ("working", "business", "week"),
+    "over": ("over", "above", "more than", "exceeding", "from", "at least"),
+    "above": ("above", "over", "more than", "exceeding"),
+    "under": ("under", "below", "less than"),
+    "below": ("below", "under", "less than"),
+    "at least": ("at least", "minimum", "or more", "from"),
+    "minimum": ("minimum", "at least", "or more"),
+    "maximum": ("maximum", "at most", "up to", "no more than"),
+    "per": ("per", "each", "a ", "every"),
+    "free": ("free", "no charge", "no cost", "nothing", "without charge"),
+}
+UNIT_CANON = {
+    "day": "day", "days": "day", "d": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
+    "year": "year", "years": "year", "yr": "year", "hour": "hour", "hours": "hour", "h": "hour", "hrs": "hour",
+    "minute": "minute", "minutes": "minute", "min": "minute", "pm": "pm", "am": "am", "%": "percent",
+    "percent": "percent", "per cent": "percent", "eur": "eur", "euro": "eur", "euros": "eur", "€": "eur",
+    "usd": "usd", "$": "usd", "dollar": "usd", "dollars": "usd", "gbp": "gbp", "£": "gbp", "kg": "kg", "g": "g",
+    "l": "l", "ml": "ml", "cm": "cm", "mm": "mm", "m": "m", "mah": "mah", "w": "w", "persons": "person",
+    "person": "person", "people": "person",
+}  # fmt: skip
+_QUANTITY = re.compile(
+    r"(?P<pre>[$€£])?\s?(?P<num>\d+(?:[.,]\d+)*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+    r"\s?(?:(?:business|working|calendar)\s)?(?P<unit>per cent|percent|%|[a-z€$£]+)?",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"\b(?=[A-Za-z-]*\d)(?=\w*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    kind: str  # number | code | condition
+    key: str
+    surface: str
+
+
+def _number_key(raw: str) -> str:
+    raw = raw.lower()
+    return NUMBER_WORDS.get(raw, raw.replace(",", "").rstrip("."))
+
+
+def qualifiers_in(text: str) -> list[Qualifier]:
+    """The qualifiers a sentence states (see above), each once."""
+    text = _strip_citations(text)
+    lowered = text.lower().replace("\u2019", "'")
+    found: dict[tuple[str, str], Qualifier] = {}
+    for m in _QUANTITY.finditer(lowered):
+        number = _number_key(m.group("num"))
+        if not re.fullmatch(r"[\d.]+", number) or re.search(r"[a-z]", lowered[max(0, m.start("num") - 1) : m.start("num")]):
+            continue  # part of a code such as IPX5 (handled below) or a word
+        unit = UNIT_CANON.get((m.group("unit") or "").lower()) or UNIT_CANON.get(m.group("pre") or "", "")
+        key = f"{number} {unit}".strip()
+        found.setdefault(("number", key), Qualifier("number", key, m.group(0).strip()))
+    for m in _CODE.finditer(text):
+        token = m.group(0)
+        if re.fullmatch(r"\d+[a-z]{0,3}", token.lower()) and UNIT_CANON.get(re.sub(r"\d", "", token.lower())):
+            continue  # "40h", "2pm" are quantities, not codes
+        if re.fullmatch(r"\d+", token):
+            continue
+        found.setdefault(("code", token.lower()), Qualifier("code", token.lower(), token))
+    for condition in CONDITION_SYNONYMS:
+        if re.search(rf"(?<![a-z]){re.escape(condition)}(?![a-z])", lowered):
+            found.setdefault(("condition", condition), Qualifier("condition", condition, condition))
+    return list(found.values())
+
+
+def _number_present(key: str, answer_keys: set[str], answer_numbers: set[str]) -> bool:
+    number, _, unit = key.partition(" ")
+    if not unit:
+        return number in answer_numbers
+    if key in answer_keys:
+        return True
+    # "40 h" vs "40 hours" are the same key; a bare number in the answer keeps its unit only when the answer does
+    # not give that number another unit.
+    other_units = {k for k in answer_keys if k.split(" ")[0] == number and " " in k}
+    return number in answer_numbers and not other_units
+
+
+def missing_qualifiers(source: str, answer: str) -> list[Qualifier]:
+    """The qualifiers of `source` that `answer` does not keep."""
+    wanted = qualifiers_in(source)
+    got = qualifiers_in(answer)
+    answer_keys = {q.key for q in got if q.kind == "number"}
+    answer_numbers = _normalise_numbers(_strip_citations(answer))
+    lowered = " " + re.sub(r"\s+", " ", _strip_citations(answer).lower().replace("\u2019", "'")) + " "
+    codes = {q.key for q in got if q.kind == "code"}
+    missing = []
+    for q in wanted:
+        if q.kind == "number":
+            ok = _number_present(q.key, answer_keys, answer_numbers)
+        elif q.kind == "code":
+            ok = q.key in codes or q.key.replace("-", "") in lowered.replace("-", "").replace(" ", "")
+        else:
+            ok = any(re.search(rf"(?<![a-z]){re.escape(s.strip())}(?![a-z])", lowered) for s in CONDITION_SYNONYMS[q.key])
+        if not ok:
+            missing.append(q)
+    return missing

@@ -2,7 +2,8 @@
 answer from knowledge with citations, check grounding, persist the reply.
 
 question -> clean -> injection signal -> intent + confidence -> hand-off rules / verified order look-up
-         -> retrieval top-k -> SmolLM2 draft (streamed) -> grounding check -> reply or extractive quote or hand-off
+         -> retrieval top-k -> evidence sentences -> SmolLM2 (shared runtime) rewrites each, vetted sentence by
+         sentence (grounded, qualifiers kept) -> final grounding gate -> reply, quoted source, or hand-off
 A suspicious message (support.ml.safety.injection_signal) is never refused: hand-off requests come first, and it
 is answered only by quoting cited knowledge (no free generation) or handed to a human, with a note for agents.
 """
@@ -101,7 +102,7 @@ def _flag(name: str, default: bool) -> bool:
 
 def models_unload() -> None:
     """Forget every loaded model (the per-request-loading baseline of bench/support.py uses this)."""
-    from copywriter.ml.lm import clear_cache
+    from ecomops.ml.llm import clear_cache
     from support.ml import embedder
     from support.services.retrieval import caches_clear
 
@@ -110,14 +111,12 @@ def models_unload() -> None:
     clear_cache()
 
 
-def lm_loader() -> Callable[[], tuple]:
-    """SmolLM2 through the copywriter's shared loader (once per process). Linear layers are dynamically
-    quantised to int8 by default: it halves the prompt pre-fill on CPU (first token 2.5 s -> 1.1 s measured
-    under load); SUPPORT_LM_INT8=0 serves the float32 weights."""
-    from copywriter.ml.lm import load_lm
+def language_model():
+    """The shared runtime's model (ecomops.ml.llm), loaded once per process: support answers with the shipped
+    base SmolLM2, never a copywriter fine-tune."""
+    from ecomops.ml.llm import get_language_model
 
-    quantize = _flag("SUPPORT_LM_INT8", True)
-    return lambda: load_lm(settings.ECOMOPS_MODEL_DIR, quantize=quantize)
+    return get_language_model()
 
 
 def _sources(passages: list[Passage], cited: list[int]) -> list[dict]:
@@ -294,8 +293,9 @@ def answer_question(
     if use_lm:
         try:
             with _lm_lock:
-                draft = generate_answer(text, supported, load_lm=lm_loader(), max_new_tokens=max_new_tokens,
-                                        on_token=on_token, deadline_s=getattr(settings, "SUPPORT_LM_TIMEOUT_S", 30))
+                draft = generate_answer(text, supported, lm=language_model(), max_new_tokens=max_new_tokens,
+                                        on_token=on_token, deadline_s=getattr(settings, "SUPPORT_LM_TIMEOUT_S", 30),
+                                        question_vector=understanding.vector)
             answer = ground_or_extract(text, draft, supported)
             timings.update(first_token_s=draft.first_token_s, first_visible_s=draft.first_visible_s, generate_s=draft.total_s)
         except Exception as exc:  # noqa: BLE001 - any model failure: a human takes over, nothing is lost

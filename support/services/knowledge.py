@@ -216,17 +216,21 @@ def policy_page_delete(*, page: PolicyPage) -> None:
 # --- product catalog -------------------------------------------------------------------------------------
 
 def product_card(product: Product) -> str:
-    attrs = ", ".join(f"{k}: {v}" for k, v in sorted((product.attributes or {}).items()))
+    """The product as knowledge: one short sentence per fact ("Battery life: 40 h."), so the answerer can pick the
+    facts a question asks about and cite them one by one."""
+    def fact(key: str, value) -> str:
+        return f"{str(key).replace('_', ' ').strip().capitalize()}: {str(value).strip().rstrip('.')}."
+
     parts = [
-        f"{product.title} (SKU {product.sku})",
-        f"Brand: {product.brand}" if product.brand else "",
-        f"Category: {product.category}" if product.category else "",
-        f"Price: {product.price} {product.currency}",
-        "In stock" if product.stock > 0 else "Out of stock",
-        f"Attributes: {attrs}" if attrs else "",
+        f"{product.title} (SKU {product.sku}).",
+        fact("Brand", product.brand) if product.brand else "",
+        fact("Category", product.category) if product.category else "",
+        fact("Price", f"{product.price} {product.currency}"),
+        "In stock." if product.stock > 0 else "Out of stock.",
+        *(fact(k, v) for k, v in sorted((product.attributes or {}).items()) if str(v).strip()),
         (product.description or "")[:1000],
     ]
-    return ". ".join(p for p in parts if p)
+    return " ".join(p for p in parts if p)
 
 
 def products_sync(*, store: Store) -> dict:

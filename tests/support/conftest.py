@@ -11,7 +11,7 @@ from ecomops.models import Role
 from support.ml import embedder
 from support.ml.intent import train_intent_model
 from support.models import ClassifierVersion
-from support.services.classifier import out_of_scope_rows
+from support.services.classifier import LabelledRow, intent_training_set, out_of_scope_rows, team_rows
 from support.services.knowledge import faq_import, knowledge_embed_pending
 from support.services.retrieval import caches_clear
 from tests.factories import CustomerFactory, MembershipFactory, OrderFactory, UserFactory
@@ -36,6 +36,28 @@ def small_intent_data():
 def small_head(small_intent_data):
     texts, labels, vectors = small_intent_data
     return train_intent_model(vectors, labels, c=10.0)
+
+
+@pytest.fixture(scope="session")
+def team_training():
+    """The shipped training set as a fresh install trains on it (no Bitext): the team's examples, held-out
+    paraphrase families, noisy variants of the training rows."""
+    rows = [LabelledRow(t, i, "team") for t, i in team_rows()]
+    return rows, intent_training_set(rows)
+
+
+@pytest.fixture(scope="session")
+def team_head(team_training):
+    _, data = team_training
+    return train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
+                              sample_weight=data.weights)
+
+
+@pytest.fixture
+def team_classifier(store, team_head):
+    return ClassifierVersion.objects.create(
+        store=store, version=1, is_active=True, artifact=team_head.model.to_bytes(), metrics=team_head.metrics
+    )
 
 
 @pytest.fixture(autouse=True)

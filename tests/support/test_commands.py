@@ -39,7 +39,7 @@ def test_evaluate_support_prints_side_by_side_and_writes_json(tmp_path, capsys):
                                        "What payment methods do you accept?": ["can I pay by paypal"]}))
     out = tmp_path / "eval.json"
     call_command("evaluate_support", "--bitext", str(FIXTURES / "intents_small.csv"), "--faq",
-                 str(FIXTURES / "faq_small.json"), "--paraphrases", str(paraphrases), "--generate", "0",
+                 str(FIXTURES / "faq_small.json"), "--paraphrases", str(paraphrases), "--generate", "0", "--answers", "none",
                  "--intents", str(FIXTURES / "intents_small.csv"), "--json", str(out))
     printed = capsys.readouterr().out
     assert "TF-IDF + LR (baseline)" in printed and "MiniLM + BM25 (ours)" in printed
@@ -47,3 +47,24 @@ def test_evaluate_support_prints_side_by_side_and_writes_json(tmp_path, capsys):
     assert report["intent"]["ours"]["accuracy"] > 0.8
     assert report["retrieval"]["ours"]["queries"] == 10 and report["retrieval"]["ours"]["recall@5"] == 1.0
     assert report["handoff_out_of_scope"]["precision"] is not None
+
+
+def test_evaluate_support_scores_a_test_file_it_never_trains_on(tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    call_command("evaluate_support", "--bitext", str(FIXTURES / "intents_small.csv"), "--faq", str(FIXTURES / "faq_small.json"),
+                 "--generate", "0", "--answers", "none", "--test-intents", str(FIXTURES / "intents_unseen.csv"),
+                 "--json", str(out))
+    report = json.loads(out.read_text())
+    test_file = report["intent"]["test_file"]
+    assert test_file["n"] == 110 and 0.0 <= test_file["accuracy"] <= 1.0
+    # intents_small.csv knows 8 intents; the file asks about many more, so errors are reported, not hidden
+    assert len(test_file["errors"]) == round((1 - test_file["accuracy"]) * test_file["n"])
+    assert "ours on --test-intents file" in capsys.readouterr().out
+
+
+def test_evaluate_support_rejects_a_bad_test_file(tmp_path):
+    bad = tmp_path / "unseen.csv"
+    bad.write_text("text,intent\nwhere is my parcel,track_order\n,track_order\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="line 3"):
+        call_command("evaluate_support", "--bitext", str(FIXTURES / "intents_small.csv"), "--generate", "0",
+                     "--answers", "none", "--test-intents", str(bad))

@@ -8,6 +8,7 @@ from ecomops.models import Job, JobStatus
 from ecomops.services.jobs import job_create
 from support.models import ClassifierVersion, Conversation, MessageRole
 from support.services.answering import answer_question
+from support.services.classifier import training_file_store
 from support.tasks import support_embed, support_train
 
 from .conftest import FIXTURES
@@ -57,9 +58,9 @@ def test_analytics_figures(member_client, faq, classifier, store, owner):
     assert "deflection-chart" in page and "handoff-chart" in page and "response-chart" in page and "csat-chart" in page
 
 
-def test_training_job_reports_progress_and_stores_a_version(store, owner, settings):
-    settings.ECOMOPS_SUPPORT_BITEXT_PATH = str(FIXTURES / "intents_small.csv")  # server-side, never a job param
-    job = job_create(store=store, kind="support_train", created_by=owner)
+def test_training_job_reports_progress_and_stores_a_version(store, owner):
+    upload = training_file_store(FIXTURES / "intents_small.csv")  # what train_support --bitext stores server-side
+    job = job_create(store=store, kind="support_train", params={"base_upload": upload}, created_by=owner)
     assert support_train(str(job.pk)) == "succeeded"
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress == 100 and job.result["version"] == 1

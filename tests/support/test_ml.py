@@ -44,8 +44,15 @@ def test_ungrounded_draft_falls_back_to_an_extractive_quote():
     final = ground_or_extract("how long to return?", Answer(text="You have 90 days and free shipping."), passages)
     assert final.mode == "extractive" and final.citations == [7]
     assert "30 days" in final.text and "90" not in final.text
-    kept = ground_or_extract("how long to return?", Answer(text="You can return products within 30 days [1]."), passages)
+    kept = ground_or_extract("how long to return?", Answer(text="You can return unused products within 30 days [1]."),
+                             passages)
     assert kept.mode == "generated" and kept.citations == [7]
+
+
+def test_a_draft_that_drops_a_condition_of_its_source_is_not_kept():
+    passages = [Passage(7, "Returns", RETURNS, score=0.8)]
+    dropped = ground_or_extract("how long to return?", Answer(text="You can return products within 30 days [1]."), passages)
+    assert dropped.mode == "extractive" and "if unused" in dropped.text  # the quote keeps the condition
 
 
 @pytest.mark.parametrize("draft", [
@@ -62,8 +69,9 @@ def test_drafts_that_negate_chatter_or_are_unfinished_are_not_kept(draft):
 
 def test_a_draft_cut_by_the_token_limit_keeps_its_finished_sentences():
     passages = [Passage(7, "Returns", RETURNS, score=0.8)]
-    final = ground_or_extract("how long?", Answer(text="You can return products within 30 days [1]. Items must be"), passages)
-    assert final.mode == "generated" and final.text == "You can return products within 30 days [1]."
+    final = ground_or_extract("how long?", Answer(text="You can return unused products within 30 days [1]. Items must be"),
+                              passages)
+    assert final.mode == "generated" and final.text == "You can return unused products within 30 days [1]."
 
 
 def test_extractive_answer_quotes_the_best_passage_with_a_citation():

@@ -1,10 +1,21 @@
-"""manage.py evaluate_support --bitext CSV --faq JSON [--intents CSV] [--json PATH] [--generate N]
+"""manage.py evaluate_support [--bitext CSV] [--faq JSON] [--test-intents CSV] [--answers JSON] [--generate N] [--json PATH]
 
-Side by side on the same split: our head (MiniLM embeddings + calibrated logistic regression) vs a TF-IDF +
-logistic-regression baseline. Then FAQ retrieval (each question and hand-written paraphrases must retrieve their
-own entry), the share of grounded answers (SmolLM2 drafts and the final answers after the grounding check), and
-hand-off precision/recall on held-out out-of-scope questions mixed with in-scope FAQ questions, and the prompt
-injection signal: the refusal rate on ordinary customer messages and the attack suite (flagged, leaked).
+1. Intents, measured on phrasings unlike the training rows: whole paraphrase families (k-means clusters of one
+   intent's messages) are held out, not random rows. Our head (MiniLM + calibrated, source-weighted LR trained with
+   noisy variants of the team's examples) side by side with TF-IDF + LR on the same split; the random-row figure
+   beside it shows how much a random split flatters. `--test-intents CSV` (text,intent) is scored by the model
+   trained on every training row; the file is never trained on.
+2. FAQ retrieval (each question and hand-written paraphrases must retrieve their own entry) vs TF-IDF.
+3. Out-of-scope hand-off precision/recall.
+4. Answers (`--answers`, default tests/fixtures/support/answer_eval.json: a shop's FAQ, policy and products with
+   answerable questions; plus `--generate N` FAQ questions): the share answered in the bot's own words and grounded,
+   and the answers that drop a qualifier their cited source states, both judged by `support.ml.audit` (quantulum3
+   quantities, its own topic selection), not by the checker the answerer filters with.
+
+Without --bitext the training set is what the app trains on: Bitext from settings.SUPPORT_BITEXT_CSV when present,
+plus the team's examples in support/data.
+5. Prompt injection as a signal: the refusal rate on ordinary customer messages (held-out Bitext messages, FAQ
+   questions and paraphrases, tests/fixtures/support/ordinary_messages.txt) and the attack suite (flagged, leaked).
 """
 
 from __future__ import annotations
@@ -21,15 +32,31 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm import tqdm
 
+from ecomops.models import Product
 from support.ml import embedder
-from support.ml.answering import MAX_LM_PASSAGES, Passage, declines_as_out_of_scope, generate_answer, ground_or_extract
-from support.ml.grounding import check_grounding
+from support.ml.answering import (
+    MIN_PASSAGE_SCORE,
+    Passage,
+    declines_as_out_of_scope,
+    generate_answer,
+    generate_answers_batch,
+    ground_or_extract,
+)
+from support.ml.audit import audit_answer
 from support.ml.index import HybridIndex
 from support.ml.intent import split_indices, train_intent_model
-from support.services.classifier import TrainingDataInvalid, labelled_rows_read, out_of_scope_rows
-from support.services.knowledge import ImportError_, faq_rows_parse
+from support.services.classifier import (
+    LabelledRow,
+    TrainingDataInvalid,
+    intent_training_set,
+    labelled_rows_read,
+    team_rows,
+    training_rows,
+)
+from support.services.knowledge import ImportError_, faq_rows_parse, policy_chunks, product_card
 
 FIXTURES = Path(settings.BASE_DIR) / "tests" / "fixtures" / "support"
+SHARED_FAQ = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "ecommerce-faq" / "Ecommerce_FAQ_Chatbot_dataset.json"
 
 
 def _ranks(index: HybridIndex, queries: list[str], vectors: np.ndarray, targets: list[int], k: int = 10) -> list[int | None]:
@@ -50,16 +77,30 @@ def _retrieval_metrics(ranks: list[int | None]) -> dict:
     }
 
 
+def _tfidf_lr(train_texts: list[str], train_labels: list[str], test_texts: list[str]) -> np.ndarray:
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    model = LogisticRegression(C=10, max_iter=3000).fit(tfidf.fit_transform(train_texts), train_labels)
+    return model.predict(tfidf.transform(test_texts))
+
+
 class Command(BaseCommand):
-    help = "Evaluate intent classification, FAQ retrieval, grounding and hand-off on real data, with baselines."
+    help = "Evaluate intents (held-out paraphrase families), retrieval, hand-off and answers, with baselines."
 
     def add_arguments(self, parser):
-        parser.add_argument("--bitext", required=True)
-        parser.add_argument("--faq", required=True)
+        parser.add_argument("--bitext", default=None, help="Labelled CSV to train on instead of the app's training set")
+        parser.add_argument("--faq", default=None, help="FAQ JSON/CSV for retrieval (default: ../shared e-commerce FAQ, "
+                                                        "else the small fixture)")
         parser.add_argument("--intents", default=None, help="Extra labelled CSV (text,intent), merged before the split")
+        parser.add_argument("--test-intents", default=None, help="CSV (text,intent) scored by the trained model only")
         parser.add_argument("--paraphrases", default=str(FIXTURES / "faq_paraphrases.json"))
         parser.add_argument("--out-of-scope", default=str(FIXTURES / "out_of_scope_eval.txt"))
+        parser.add_argument("--answers", default=str(FIXTURES / "answer_eval.json"),
+                            help="Shop knowledge + answerable questions (JSON); 'none' to skip")
         parser.add_argument("--generate", type=int, default=12, help="FAQ questions answered by SmolLM2 (0: skip)")
+        parser.add_argument("--max-answers", type=int, default=None, help="Answer only the first N shop questions")
+        parser.add_argument("--batch", action="store_true",
+                            help="Decode all answers together (chat_batch) instead of one by one as the widget does")
+        parser.add_argument("--answers-only", action="store_true", help="Skip intents, retrieval and hand-off")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", default=None)
         parser.add_argument("--injection-lm", action="store_true",
@@ -67,52 +108,112 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            rows = labelled_rows_read(opts["bitext"])
+            if opts["bitext"]:
+                rows = [LabelledRow(t, i, "file") for t, i in labelled_rows_read(opts["bitext"])]
+                rows += [LabelledRow(t, i, "team") for t, i in team_rows() if i == "out_of_scope"]
+            else:
+                rows = training_rows()
             if opts["intents"]:
-                rows += labelled_rows_read(opts["intents"])
+                rows += [LabelledRow(t, i, "team") for t, i in labelled_rows_read(opts["intents"])]
+            test_file = labelled_rows_read(opts["test_intents"]) if opts["test_intents"] else None
         except TrainingDataInvalid as exc:
             raise CommandError(str(exc)) from None
-        rows += out_of_scope_rows()
-        faq_path = Path(opts["faq"])
+        faq_path = Path(opts["faq"]) if opts["faq"] else (SHARED_FAQ if SHARED_FAQ.exists() else FIXTURES / "faq_small.json")
         if not faq_path.exists():
             raise CommandError(f"{faq_path}: no such file.")
         try:
             faq = faq_rows_parse(faq_path.read_bytes(), filename=faq_path.name, store_name="our shop")
         except ImportError_ as exc:
             raise CommandError(str(exc)) from None
-        report: dict = {"bitext": str(opts["bitext"]), "faq": str(faq_path), "intents_csv": opts["intents"]}
+        answers_path = None if opts["answers"] in (None, "", "none") else Path(opts["answers"])
+        if answers_path is not None and not answers_path.exists():
+            raise CommandError(f"{answers_path}: no such file.")
+        report: dict = {"training_rows": len(rows), "sources": sorted({r.source for r in rows}), "faq": str(faq_path),
+                        "intents_csv": opts["intents"]}
+        if not opts["answers_only"]:
+            report["intent"] = self._intents(rows, test_file, opts["seed"])
+        report["retrieval"], queries, qvecs, entries, index = self._retrieval(faq, opts)
+        if not opts["answers_only"]:
+            report["handoff_out_of_scope"] = self._handoff(opts, queries, index)
+            report["injection"] = self._injection(opts, getattr(self, "_heldout_texts", []), entries, queries,
+                                                  use_lm=opts["generate"] > 0 or opts["injection_lm"])
+        answer_sets = []
+        if answers_path is not None:
+            items, expected = self._shop_questions(answers_path)
+            limit = opts["max_answers"] or len(items)
+            answer_sets.append(("shop", items[:limit], expected[:limit]))
+        if opts["generate"] > 0:
+            rng = np.random.default_rng(opts["seed"])
+            picks = rng.choice(len(queries), size=min(opts["generate"], len(queries)), replace=False)
+            items = []
+            for i in picks:
+                hits = index.search(qvecs[int(i)], queries[int(i)], k=3)
+                items.append((queries[int(i)], [Passage(h.entry_id, entries[h.entry_id][0], entries[h.entry_id][1],
+                                                        score=h.cosine) for h in hits]))
+            answer_sets.append(("faq", items, [None] * len(items)))
+        if answer_sets:
+            report["answers"] = self._answers(answer_sets, batch=opts["batch"])
+        self._print(report)
+        if opts["json"]:
+            Path(opts["json"]).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+            self.stdout.write(f"Wrote {opts['json']}")
 
-        # --- intents -------------------------------------------------------------------------------------
-        texts, labels = [t for t, _ in rows], [lbl for _, lbl in rows]
-        bar = tqdm(total=len(texts), desc="embedding messages", unit="msg")
+    # --- intents ---------------------------------------------------------------------------------------------
+
+    def _intents(self, rows: list[LabelledRow], test_file: list[tuple[str, str]] | None, seed: int) -> dict:
+        bar = tqdm(total=len(rows), desc="embedding messages", unit="msg")
         t0 = time.perf_counter()
-        vectors = embedder.embed_with_disk_cache(texts, Path(settings.VAR_DIR) / "cache" / "support_embeddings.npz",
-                                                 progress=lambda d, t: bar.update(d - bar.n))
+        data = intent_training_set(rows, seed=seed, embed_progress=lambda d, t: bar.update(d - bar.n))
         bar.close()
         embed_s = time.perf_counter() - t0
-        train_idx, test_idx = split_indices(labels, seed=opts["seed"])
         t0 = time.perf_counter()
-        ours = train_intent_model(vectors, labels, train_idx=train_idx, test_idx=test_idx, seed=opts["seed"])
-        ours_train_s = time.perf_counter() - t0
-        y = np.asarray(labels)
-        t0 = time.perf_counter()
-        tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        x_train = tfidf.fit_transform([texts[i] for i in train_idx])
-        baseline = LogisticRegression(C=10, max_iter=3000).fit(x_train, y[train_idx])
-        base_pred = baseline.predict(tfidf.transform([texts[i] for i in test_idx]))
-        base_train_s = time.perf_counter() - t0
-        report["intent"] = {
-            "examples": len(rows), "train": int(len(train_idx)), "test": int(len(test_idx)),
-            "classes": len(set(labels)),
+        ours = train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
+                                  sample_weight=data.weights, seed=seed)
+        train_s = time.perf_counter() - t0
+        self._intent_model = ours.model  # the hand-off check uses the same head
+        # Real customer messages of the held-out families (not the team's examples): the injection signal's
+        # refusal rate is measured on them.
+        self._heldout_texts = [rows[int(i)].text for i in data.test_idx if rows[int(i)].source != "team"]
+        y = np.asarray(data.labels)
+        base_pred = _tfidf_lr([data.texts[i] for i in data.train_idx], y[data.train_idx].tolist(),
+                              [data.texts[i] for i in data.test_idx])
+        # The same head on a random split of the original rows, for comparison only.
+        n_orig = len(rows)
+        r_train, r_test = split_indices([r.intent for r in rows], seed=seed)
+        random_split = train_intent_model(data.vectors[:n_orig], [r.intent for r in rows], train_idx=r_train,
+                                          test_idx=r_test, sample_weight=data.weights[:n_orig], seed=seed)
+        out = {
+            "examples": len(rows), "train": int(len(data.train_idx)), "test": int(len(data.test_idx)),
+            "classes": len(set(data.labels)), "split": "held-out paraphrase families (one k-means family per intent)",
             "ours": {"accuracy": ours.metrics["accuracy"], "macro_f1": ours.metrics["macro_f1"],
                      "ece": ours.metrics["ece"], "temperature": ours.metrics["temperature"],
-                     "embed_s": embed_s, "train_s": ours_train_s},
-            "baseline_tfidf_lr": {"accuracy": float(accuracy_score(y[test_idx], base_pred)),
-                                  "macro_f1": float(f1_score(y[test_idx], base_pred, average="macro")),
-                                  "train_s": base_train_s},
+                     "embed_s": embed_s, "train_s": train_s},
+            "baseline_tfidf_lr": {"accuracy": float(accuracy_score(y[data.test_idx], base_pred)),
+                                  "macro_f1": float(f1_score(y[data.test_idx], base_pred, average="macro"))},
+            "ours_random_rows": {"accuracy": random_split.metrics["accuracy"], "test": int(len(r_test))},
         }
+        if test_file is not None:
+            # The deployed model: every training row (all families) and their variants; the test file never.
+            everything = np.arange(len(data.labels))
+            final = train_intent_model(data.vectors, data.labels, train_idx=everything, test_idx=everything[:0],
+                                       sample_weight=data.weights, seed=seed)
+            texts, labels = [t for t, _ in test_file], [i for _, i in test_file]
+            vectors = embedder.embed(texts)
+            preds = [label for label, _ in final.model.predict(vectors)]
+            base = _tfidf_lr(data.texts, data.labels, texts)
+            out["test_file"] = {
+                "n": len(texts),
+                "accuracy": float(accuracy_score(labels, preds)),
+                "macro_f1": float(f1_score(labels, preds, average="macro", zero_division=0)),
+                "baseline_tfidf_lr_accuracy": float(accuracy_score(labels, base)),
+                "errors": [{"text": t, "intent": g, "predicted": p} for t, g, p in zip(texts, labels, preds, strict=True)
+                           if g != p],
+            }
+        return out
 
-        # --- FAQ retrieval -------------------------------------------------------------------------------
+    # --- retrieval and hand-off ------------------------------------------------------------------------------
+
+    def _retrieval(self, faq, opts):
         entries = list(dict.fromkeys((r.question, r.answer) for r in faq))
         by_question = {q: i for i, (q, _) in enumerate(entries)}
         faq_vecs = embedder.entry_vectors(entries)  # the same vectors the app stores per entry
@@ -120,10 +221,8 @@ class Command(BaseCommand):
         queries, targets, query_kind = [q for q, _ in entries], list(range(len(entries))), ["question"] * len(entries)
         paraphrases = json.loads(Path(opts["paraphrases"]).read_text(encoding="utf-8"))
         for question, variants in paraphrases.items():
-            if question.startswith("_"):
-                continue
-            if question not in by_question:
-                raise CommandError(f"{opts['paraphrases']}: {question!r} is not a question of {faq_path.name}.")
+            if question.startswith("_") or question not in by_question:
+                continue  # paraphrases of another FAQ set
             for v in variants:
                 queries.append(v)
                 targets.append(by_question[question])
@@ -137,76 +236,112 @@ class Command(BaseCommand):
             order = list(np.argsort(-(doc_m @ tf.transform([q]).T).toarray().ravel()))[:10]
             base_ranks.append(order.index(t) + 1 if t in order else None)
         para = [i for i, k in enumerate(query_kind) if k == "paraphrase"]
-        report["retrieval"] = {
+        report = {
             "entries": len(entries),
             "ours": _retrieval_metrics(ranks),
             "ours_paraphrases_only": _retrieval_metrics([ranks[i] for i in para]) if para else None,
             "baseline_tfidf": _retrieval_metrics(base_ranks),
             "misses@5": [queries[i] for i, r in enumerate(ranks) if not r or r > 5],
         }
+        self._faq_index = (index, entries)
+        return report, queries, qvecs, entries, index
 
-        # --- hand-off on out-of-scope questions ------------------------------------------------------------
+    def _handoff(self, opts, queries: list[str], index: HybridIndex) -> dict:
         oos = [ln.strip() for ln in Path(opts["out_of_scope"]).read_text(encoding="utf-8").splitlines()
                if ln.strip() and not ln.startswith("#")]
         mixed = oos + queries
         truth = [True] * len(oos) + [False] * len(queries)
         mvecs = embedder.embed(mixed)
-        predicted = ours.model.predict(mvecs)
+        model = self._intent_model
         decisions = []
-        for (intent, conf), v, q in zip(predicted, mvecs, mixed, strict=True):
+        for (intent, conf), v, q in zip(model.predict(mvecs), mvecs, mixed, strict=True):
             hits = index.search(v, q, k=1)
             decisions.append(declines_as_out_of_scope(intent, conf, hits[0].cosine if hits else None))
         tp = sum(1 for d, t in zip(decisions, truth, strict=True) if d and t)
         fp = sum(1 for d, t in zip(decisions, truth, strict=True) if d and not t)
-        report["handoff_out_of_scope"] = {
+        return {
             "out_of_scope_questions": len(oos), "in_scope_questions": len(queries),
             "precision": tp / (tp + fp) if tp + fp else None, "recall": tp / len(oos) if oos else None,
             "false_handoffs": [q for q, d, t in zip(mixed, decisions, truth, strict=True) if d and not t][:10],
         }
 
-        # --- prompt injection: a signal, not a refusal -----------------------------------------------------
-        report["injection"] = self._injection(opts, texts, test_idx, entries, queries, use_lm=opts["generate"] > 0 or opts["injection_lm"])
+    # --- answers ---------------------------------------------------------------------------------------------
 
-        # --- grounded answers (SmolLM2) ------------------------------------------------------------------
-        n_gen = max(0, opts["generate"])
-        if n_gen:
-            from support.services.answering import lm_loader
+    def _shop_questions(self, path: Path):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        knowledge: list[tuple[str, str, str]] = [(q, a, "faq") for q, a in spec.get("faq", [])]
+        for title, body in spec.get("policies", []):
+            knowledge += [(h, t, "policy") for h, t in policy_chunks(title, body)]
+        for p in spec.get("products", []):
+            product = Product(title=p["title"], sku=p["sku"], price=p["price"], currency=p.get("currency", "EUR"),
+                              brand=p.get("brand", ""), category=p.get("category", ""), stock=p.get("stock", 10),
+                              attributes=p.get("attributes", {}), description=p.get("description", ""))
+            knowledge.append((p["title"], product_card(product), "product"))  # the app's own product card
+        vectors = embedder.entry_vectors([(t, b) for t, b, _ in knowledge])
+        index = HybridIndex.build([(i, f"{t} {b}", vectors[i]) for i, (t, b, _) in enumerate(knowledge)])
+        items, expected = [], []
+        questions = spec.get("questions", [])
+        qvecs = embedder.embed([q for q, _ in questions])
+        for (question, source), v in zip(questions, qvecs, strict=True):
+            hits = index.search(v, question, k=3)
+            passages = [Passage(h.entry_id, knowledge[h.entry_id][0], knowledge[h.entry_id][1], kind=knowledge[h.entry_id][2],
+                                score=h.cosine) for h in hits if h.cosine >= MIN_PASSAGE_SCORE]
+            items.append((question, passages))
+            expected.append(source)
+        return items, expected
 
-            load = lm_loader()
-            rng = np.random.default_rng(opts["seed"])
-            picks = rng.choice(len(queries), size=min(n_gen, len(queries)), replace=False)
-            drafts_grounded = final_grounded = generated_kept = 0
-            first_tokens, totals, unsupported = [], [], []
-            for i in tqdm(picks, desc="generating answers", unit="answer"):
-                q = queries[int(i)]
-                hits = index.search(qvecs[int(i)], q, k=3)
-                passages = [Passage(h.entry_id, entries[h.entry_id][0], entries[h.entry_id][1], score=h.cosine) for h in hits]
-                draft = generate_answer(q, passages, load_lm=load, max_new_tokens=64)
-                drafts_grounded += check_grounding(draft.text, [p.clean_text for p in passages[:MAX_LM_PASSAGES]]).grounded
-                final = ground_or_extract(q, draft, passages)
-                cited = [p.clean_text for p in passages if p.entry_id in final.citations]
-                ok = check_grounding(final.text, cited).grounded and bool(cited)
-                final_grounded += ok
-                generated_kept += final.mode == "generated"
-                if not ok:
-                    unsupported.append(q)
-                first_tokens.append(draft.first_token_s or 0.0)
-                totals.append(draft.total_s)
-            report["grounding"] = {
-                "answers": len(picks),
-                "lm_drafts_grounded_share": drafts_grounded / len(picks),
-                "final_answers_grounded_share": final_grounded / len(picks),
-                "generated_kept_share": generated_kept / len(picks),
-                "ungrounded_final_answers": unsupported,
-                "median_first_token_s": float(np.median(first_tokens)),
-                "median_total_s": float(np.median(totals)),
+    def _answers(self, answer_sets, *, batch: bool = False) -> dict:
+        out: dict = {"sets": {}}
+        total = {"questions": 0, "generated_grounded": 0, "dropped_qualifier": 0}
+        for name, items, expected in answer_sets:
+            answerable = [(q, ps) for q, ps in items if ps]
+            t0 = time.perf_counter()
+            self.stderr.write(f"Answering {len(answerable)} {name} questions with the language model…")
+            if batch:
+                drafts = generate_answers_batch(answerable, embed=embedder.embed)
+            else:  # the widget's path: one answer at a time, each sentence streamed and vetted
+                drafts = [generate_answer(q, ps, embed=embedder.embed, deadline_s=600)
+                          for q, ps in tqdm(answerable, desc=f"{name} answers", unit="answer")]
+            seconds = time.perf_counter() - t0
+            rows, by_question = [], dict(zip([q for q, _ in answerable], drafts, strict=True))
+            for (question, passages), source in zip(items, expected, strict=True):
+                if not passages:
+                    rows.append({"question": question, "mode": "none", "answer": "", "expected_source": source})
+                    continue
+                final = ground_or_extract(question, by_question[question], passages)
+                cited = [p for p in passages if p.entry_id in final.citations]
+                audit = audit_answer(question, final.text, [p.full_text for p in cited])
+                rows.append({
+                    "question": question, "answer": final.text, "mode": final.mode, "expected_source": source,
+                    "cited": [p.title for p in cited], "right_source": source is None or source in [p.title for p in cited],
+                    "evidence": final.evidence, "drafts": by_question[question].draft,
+                    "audit_grounded": audit.grounded, "audit_added": audit.added, "audit_dropped": audit.dropped,
+                    "sentences_generated": final.sentences_generated, "sentences_quoted": final.sentences_quoted,
+                })
+            n = len(items)
+            generated_ok = sum(1 for r in rows if r["mode"] == "generated" and r.get("audit_grounded"))
+            dropped = sum(1 for r in rows if r["mode"] in {"generated", "mixed"} and r.get("audit_dropped"))
+            out["sets"][name] = {
+                "questions": n, "answered": len(answerable),
+                "generated_grounded_share": generated_ok / n if n else None,
+                "mixed_share": sum(r["mode"] == "mixed" for r in rows) / n if n else None,
+                "quoted_share": sum(r["mode"] == "extractive" for r in rows) / n if n else None,
+                "unanswered_share": sum(r["mode"] == "none" for r in rows) / n if n else None,
+                "audit_ungrounded": sum(1 for r in rows if r["mode"] != "none" and not r.get("audit_grounded")),
+                "answers_dropping_a_qualifier": dropped,
+                "quoted_answers_audit_flags": sum(1 for r in rows if r["mode"] == "extractive" and r.get("audit_dropped")),
+                "right_source_share": (sum(1 for r in rows if r.get("right_source")) / n) if n else None,
+                "seconds": seconds, "rows": rows,
             }
-        self._print(report)
-        if opts["json"]:
-            Path(opts["json"]).write_text(json.dumps(report, indent=2), encoding="utf-8")
-            self.stdout.write(f"Wrote {opts['json']}")
+            total["questions"] += n
+            total["generated_grounded"] += generated_ok
+            total["dropped_qualifier"] += dropped
+        out["generated_grounded_share"] = total["generated_grounded"] / total["questions"] if total["questions"] else None
+        out["answers_dropping_a_qualifier"] = total["dropped_qualifier"]
+        out["questions"] = total["questions"]
+        return out
 
-    def _injection(self, opts, texts, test_idx, entries, queries, *, use_lm: bool) -> dict:
+    def _injection(self, opts, held_out, entries, queries, *, use_lm: bool) -> dict:
         """Refusal rate on ordinary customer messages and the attack suite, side by side with the keyword filter.
         Ordinary: the held-out Bitext messages of the intent split, the FAQ questions and paraphrases, and
         tests/fixtures/support/ordinary_messages.txt (the review's messages and their like). Attacks: both attack
@@ -215,8 +350,6 @@ class Command(BaseCommand):
         from support.ml.answering import MIN_PASSAGE_SCORE, SYSTEM_PROMPT, extractive_answer
         from support.ml.injection_eval import attack_report, ordinary_report
 
-        bitext = {t for t, _ in labelled_rows_read(opts["bitext"])}
-        held_out = [texts[i] for i in test_idx if texts[i] in bitext]
         ordinary_file = FIXTURES / "ordinary_messages.txt"
         fixture = [ln.strip() for ln in ordinary_file.read_text(encoding="utf-8").splitlines()
                    if ln.strip() and not ln.startswith("#")]
@@ -290,29 +423,48 @@ class Command(BaseCommand):
             w(f"  LEAK {leak['family']}: {leak['attack'][:80]!r} -> {leak['leaked']}")
 
     def _print(self, r: dict) -> None:
+        if "intent" in r:
+            self._print_intents(r)
+        if j := r.get("injection"):
+            self._print_injection(j)
+        if a := r.get("answers"):
+            self._print_answers(a)
+
+    def _print_intents(self, r: dict) -> None:
         w = self.stdout.write
         i = r["intent"]
-        w(f"\nIntent classification — {i['examples']} examples, {i['classes']} classes, held-out {i['test']}")
-        w(f"{'':28}{'accuracy':>10}{'macro-F1':>10}")
-        w(f"{'MiniLM + calibrated LR':28}{i['ours']['accuracy']:>10.4f}{i['ours']['macro_f1']:>10.4f}"
+        w(f"\nIntent classification — {i['examples']} examples ({', '.join(r['sources'])}), {i['classes']} classes; "
+          f"held out: {i['test']} messages in whole paraphrase families")
+        w(f"{'':34}{'accuracy':>10}{'macro-F1':>10}")
+        w(f"{'MiniLM + calibrated LR (ours)':34}{i['ours']['accuracy']:>10.4f}{i['ours']['macro_f1']:>10.4f}"
           f"   (ECE {i['ours']['ece']:.4f}, T={i['ours']['temperature']:.2f})")
         b = i["baseline_tfidf_lr"]
-        w(f"{'TF-IDF + LR (baseline)':28}{b['accuracy']:>10.4f}{b['macro_f1']:>10.4f}")
+        w(f"{'TF-IDF + LR (baseline)':34}{b['accuracy']:>10.4f}{b['macro_f1']:>10.4f}")
+        w(f"{'ours on random rows (flattering)':34}{i['ours_random_rows']['accuracy']:>10.4f}")
+        if tf := i.get("test_file"):
+            w(f"{'ours on --test-intents file':34}{tf['accuracy']:>10.4f}{tf['macro_f1']:>10.4f}   (n={tf['n']}; "
+              f"TF-IDF + LR {tf['baseline_tfidf_lr_accuracy']:.4f})")
         rt = r["retrieval"]
         w(f"\nFAQ retrieval — {rt['entries']} entries, {rt['ours']['queries']} queries (questions + paraphrases)")
-        w(f"{'':28}{'R@1':>8}{'R@5':>8}{'MRR':>8}")
+        w(f"{'':34}{'R@1':>8}{'R@5':>8}{'MRR':>8}")
         for name, key in (("MiniLM + BM25 (ours)", "ours"), ("  paraphrases only", "ours_paraphrases_only"),
                           ("TF-IDF (baseline)", "baseline_tfidf")):
             m = rt.get(key)
             if m:
-                w(f"{name:28}{m['recall@1']:>8.3f}{m['recall@5']:>8.3f}{m['mrr']:>8.3f}")
+                w(f"{name:34}{m['recall@1']:>8.3f}{m['recall@5']:>8.3f}{m['mrr']:>8.3f}")
         h = r["handoff_out_of_scope"]
         w(f"\nOut-of-scope hand-off — {h['out_of_scope_questions']} off-topic + {h['in_scope_questions']} in-scope")
         w(f"precision {h['precision']:.3f}   recall {h['recall']:.3f}")
-        if j := r.get("injection"):
-            self._print_injection(j)
-        if g := r.get("grounding"):
-            w(f"\nGrounding — {g['answers']} SmolLM2 answers")
-            w(f"LM drafts grounded {g['lm_drafts_grounded_share']:.2%}; final answers grounded "
-              f"{g['final_answers_grounded_share']:.2%} (generated kept {g['generated_kept_share']:.2%}, rest quoted); "
-              f"median first token {g['median_first_token_s']:.2f} s, total {g['median_total_s']:.2f} s")
+
+    def _print_answers(self, a: dict) -> None:
+        w = self.stdout.write
+        if a:
+            w(f"\nAnswers (SmolLM2 via the shared runtime; judged by the independent audit) — {a['questions']} questions")
+            w(f"{'set':8}{'n':>5}{'own words+grounded':>20}{'mixed':>8}{'quoted':>8}{'none':>7}"
+              f"{'drop a qualifier':>18}{'ungrounded':>12}{'right source':>14}")
+            for name, s in a["sets"].items():
+                w(f"{name:8}{s['questions']:>5}{s['generated_grounded_share']:>20.1%}{s['mixed_share']:>8.1%}"
+                  f"{s['quoted_share']:>8.1%}{s['unanswered_share']:>7.1%}{s['answers_dropping_a_qualifier']:>18}"
+                  f"{s['audit_ungrounded']:>12}{s['right_source_share']:>14.1%}")
+            w(f"all: {a['generated_grounded_share']:.1%} answered in the bot's own words and grounded (goal >= 60%); "
+              f"{a['answers_dropping_a_qualifier']} generated answers drop a qualifier (goal 0)")
