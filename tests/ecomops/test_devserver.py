@@ -107,7 +107,7 @@ def test_devserver_starts_everything_and_ctrl_c_stops_it(tmp_path):
     try:
         assert status == 200, output[-3000:]
         assert "A store already exists; --if-empty: nothing to do." in output, output[-3000:]
-        assert "user 'admin' exists" in output
+        assert "user 'ops' exists" in output
     finally:
         alive = _stop(proc)
     assert alive == [], f"left running: {[c.cmdline() for c in alive]}"
