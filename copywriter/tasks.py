@@ -24,7 +24,7 @@ class GenerateParams(JobParamsSerializer):
     version_id = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                           help_text="A model version of this store; empty: the base model.")
     batch_size = serializers.IntegerField(required=False, min_value=1, max_value=32, default=BATCH_SIZE)
-    max_new_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=16, max_value=512)
+    max_new_tokens = serializers.IntegerField(required=False, allow_null=True, min_value=8, max_value=512)
 
     def validate_product_ids(self, ids: list[int]) -> list[int]:
         store = self.context.get("store")
