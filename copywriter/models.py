@@ -61,6 +61,10 @@ class DescriptionDraft(StoreOwned):
     unsupported_facts = models.JSONField(default=list, blank=True)
     covered_attributes = models.JSONField(default=list, blank=True)
     missing_attributes = models.JSONField(default=list, blank=True)
+    offtopic_sentences = models.JSONField(
+        default=list, blank=True,
+        help_text="Sentences the relevance check calls off-topic or naming another product type: "
+                  "[{text, score, reason, family}]")
     warnings = models.JSONField(default=list, blank=True)
     options = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=40, help_text="model, model+edited or template")
@@ -89,6 +93,11 @@ class DescriptionDraft(StoreOwned):
     @property
     def has_unsupported_facts(self) -> bool:
         return bool(self.unsupported_facts)
+
+    @property
+    def passes_checks(self) -> bool:
+        """Neither fact checker nor relevance check found anything: what bulk approval requires."""
+        return not self.unsupported_facts and not self.offtopic_sentences
 
 
 class DescriptionRevision(StoreOwned):

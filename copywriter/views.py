@@ -77,6 +77,7 @@ class DraftDetailView(StoreViewMixin, TemplateView):
         draft = get_object_or_404(selectors.drafts_for(self.store), pk=kwargs["pk"])
         ctx.update(draft=draft, unsupported_texts=[f["text"] for f in draft.unsupported_facts],
                    kept_policy=kept_policy_sentences(original=draft.product.description, new=draft.description),
+                   offtopic_texts=[o["text"] for o in draft.offtopic_sentences],
                    diff=selectors.revision_diff(draft.product.description or "", draft.description))
         return ctx
 
@@ -104,8 +105,9 @@ class DraftDetailView(StoreViewMixin, TemplateView):
 class BulkApproveView(StoreViewMixin, View):
     def post(self, request, store_slug):
         out = services.drafts_bulk_approve(store=self.store, user=request.user)
-        messages.success(request, f"Approved {len(out['approved'])} drafts; {len(out['skipped_unsupported'])} "
-                                  "left for review because they state unsupported facts.")
+        messages.success(request, f"Approved {len(out['approved'])} drafts; left for review: "
+                                  f"{len(out['skipped_unsupported'])} stating unsupported facts, "
+                                  f"{len(out['skipped_offtopic'])} with sentences off the product.")
         return redirect("copywriter:index", store_slug=self.store.slug)
 
 

@@ -53,7 +53,8 @@ class CopywriterDraftSerializer(serializers.ModelSerializer):
     class Meta:
         model = DescriptionDraft
         fields = ["id", "sku", "title", "status", "description", "bullets", "meta_title", "meta_description",
-                  "unsupported_facts", "covered_attributes", "missing_attributes", "warnings", "options", "source",
+                  "unsupported_facts", "offtopic_sentences", "covered_attributes", "missing_attributes", "warnings",
+                  "options", "source",
                   "model_label", "model_version", "reject_reason", "job", "created_at", "approved_at",
                   "published_at"]
         read_only_fields = fields
@@ -84,6 +85,7 @@ class CopywriterBulkApproveSerializer(serializers.Serializer):
 class CopywriterBulkApproveOutputSerializer(serializers.Serializer):
     approved = serializers.ListField(child=serializers.IntegerField())
     skipped_unsupported = serializers.ListField(child=serializers.IntegerField())
+    skipped_offtopic = serializers.ListField(child=serializers.IntegerField())
 
 
 class CopywriterModelVersionSerializer(serializers.ModelSerializer):

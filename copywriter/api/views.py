@@ -131,7 +131,7 @@ class DraftBulkApproveApi(StoreScopedAPIView):
     queryset_model = DescriptionDraft
 
     @extend_schema(tags=TAGS, request=s.CopywriterBulkApproveSerializer, responses=s.CopywriterBulkApproveOutputSerializer,
-                   summary="Approve every open draft without unsupported facts")
+                   summary="Approve every open draft without unsupported facts or off-topic sentences")
     def post(self, request, store_slug):
         ser = s.CopywriterBulkApproveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)

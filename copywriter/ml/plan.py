@@ -1,0 +1,476 @@
+"""Content planning: which facts go in which sentence, and a well-formed sentence for each built from the facts.
+
+A description is planned as an opening sentence (what the product is, who or what it is for), then 2-4 body
+sentences each carrying 1-3 attributes, grouped by kind (look, build, size and specs, features, care), and for
+medium/long copy a closing sentence. The language model realises each planned sentence from its few facts
+(:mod:`copywriter.ml.generate`); the sentence this module builds from the same facts is both the model's draft
+to improve and the replacement when the model's sentence fails a check. It is plain prose: never ``key: value``.
+
+No Django, no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from .inputs import Options, ProductFacts
+
+# --- product families: a safe "use" for the opening, and prototypes for the relevance check -------------
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    keywords: tuple[str, ...]  # words in the category or title that put a product in this family
+    use: str  # how the opening says what it is for; deliberately generic so it never claims a spec
+    prototype: str  # what MiniLM compares sentences with (relevance.contradiction)
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("footwear", ("shoe", "shoes", "sneaker", "sneakers", "sandal", "sandals", "boot", "boots", "heels",
+                        "flats", "bellies", "slipper", "slippers", "loafers", "footwear", "flip-flops"),
+           "for everyday wear", "footwear: shoes, sneakers, sandals, heels, flats, boots and slippers to wear on your feet"),
+    Family("clothing", ("shirt", "t-shirt", "tshirt", "dress", "kurta", "kurti", "jeans", "trousers", "jacket",
+                        "sweater", "saree", "top", "skirt", "shorts", "hoodie", "sweatshirt", "blazer", "suit",
+                        "leggings", "lehenga", "dupatta", "churidar", "apparel", "clothing", "beanie", "hat",
+                        "cap", "scarf", "socks", "fashion", "tunic", "coat", "pyjamas", "nightdress", "bra"),
+           "for everyday wear", "clothing and apparel to wear: shirt, dress, kurta, jeans, trousers, jacket, sweater"),
+    Family("bags and accessories", ("bag", "backpack", "handbag", "wallet", "belt", "luggage", "trolley",
+                                    "watch", "sunglasses", "clutch", "purse", "accessories"),
+           "for every day", "bags and accessories: handbag, backpack, wallet, belt, trolley luggage, watch, sunglasses"),
+    Family("jewellery", ("jewellery", "jewelry", "necklace", "earrings", "ring", "bracelet", "pendant", "jhumkas",
+                         "bangles", "anklet"),
+           "to wear every day", "jewellery: necklace, earrings, ring, bracelet and pendant"),
+    Family("electronics", ("electronics", "earbuds", "headphones", "speaker", "monitor", "webcam", "router",
+                           "charger", "power bank", "laptop", "phone", "tablet", "camera", "wearables", "tracker",
+                           "audio", "computers", "networking", "toothbrush"),
+           "for everyday use", "electronics and gadgets: headphones, speaker, phone charger, monitor, router, camera"),
+    Family("kitchen", ("kitchen", "cookware", "air fryer", "coffee maker", "knife", "casserole", "dinner set",
+                       "tableware", "toaster", "kettle", "pan", "jug", "water filter", "cutlery", "blender"),
+           "for the kitchen", "kitchen and cookware: pan, pot, knife, air fryer, coffee maker, plates and bowls"),
+    Family("home", ("home", "towel", "towels", "bath", "bedding", "blanket", "fan", "vacuum", "cleaning",
+                    "curtain", "cushion", "storage", "organiser", "lamp", "decor", "rug"),
+           "for the home", "home essentials: towels, bedding, blankets, fans, vacuum cleaner, storage and decor"),
+    Family("furniture", ("furniture", "sofa", "table", "chair", "bed frame", "bookshelf", "bookcase", "wardrobe",
+                         "bean bag", "desk", "stool", "cabinet"),
+           "for the home", "furniture: sofa, dining table, office chair, bed frame, bookshelf and coffee table"),
+    Family("beauty", ("beauty", "skincare", "serum", "sunscreen", "lipstick", "makeup", "shampoo", "hair",
+                      "perfume", "parfum", "fragrance", "cream", "moisturiser", "roller", "deodorant", "toilette",
+                      "lotion", "nail", "kajal", "eyeliner"),
+           "for your daily routine", "beauty and personal care: skincare serum, face cream, make-up, lipstick, "
+                                     "shampoo and perfume"),
+    Family("pets", ("pet", "pets", "dog", "cat", "puppy", "kitten", "aquarium", "fish", "rabbit", "guinea pig",
+                    "harness", "leash"),
+           "for your pet", "pet supplies: dog food, dog bed, cat toy, harness, aquarium"),
+    Family("sports", ("sports", "yoga", "fitness", "dumbbells", "football", "racket", "badminton", "running",
+                      "hiking", "gym", "cycling", "outdoor", "training"),
+           "for training and the outdoors", "sports and fitness equipment: yoga mat, dumbbells, football, racket, "
+                                            "hiking backpack"),
+    Family("toys", ("toys", "toy", "game", "games", "puzzle", "building set", "doll", "rc car", "stacker", "stunt car",
+                    "remote control car"),
+           "for playtime", "toys and games for children: building blocks, board game, doll, remote control car"),
+    Family("baby", ("baby", "stroller", "nappy", "toddler", "infant", "sleeping bag"),
+           "for your little one", "baby products: stroller, baby sleeping bag, feeding bottles and plates"),
+    Family("food", ("grocery", "food", "tea", "coffee", "granola", "cereal", "snack", "olive oil", "pantry",
+                    "chocolate", "spices", "breakfast"),
+           "for the pantry", "food and drink: breakfast cereal, snack, tea, coffee, cooking oil, a meal to eat"),
+    Family("garden and tools", ("garden", "tools", "tool", "trimmer", "drill", "socket", "planter", "lawn", "pots"),
+           "for the garden and workshop", "garden and DIY tools: hedge trimmer, drill, socket set, planter"),
+    Family("automotive", ("automotive", "car", "tyre", "vehicle"),
+           "for the car", "car accessories: phone mount, tyre inflator, seat covers"),
+    Family("stationery", ("stationery", "notebook", "pens", "pen", "paper", "planner", "journal"),
+           "for the desk", "stationery: notebook, pens, paper and office supplies"),
+)
+
+
+DOMINANT = ("pets", "baby")  # "dog food" is a pet product, "baby sleeping bag" a baby product
+
+
+def family_of(facts: ProductFacts) -> Family | None:
+    """The family named by the title's head noun (the last keyword in it), else by the category from leaf to
+    root; a pet or baby keyword anywhere wins. None when nothing matches."""
+    texts = [facts.title] + [seg for seg in reversed(facts.category.split(">"))] if facts.category else [facts.title]
+    everything = f" {_plain(' '.join(texts))} "
+    for fam in FAMILIES:
+        if fam.name in DOMINANT and any(_find(everything, kw) >= 0 for kw in fam.keywords):
+            return fam
+    for text in texts:
+        low = f" {_plain(text)} "
+        best = None
+        for fam in FAMILIES:
+            for kw in fam.keywords:
+                end = _find(low, kw)
+                if end >= 0 and (best is None or (end, len(kw)) > best[0]):
+                    best = ((end, len(kw)), fam)
+        if best:
+            return best[1]
+    return None
+
+
+def _find(low: str, kw: str) -> int:
+    """End position of the last whole-word occurrence of ``kw`` (or its plural) in `` low ``, else -1."""
+    ends = [m.end() for m in re.finditer(rf" {re.escape(kw)}(?:s|es)? ", low)]
+    return max(ends) if ends else -1
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9\- ]+", " ", (text or "").lower())
+
+
+# --- the product noun ----------------------------------------------------------------------------------
+
+PAIR_NOUNS = {"jeans", "trousers", "shorts", "leggings", "pants", "tights", "pyjamas", "glasses", "sunglasses",
+              "scissors", "earbuds", "headphones", "earphones", "dumbbells", "sandals", "shoes", "sneakers",
+              "boots", "bellies", "flats", "heels", "slippers", "loafers", "earrings", "jhumkas", "socks", "pens",
+              "towels", "bangles"}
+_SKIP_TAIL = re.compile(r"^(\d.*|[a-z]?\d+[a-z]*|of|pcs|pieces|piece|ml|kg|cm|mm|inch|inches|"
+                        r"with|and|&|\(.*|.*\))$", re.I)
+
+
+@dataclass(frozen=True)
+class Noun:
+    text: str  # "shirt", "wireless earbuds"
+    plural: bool
+
+    @property
+    def this(self) -> str:
+        return ("These " if self.plural else "This ") + self.text
+
+    @property
+    def be(self) -> str:
+        return "are" if self.plural else "is"
+
+    @property
+    def article(self) -> str:
+        if self.plural:
+            return self.text
+        return ("an " if self.text[:1] in "aeiou" else "a ") + self.text
+
+
+def product_noun(facts: ProductFacts) -> Noun:
+    """What the product is, from the end of its title ("... Casual Shirt" -> shirt, "Socket Set" -> socket set),
+    else the category leaf."""
+    words = [w for w in re.split(r"\s+", facts.title.strip()) if w]
+    low = [w.lower() for w in words]
+    if "with" in low[1:]:  # "Kurta Set with Jacket": the noun comes before "with"
+        words = words[: low.index("with")]
+    while words and (_SKIP_TAIL.match(words[-1]) or len(re.sub(r"[^A-Za-z]", "", words[-1])) <= 2):
+        words.pop()
+    if words:
+        last = re.sub(r"[^\w\-]", "", words[-1]).lower()
+        if last in {"set", "kit", "pack", "pair"} and len(words) > 1:
+            prev = re.sub(r"[^\w\-]", "", words[-2]).lower()
+            return Noun(f"{prev} {last}", False)
+        if last and not last.isdigit() and len(last) > 2:
+            return Noun(last, last in PAIR_NOUNS or (last.endswith("s") and not last.endswith(("ss", "us", "is"))))
+    leaf = facts.category.split(">")[-1].strip().lower() if facts.category else ""
+    if leaf.endswith("s") and not leaf.endswith("ss") and leaf not in PAIR_NOUNS:
+        leaf = leaf[:-1]
+    return Noun(leaf or "product", False)
+
+
+# --- attribute phrases ---------------------------------------------------------------------------------
+
+@dataclass
+class Phrase:
+    attribute: str
+    text: str
+    clause: bool = False  # an independent clause ("its cover is ...") rather than a verb phrase ("is made of ...")
+
+
+def _label(name: str) -> str:
+    return re.sub(r"\s+", " ", name.replace("_", " ").replace("-", " ")).strip().lower()
+
+
+def _pick(options: list[str], seed: str) -> str:
+    h = int(hashlib.sha1(seed.encode("utf-8")).hexdigest()[:8], 16)
+    return options[h % len(options)]
+
+
+def _lower_first(v: str) -> str:
+    # keep acronyms and brand-like capitals ("USB-C", "IPX4", "TPE"), lower-case ordinary words ("Navy blue")
+    first = v.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower():
+        return first.lower() + v[len(first):]
+    return v
+
+
+COMPONENTS = {"frame", "upper", "sole", "midsole", "handle", "legs", "cover", "top", "base", "lining", "strap",
+              "shell", "back", "blade", "panel", "display", "case", "lid", "stand", "seat", "closure", "finish",
+              "mount", "bladder", "carafe", "basket", "filter", "clasp", "stone", "binding", "ruling", "paint",
+              "zip", "ink", "tip"}
+QUANTITY_VERBS = {
+    "capacity": ["holds {v}", "has a capacity of {v}"], "volume": ["contains {v}", "comes in a {v} size"],
+    "weight": ["weighs {v}", "weighs just {v}"], "dimensions": ["measures {v}"], "size_cm": ["measures {v}"],
+    "length": ["is {v} long"], "height": ["stands {v} tall"], "width": ["is {v} wide"],
+    "diameter": ["is {v} across"], "thickness": ["is {v} thick"], "depth": ["is {v} deep"],
+    "battery life": ["offers a battery life of {v}", "runs for {v} on a charge"],
+    "runtime": ["runs for {v} on a charge"], "power": ["is rated at {v}"], "output power": ["puts out {v}"],
+    "pieces": ["includes {v} pieces"], "pack size": ["comes as a pack of {v}"], "seats": ["seats {v}"],
+    "max load": ["takes a load of up to {v}"], "wear time": ["lasts {v}"], "play time": ["plays in {v}"],
+    "players": ["is for {v} players"], "age range": ["suits ages {v}"], "spf": ["offers {v} protection"],
+    "speed": ["reaches {v}"], "range": ["works up to {v} away"], "keeps cold": ["keeps drinks cold for {v}"],
+    "keeps hot": ["keeps drinks hot for {v}"], "cable length": ["has a {v} cable"],
+    "screen size": ["has a {v} screen"], "refresh rate": ["refreshes at {v}"], "resolution": ["offers {v} resolution"],
+}
+AUDIENCE_KEYS = {"gender", "audience", "for", "suitable for", "life stage", "skin type", "hair type", "suitable_for"}
+LIST_VERBS = {"key ingredients": "is made with {v}", "ingredients": "is made with {v}",
+              "top notes": "opens with notes of {v}", "heart notes": "has a heart of {v}",
+              "base notes": "settles into {v}", "sensors": "tracks {v}", "ports": "has {v} ports",
+              "functions": "offers {v} functions", "attachments": "comes with {v}", "modes": "offers {v}",
+              "presets": "has {v} presets", "compatible with": "works with {v}", "colours": "comes in {v} colours",
+              "connectivity": "connects over {v}", "hob compatibility": "works on {v} hobs", "origin": "comes from {v}",
+              "filling": "is filled with {v}", "fill": "is filled with {v}", "upholstery": "is upholstered in {v}",
+              "protein source": "is made with {v}", "technology": "uses {v} technology", "charging": "charges over {v}",
+              "included": "comes with {v}", "heads included": "comes with {v} brush heads"}
+ADJECTIVE_SUFFIXES = ("able", "ible", "proof", "free", "safe", "ed", "ive", "ic", "al", "less")
+ADJECTIVES = {"vegan", "organic", "waterproof", "wireless", "portable", "lightweight", "reversible", "handmade",
+              "non slip", "reflective", "chewable", "foldable", "hypoallergenic", "breathable", "caffeine"}
+
+
+def _is_adjective(label: str) -> bool:
+    return label in ADJECTIVES or label.endswith(ADJECTIVE_SUFFIXES)
+
+
+def attribute_phrase(name: str, value: str, noun: Noun, seed: str = "") -> Phrase:
+    """One attribute as a verb phrase for "It/This <noun> ..." (or an independent clause), never "key: value"."""
+    label, v = _label(name), value.strip()
+    vl = v.lower()
+    s = seed + name
+    if label == "pair" and vl in {"yes", "true"}:
+        return Phrase(name, "is sold as a pair")
+    if vl in {"yes", "true", "y"}:
+        if label == "caffeine":
+            return Phrase(name, "contains caffeine")
+        if label.endswith(" included"):
+            return Phrase(name, f"comes with {label[: -len(' included')]} included")
+        return Phrase(name, f"is {label.replace('non slip', 'non-slip')}" if _is_adjective(label)
+                      else _pick([f"comes with {label}", f"features {label}"], s))
+    if vl == "included":
+        return Phrase(name, f"comes with {_a(label)}" if not _pluralish(label) else f"comes with {label}")
+    if vl in {"no", "false", "n"}:
+        return Phrase(name, f"is not {label}" if _is_adjective(label) else f"does not come with {label}")
+    if label in {"colour", "color", "primary colour", "primary color", "shade", "colour name"}:
+        return Phrase(name, _pick([f"comes in {_lower_first(v)}", f"is finished in {_lower_first(v)}"], s))
+    if label in {"material", "fabric", "blade material", "strap material"}:
+        what = "" if label in {"material", "fabric"} else label.replace(" material", "") + " "
+        lead = f"has a {what}made of {_lower_first(v)}" if what else None
+        return Phrase(name, lead or _pick([f"is made of {_lower_first(v)}", f"is made from {_lower_first(v)}"], s))
+    if label in AUDIENCE_KEYS:
+        if label == "gender":
+            return Phrase(name, "is a unisex design" if vl == "unisex" else f"is made for {vl}")
+        if label == "skin type":
+            return Phrase(name, f"suits {vl}" + ("" if "skin" in vl else " skin"))
+        if label == "hair type":
+            return Phrase(name, f"is made for {vl}" + ("" if "hair" in vl else " hair"))
+        if label == "life stage":
+            return Phrase(name, f"is made for {vl} pets" if vl in {"adult", "senior", "puppy", "kitten"}
+                          else f"is made for the {vl} stage")
+        return Phrase(name, f"is suitable for {_lower_first(v)}")
+    if label == "size" or label.endswith(" size") and label not in QUANTITY_VERBS:
+        if "," in v or " and " in vl:
+            return Phrase(name, f"comes in sizes {v}")
+        return Phrase(name, f"comes in size {v}" if len(v) <= 12 else f"comes in {v} size")
+    if label == "fit":
+        return Phrase(name, f"has a {vl}" if "fit" in vl else f"has a {vl} fit")
+    if label == "care":
+        if "machine wash" in vl:
+            return Phrase(name, f"is {vl}" if vl.startswith("machine washable") else f"can be machine washed ({v})")
+        if "hand wash" in vl:
+            return Phrase(name, "should be washed by hand")
+        return Phrase(name, f"has simple care instructions ({v})")
+    if label in QUANTITY_VERBS:
+        return Phrase(name, _pick(QUANTITY_VERBS[label], s).format(v=v))
+    if label in LIST_VERBS:
+        return Phrase(name, LIST_VERBS[label].format(v=_lower_first(v)))
+    head = label.split()[-1]
+    if head in COMPONENTS or label in COMPONENTS:
+        if len(v.split()) <= 4:
+            return Phrase(name, f"has {_a(_lower_first(v))} {label}" if not _pluralish(label)
+                          else f"has {_lower_first(v)} {label}")
+        return Phrase(name, f"its {label} {'are' if _pluralish(label) else 'is'} {_lower_first(v)}", clause=True)
+    if _is_adjective(label):
+        return Phrase(name, f"is {label} {v}" if not v[:1].isdigit() else f"is {label} for {v}")
+    if re.fullmatch(r"\d+", v):
+        return Phrase(name, f"has {v} {label}" if _pluralish(label) or v == "1" else f"has {_a(label)} of {v}")
+    if re.match(r"^[\d.,\-–/ x×]+", v):
+        return Phrase(name, f"has {label} of {v}" if _pluralish(label) else f"has {_a(label)} of {v}")
+    if len(v.split()) <= 3:
+        return Phrase(name, f"has {_a(_lower_first(v))} {label}")
+    return Phrase(name, f"its {label} {'are' if _pluralish(label) else 'is'} {_lower_first(v)}", clause=True)
+
+
+def _a(text: str) -> str:
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+
+
+def _pluralish(label: str) -> bool:
+    return label.endswith("s") and not label.endswith("ss")
+
+
+def join_phrases(subject: str, phrases: list[Phrase], *, plural: bool = False) -> str:
+    """"This shirt comes in navy, is made of cotton and has a slim fit." (clauses become their own sentence)."""
+    vps = [p.text for p in phrases if not p.clause]
+    clauses = [p.text for p in phrases if p.clause]
+    out = []
+    if vps:
+        if plural:
+            vps = [_pluralise_verb(t) for t in vps]
+        body = vps[0] if len(vps) == 1 else ", ".join(vps[:-1]) + " and " + vps[-1]
+        out.append(f"{subject} {body}.")
+    for c in clauses:
+        out.append(c[0].upper() + c[1:] + ".")
+    return " ".join(out)
+
+
+_PLURAL_VERBS = {"is": "are", "has": "have", "comes": "come", "weighs": "weigh", "holds": "hold", "measures": "measure",
+                 "contains": "contain", "offers": "offer", "runs": "run", "suits": "suit", "stands": "stand",
+                 "features": "feature", "does": "do", "puts": "put", "seats": "seat", "takes": "take", "lasts": "last",
+                 "reaches": "reach", "works": "work", "keeps": "keep", "refreshes": "refresh", "opens": "open",
+                 "settles": "settle", "tracks": "track", "connects": "connect", "charges": "charge", "uses": "use",
+                 "includes": "include", "plays": "play", "should": "should", "can": "can"}
+
+
+def _pluralise_verb(vp: str) -> str:
+    first, _, rest = vp.partition(" ")
+    return f"{_PLURAL_VERBS.get(first, first)} {rest}".strip()
+
+
+# --- the plan --------------------------------------------------------------------------------------------
+
+KIND_ORDER = ("look", "build", "size", "spec", "feature", "care")
+
+
+def attribute_kind(name: str, value: str) -> str:
+    label, vl = _label(name), value.strip().lower()
+    if label in AUDIENCE_KEYS:
+        return "audience"
+    if label in {"colour", "color", "primary colour", "shade", "pattern", "finish", "style", "colours"}:
+        return "look"
+    if label in {"material", "fabric", "upholstery", "filling", "fill"} or label.split()[-1] in COMPONENTS:
+        return "build"
+    if label in {"size", "dimensions", "length", "height", "width", "diameter", "thickness", "weight", "capacity",
+                 "volume", "fit", "depth"}:
+        return "size"
+    if vl in {"yes", "no", "true", "false"}:
+        return "feature"
+    if label in {"care", "origin", "warranty", "language"}:
+        return "care"
+    return "spec"
+
+
+@dataclass
+class PlannedSentence:
+    role: str  # "opening", "body" or "closing"
+    attributes: list[str]  # the attribute names this sentence must state
+    draft: str  # the sentence built from the facts: the model's starting point and the fallback
+    subject: str = ""
+
+
+@dataclass
+class ContentPlan:
+    noun: Noun
+    family: str  # the product family name, "" when unknown
+    sentences: list[PlannedSentence] = field(default_factory=list)
+
+    @property
+    def planned_attributes(self) -> list[str]:
+        return [a for s in self.sentences for a in s.attributes]
+
+
+BODY_SENTENCES = {"short": 2, "medium": 3, "long": 4}
+MAX_FACTS_PER_SENTENCE = 3
+SUBJECTS = ("It", "{this}", "The {noun}")
+
+
+def opening_sentence(facts: ProductFacts, options: Options, noun: Noun, family: Family | None,
+                     audience_phrase: Phrase | None) -> str:
+    title = facts.title.rstrip(".")
+    by = f" from {facts.brand}" if facts.brand and facts.brand.lower() not in title.lower() else ""
+    in_title = noun.text.lower() in title.lower()
+    what = "" if in_title else f"{noun.article} "
+    use = family.use if family else ""
+    be = "are" if noun.plural else "is"
+    if audience_phrase is not None and audience_phrase.text.startswith(("is made for ", "is a unisex")):
+        front = "A unisex design" if "unisex" in audience_phrase.text else \
+            "Designed for " + audience_phrase.text[len("is made for "):]
+        made = f"{be} {what}made {use}" if use else f"{be} {what or 'made with care'}"
+        text = f"{front}, the {title}{by} {made}"
+    elif audience_phrase is not None:
+        tail = _pluralise_verb(audience_phrase.text) if noun.plural else audience_phrase.text
+        core = f"{be} {what}made {use}".replace("  ", " ").strip() if (what or use) else ""
+        text = f"The {title}{by} {core + ' and ' if core and core != be else ''}{tail}"
+    elif what or use:
+        made = f"made {use}" if use else ""
+        text = f"The {title}{by} {be} {what}{made}".rstrip()
+    else:
+        text = f"Meet the {title}{by}"
+    if options.tone == "premium":
+        text = text.replace("The ", "Discover the ", 1) if text.startswith("The ") and audience_phrase is None \
+            else text
+    end = "!" if options.tone == "playful" else "."
+    return re.sub(r"\s+", " ", text).strip() + end
+
+
+CLOSINGS = {
+    "neutral": ["A practical choice {use}.", "A dependable pick {use}."],
+    "premium": ["A refined choice {use}.", "An elegant addition {use}."],
+    "playful": ["A fun pick {use}!", "Ready when you are {use}!"],
+    "technical": ["A well-specified choice {use}."],
+    "brand": ["A good choice {use}."],
+}
+
+
+def closing_sentence(facts: ProductFacts, options: Options, family: Family | None) -> str:
+    if options.audience:
+        return f"Made with {options.audience} in mind."
+    use = family.use if family else "for every day"
+    return _pick(CLOSINGS.get(options.tone, CLOSINGS["neutral"]), facts.title).format(use=use)
+
+
+def plan_content(facts: ProductFacts, options: Options) -> ContentPlan:
+    """The opening, 2-4 body sentences of 1-3 facts each (grouped by kind), and a closing one for medium/long."""
+    noun = product_noun(facts)
+    family = family_of(facts)
+    plan = ContentPlan(noun, family.name if family else "")
+    names = list(facts.attributes)
+    audience = [n for n in names if attribute_kind(n, facts.attributes[n]) == "audience"]
+    first_audience = audience[0] if audience else None
+    aud_phrase = attribute_phrase(first_audience, facts.attributes[first_audience], noun, facts.title) \
+        if first_audience else None
+    plan.sentences.append(PlannedSentence("opening", [first_audience] if first_audience else [],
+                                          opening_sentence(facts, options, noun, family, aud_phrase)))
+    rest = [n for n in names if n != first_audience]
+    rest.sort(key=lambda n: (KIND_ORDER + ("audience",)).index(attribute_kind(n, facts.attributes[n])))
+    n_body = BODY_SENTENCES[options.length]
+    capacity = n_body * MAX_FACTS_PER_SENTENCE
+    rest = rest[:capacity]
+    if rest:
+        n_sent = min(n_body, len(rest))
+        per = -(-len(rest) // n_sent)  # ceil: spread the facts evenly, at most three a sentence
+        groups = [rest[i: i + per] for i in range(0, len(rest), per)]
+        for i, group in enumerate(groups):
+            subject = SUBJECTS[i % len(SUBJECTS)].format(this=noun.this, noun=noun.text)
+            if subject == "It" and noun.plural:
+                subject = "They"
+            phrases = [attribute_phrase(n, facts.attributes[n], noun, facts.title) for n in group]
+            plural = noun.plural and subject != "It"
+            plan.sentences.append(PlannedSentence("body", group, join_phrases(subject, phrases, plural=plural),
+                                                  subject))
+    if options.length != "short" or options.audience:
+        plan.sentences.append(PlannedSentence("closing", [], closing_sentence(facts, options, family)))
+    return plan
+
+
+def template_text(plan: ContentPlan, options: Options) -> str:
+    """The whole description from the plan's own sentences (the deterministic baseline)."""
+    return " ".join(s.draft for s in plan.sentences)
+
+
+def keyword_sentence(keywords: list[str]) -> str:
+    kws = [k for k in keywords if k]
+    if not kws:
+        return ""
+    joined = kws[0] if len(kws) == 1 else ", ".join(kws[:-1]) + " or " + kws[-1]
+    return f"A good match if you are looking for {joined}."

@@ -1,0 +1,123 @@
+"""Checks every generated sentence must pass before it can enter a draft (and the same checks for evaluation).
+
+* **style**: one real sentence of 4-45 words; no ``key: value`` lists, no "Details:", no talk about the task
+  ("Here is a rewritten version", "As an AI"), no empty hype ("unparalleled", "game-changer"), no avoided word;
+* **loop**: no phrase repeated ("with a double sofa bed with a double sofa bed");
+* **facts**: every claim backed by the product input (:mod:`copywriter.ml.facts`), and the attributes the plan
+  gave this sentence are actually stated;
+* **relevance**: about this product and not naming another product type (:mod:`copywriter.ml.relevance`).
+
+No Django.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import facts as factlib
+
+MIN_WORDS, MAX_WORDS = 4, 45
+KEY_VALUE_RE = re.compile(r"(?:^|[,;.\n]\s*|\s)[A-Za-z][A-Za-z _/\-]{0,28}:\s*[\w\"'(]")
+DETAILS_RE = re.compile(r"\bdetails\s*:", re.I)
+META_RE = re.compile(
+    r"\b(rewritten|rewrite|revised version|the goal was|original (?:fact|text|sentence)|this description|"
+    r"draft sentence|the draft|word count|here(?:'s| is) (?:a|the|your)|i hope|let me know|as an ai|"
+    r"ai assistant|language model|facts? (?:given|provided)|product description|one sentence|sure[,!])\b", re.I)
+HYPE_RE = re.compile(
+    r"\b(unparalleled|unmatched|game[- ]changer|revolutionary|elevate your|look no further|whether you're|"
+    r"in today's|best[- ]in[- ]class|world[- ]class|must[- ]have|second to none|like never before|"
+    r"amazing innovation|renowned|make money|high-end|state[- ]of[- ]the[- ]art|cutting[- ]edge)\b", re.I)
+
+
+def spec_pairs(text: str) -> int:
+    """How many ``key: value`` pairs the text contains (three or more make it a spec dump)."""
+    return len(KEY_VALUE_RE.findall(text or ""))
+
+
+def is_spec_dump(text: str) -> bool:
+    return spec_pairs(text) >= 3 or bool(DETAILS_RE.search(text or ""))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def has_loop(text: str, *, n: int = 3) -> bool:
+    """A phrase repeated: the same n-gram (n >= 3 words) twice in a row, or any 4-gram three times or more."""
+    w = _words(text)
+    for size in range(n, 9):
+        for i in range(len(w) - 2 * size + 1):
+            if w[i: i + size] == w[i + size: i + 2 * size]:
+                return True
+    grams = Counter(tuple(w[i: i + 4]) for i in range(len(w) - 3))
+    return any(c >= 3 for c in grams.values())
+
+
+def sentence_repeats(text: str, *, n: int = 3) -> bool:
+    """Inside one sentence, any 3-gram twice is already a loop."""
+    w = _words(text)
+    grams = Counter(tuple(w[i: i + n]) for i in range(len(w) - n + 1))
+    return any(c >= 2 for c in grams.values())
+
+
+def clean_sentence(raw: str) -> str:
+    """The first sentence of a model answer, without quotes, markdown or a "Sentence:" label."""
+    text = re.sub(r"[*#_`]+", "", raw or "").strip()
+    text = re.sub(r"^(?:sure|okay|ok)[,!.]?\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:sentence|answer|rewritten|rewrite|output|description)\s*:\s*", "", text, flags=re.I)
+    text = re.sub(r"[\"“”]", "", text).strip().strip("'").strip()
+    text = re.sub(r"\s+", " ", text)
+    m = re.match(r"(.+?[.!?])(?:\s|$)", text)
+    if m and len(m.group(1).split()) >= MIN_WORDS:
+        text = m.group(1)
+    elif text and text[-1] not in ".!?":
+        return ""  # cut off mid-sentence (max_tokens hit): not a sentence
+    return text.strip().strip("\"'“”").strip()
+
+
+@dataclass
+class SentenceVerdict:
+    text: str
+    reasons: list[str] = field(default_factory=list)
+    unsupported: list[dict] = field(default_factory=list)
+    relevance: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+
+def style_reasons(text: str, avoid_words: Sequence[str] = ()) -> list[str]:
+    reasons = []
+    n = len(text.split())
+    if not text:
+        return ["empty"]
+    if n < MIN_WORDS or n > MAX_WORDS:
+        reasons.append(f"length {n} words")
+    if spec_pairs(text) >= 1 or DETAILS_RE.search(text):
+        reasons.append("key: value list")
+    if META_RE.search(text):
+        reasons.append("talks about the task")
+    if HYPE_RE.search(text):
+        reasons.append("empty hype")
+    if sentence_repeats(text):
+        reasons.append("repeats itself")
+    low = text.lower()
+    for w in avoid_words:
+        if w and re.search(rf"\b{re.escape(w.lower())}\b", low):
+            reasons.append(f"uses avoided word {w!r}")
+    return reasons
+
+
+def fact_reasons(text: str, src: factlib.Source, required: Sequence[str]) -> tuple[list[str], list[dict]]:
+    report = factlib.check_facts(text, source=src)
+    reasons = []
+    if report.unsupported:
+        reasons.append("unsupported: " + ", ".join(c.text for c in report.unsupported))
+    missing = [a for a in required if a in report.missing_attributes]
+    if missing:
+        reasons.append("drops planned facts: " + ", ".join(missing))
+    return reasons, report.unsupported_facts
