@@ -50,17 +50,18 @@ async def test_generate_streams_tokens_from_a_real_inference_worker(inference_wo
     try:
         while draft is None:
             msg = await comm.receive_json_from(timeout=120)
-            if msg["type"] == "copywriter.token" and msg["job_id"] == str(job.pk):
-                tokens.append(msg["text"])
+            assert msg["type"] != "copywriter.token"  # the raw token stream never leaves the worker
+            if msg["type"] == "copywriter.sentence" and msg["job_id"] == str(job.pk):
+                tokens.append(msg["text"])  # vetted sentences, in order
             elif msg["type"] == "copywriter.draft" and msg["draft"]["job_id"] == str(job.pk):
                 draft = msg["draft"]
     except TimeoutError:
         pytest.fail(f"no draft within 120 s; {len(tokens)} tokens so far\nworker log:\n{inference_worker.output()}")
     finally:
         await comm.disconnect()
-    assert len(tokens) >= 3 and draft["product_id"] == product.pk and draft["missing_attributes"] == []
+    assert len(tokens) >= 2 and draft["product_id"] == product.pk and draft["missing_attributes"] == []
     saved = await database_sync_to_async(DescriptionDraft.objects.get)(pk=draft["id"])
-    assert saved.raw_text.strip() == "".join(tokens).strip() and saved.status == "draft"
+    assert " ".join(t.strip() for t in tokens) == saved.description.strip() and saved.status == "draft"
     for _ in range(50):  # the job row is finished right after the draft is broadcast
         finished = await database_sync_to_async(Job.objects.get)(pk=job.pk)
         if finished.status != JobStatus.RUNNING:
