@@ -144,7 +144,19 @@ def select_evidence(
     best = max(scores)
     ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
     chosen = [i for i in ranked[:max_evidence] if scores[i] >= best - EVIDENCE_MARGIN]
+    # A question with several parts ("are they waterproof, what's the battery life?") needs a fact for each part:
+    # the best fact of every clause joins the evidence, within the same cap.
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(question) if len(tokenize(c.strip())) >= 2]
+    if len(clauses) > 1:
+        clause_vectors = embed(clauses)
+        for vec_c in clause_vectors:
+            part = max(range(len(candidates)), key=lambda i: float(fact_vectors[i] @ vec_c))
+            if part not in chosen and len(chosen) < max_evidence:
+                chosen.append(part)
     return [Evidence(candidates[i][0], candidates[i][1], scores[i]) for i in sorted(chosen)]
+
+
+_CLAUSE_SPLIT = re.compile(r"[,;?]|\band\b|\balso\b", re.I)
 
 
 def build_messages(fact: str, question: str) -> list[dict]:
