@@ -33,6 +33,14 @@ class StoreScopedMetadata(SimpleMetadata):
     def determine_actions(self, request, view):
         if getattr(view, "serializer_class", None) is None and "get_serializer_class" not in type(view).__dict__:
             return {}
+        lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+        if hasattr(view, "get_object") and lookup and lookup not in view.kwargs:
+            # A view that finds its object by another URL kwarg (e.g. a sku): DRF's PUT description would call
+            # get_object() and assert on the missing `pk`; describe POST only instead of answering 500.
+            def no_object():
+                raise Http404
+
+            view.get_object = no_object
         return super().determine_actions(request, view)
 
 
