@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from ecomops import hotcache
@@ -128,7 +129,11 @@ def product_delete(*, product: Product) -> None:
         raise ValidationError(
             {"sku": [f"Product {product.sku!r} appears in orders and cannot be deleted; set its status to archived."]}
         )
-    product.delete()
+    try:
+        product.delete()
+    except ProtectedError:  # e.g. a purchase order line (inventory) still names it: kept for that history
+        raise ValidationError({"sku": [f"Product {product.sku!r} is referenced by purchase orders and cannot be "
+                                       "deleted; set its status to archived."]}) from None
     hotcache.bump(product.store_id, hotcache.CATALOG)
 
 

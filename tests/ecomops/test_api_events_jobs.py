@@ -162,7 +162,8 @@ def test_job_kinds_lists_the_registered_kinds(analyst_api_client, store):
     kinds = {kind["name"]: kind for kind in response.json()}
     assert kinds["kpi_rollup"] == {"name": "kpi_rollup", "label": "Recompute daily KPI rollups", "queue": "default",
                                    "params": ["end", "start"], "max_concurrent": 2}
-    assert kinds["support_train"]["params"] == []  # its training data comes from settings, never a request
+    # its training data comes from settings or a file train_support stored server-side (by content hash), never a path
+    assert kinds["support_train"]["params"] == ["base_upload", "extra_upload", "training_set"]
 
 
 def test_cancel_queued_and_running_jobs(api_client, store):

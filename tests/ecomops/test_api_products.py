@@ -211,3 +211,16 @@ def test_bulk_upsert_rejects_a_malformed_envelope(api_client, store):
         response = api_client.post(bulk_url(store), body, format="json")
         assert response.status_code == 400, body
         assert response.json()["errors"][0]["field"] == "products"
+
+
+def test_a_product_on_a_purchase_order_cannot_be_deleted(api_client, store):
+    # the schema fuzz found it after inventory landed: the PROTECT foreign key answered 500
+    from inventory.models import PurchaseOrder, PurchaseOrderLine, Supplier
+
+    product = ProductFactory(store=store, sku="PO-1")
+    supplier = Supplier.objects.create(store=store, name="Acme Supply")
+    order = PurchaseOrder.objects.create(store=store, supplier=supplier, number="PO-0001")
+    PurchaseOrderLine.objects.create(store=store, purchase_order=order, product=product, quantity=3)
+    response = api_client.delete(products_url(store, "PO-1/"))
+    assert response.status_code == 400 and "purchase orders" in response.json()["sku"][0]
+    assert Product.objects.for_store(store).filter(pk=product.pk).exists()
