@@ -97,6 +97,8 @@ class EmbeddedPostgres:
         self.datadir.mkdir(parents=True, exist_ok=True)
         if self.run_as is not None:
             _let_others_traverse(self.datadir.parent)
+            # ... and its binaries, wherever the virtualenv lives (a CI clone in a 0700 temp or home folder)
+            _let_others_traverse(self.bin)
             os.chown(self.datadir, self.run_as.pw_uid, self.run_as.pw_gid)
         self.datadir.chmod(0o700)
         if (self.datadir / "PG_VERSION").exists():
