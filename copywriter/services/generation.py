@@ -74,7 +74,7 @@ def generation_start(*, store: Store, user, skus: Sequence[str] | None = None, f
                      max_new_tokens: int | None = None) -> Job:
     """Validate everything first (unknown sku, no title/attributes, bad options -> ValueError), then a Job."""
     opts = dict(options or {})
-    for key in ("keywords", "avoid"):  # the page's form sends "a, b"; the job's declared parameters take a list
+    for key in ("keywords", "avoid_words", "avoid"):  # the page's form sends "a, b"; the job's declared parameters take a list
         if isinstance(opts.get(key), str):
             opts[key] = [w.strip() for w in opts[key].split(",") if w.strip()]
     if opts.get("tone") == "brand" and not opts.get("brand_voice"):

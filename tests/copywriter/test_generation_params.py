@@ -14,6 +14,6 @@ pytestmark = pytest.mark.django_db
 def test_the_forms_options_are_valid_job_parameters(store, owner):
     ProductFactory(store=store, sku="S1", title="Linen Shirt", attributes={"colour": "White"})
     job = services.generation_start(store=store, user=owner, skus=["S1"], stream=True, options={
-        "tone": "neutral", "length": "short", "keywords": "breathable, summer", "avoid": "", "audience": ""})
+        "tone": "neutral", "length": "short", "keywords": "breathable, summer", "avoid_words": "cheap", "audience": "", "brand_voice": ""})
     _, params = params_validate(GenerateParams, job.params, store=store)
-    assert params["options"]["keywords"] == ["breathable", "summer"] and not params["options"].get("avoid")
+    assert params["options"]["keywords"] == ["breathable", "summer"] and params["options"]["avoid_words"] == ["cheap"]
