@@ -145,16 +145,10 @@ def _cancel_check(job: Job):
 
 
 def _model_for(version: CopywriterModel | None):
-    """(LanguageModel, label): through copywriter.runtime (the engine's door to versions) when it offers one."""
+    """(LanguageModel, label) of a version (None: the base model), through the runtime's per-process cache."""
     from copywriter import runtime
 
-    if hasattr(runtime, "language_model"):
-        return runtime.language_model(version), runtime.label_for(version)
-    from copywriter.ml.lm import BASE_MODEL_NAME
-    from ecomops.ml.llm import get_language_model
-
-    model = get_language_model(version.path if version else None)
-    return model, version.label if version else BASE_MODEL_NAME
+    return runtime.language_model(version), runtime.label_for(version)
 
 
 def run_generation_job(job: Job, *, product_ids: list[int], options: dict, stream: bool = False,

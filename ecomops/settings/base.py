@@ -259,7 +259,6 @@ CACHES = {
 # Hot read endpoints keep results in each process's memory under per-store stamps in Redis (ecomops/hotcache.py).
 ECOMOPS_HOT_CACHE = env_bool("ECOMOPS_HOT_CACHE", True)
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024  # bulk event uploads of 10,000 rows
 
 LOGGING = {
     "version": 1,
@@ -301,3 +300,5 @@ SUPPORT_WIDGET_NEW_CONVERSATIONS_PER_CLIENT_PER_10_MIN = env_int("SUPPORT_WIDGET
 # Every upload (API bulk bodies, knowledge files) is read in chunks up to this many bytes (ecomops/uploads.py);
 # past it the answer is a clear 413 / form error. Rows are capped per endpoint as well.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
+# One limit for every request body: the request guard (a JSON 413 on /api/) and the capped upload readers.
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
