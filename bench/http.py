@@ -2,20 +2,26 @@
 recommendations and the product list, for today's setup (one Daphne process) and ours, in the same run.
 
     .venv/bin/python bench/http.py [--json out.json] [--duration 8] [--rate 100] [--concurrency 32] [--workers 2]
-        [--configs baseline,ours,ours-no-pool,ours-persistent,ours-no-cache] [--model itemknn]
+        [--configs baseline,ours,ours-no-fastpath,ours-no-pool,ours-persistent,ours-no-cache] [--model itemknn]
+        [--all-endpoints]
 
 Without DATABASE_URL / REDIS_URL it starts an embedded PostgreSQL (data kept in var/bench-http-postgres, so the
 seeded store is reused) and an embedded Redis. Sets up once a store "bench-http" with the demo data (300 products,
 3,000 customers, a year of sessions) and one trained, active model version, and an API token.
 
-Server configurations, each started alone on a free port, measured, stopped:
-    baseline         one Daphne process, a new database connection per request, no hot cache (today's setup)
-    ours             gunicorn with --workers uvicorn workers, a psycopg 3 pool per process, the hot cache
-    ours-no-pool     ours with a new database connection per request (DATABASE_POOL_SIZE=0, CONN_MAX_AGE=0)
-    ours-persistent  ours with persistent per-thread connections instead of the pool (CONN_MAX_AGE=60)
-    ours-no-cache    ours without the hot cache (ECOMOPS_HOT_CACHE=0): what the processes alone give
+Server configurations, each started alone on a free port, measured, stopped (baseline and ours on the three
+endpoints; the variants on trending only, unless --all-endpoints):
+    baseline          one Daphne process, a new database connection per request, no hot cache, DRF's own throttle
+                      (a list of request times per user), one impression INSERT per list: today's setup
+    ours              gunicorn with --workers uvicorn workers, a psycopg 3 pool per process, the hot cache, the
+                      ASGI fast path for repeated trending / product-list requests (ecomops/fastpath.py), the
+                      counter throttle, impressions written in batches
+    ours-no-fastpath  ours with every request through Django + DRF (ECOMOPS_FAST_PATH=0)
+    ours-no-pool      ours with a new database connection per request (DATABASE_POOL_SIZE=0, CONN_MAX_AGE=0)
+    ours-persistent   ours with persistent per-thread connections instead of the pool (CONN_MAX_AGE=60)
+    ours-no-cache     ours without the hot cache (ECOMOPS_HOT_CACHE=0, so no fast path either)
 
-Load: a minimal asyncio HTTP/1.1 keep-alive client on loopback, in this process, on the same 2 cores as the server
+Load: a minimal asyncio HTTP/1.1 keep-alive client (transport/protocol level, uvloop) on loopback, in this process, on the same 2 cores as the server
 (it takes CPU from it, so the figures are a floor). Saturation: --concurrency connections in a closed loop for
 --duration seconds. Open loop: --rate requests/s on a fixed schedule for --duration seconds, latency measured from
 each request's scheduled time (a slow answer delays nothing else, so queueing shows in the percentiles). Bounded:
@@ -57,16 +63,23 @@ OPEN_LOOP_CONNECTIONS = 64
 GOAL_RPS, GOAL_SPEEDUP, GOAL_P95_MS = 500, 10, 50
 
 CONFIGS = {
+    # Today's setup, as it ran before this tier: DRF's list-of-times throttle, one impression INSERT per list.
     "baseline": ("1 Daphne process, connection per request, no hot cache (today)",
-                 {"DATABASE_POOL_SIZE": "0", "DATABASE_CONN_MAX_AGE": "0", "ECOMOPS_HOT_CACHE": "0"}, "daphne"),
-    "ours": ("gunicorn + {w} uvicorn workers, psycopg pool, hot cache", {}, "gunicorn"),
-    "ours-no-pool": ("gunicorn + {w} uvicorn workers, connection per request, hot cache",
+                 {"DATABASE_POOL_SIZE": "0", "DATABASE_CONN_MAX_AGE": "0", "ECOMOPS_HOT_CACHE": "0",
+                  "API_USER_THROTTLE": "ecomops.api.throttling.SlidingLogUserRateThrottle",
+                  "RECOMMENDER_IMPRESSION_BATCH": "0"}, "daphne"),
+    "ours": ("gunicorn + {w} uvicorn workers, pool, hot cache, fast path", {}, "gunicorn"),
+    "ours-no-fastpath": ("ours without the ASGI fast path (every request through Django + DRF)",
+                         {"ECOMOPS_FAST_PATH": "0"}, "gunicorn"),
+    "ours-no-pool": ("ours with a new database connection per request",
                      {"DATABASE_POOL_SIZE": "0", "DATABASE_CONN_MAX_AGE": "0"}, "gunicorn"),
-    "ours-persistent": ("gunicorn + {w} uvicorn workers, persistent connections (60 s), hot cache",
+    "ours-persistent": ("ours with persistent connections (CONN_MAX_AGE=60) instead of the pool",
                         {"DATABASE_POOL_SIZE": "0", "DATABASE_CONN_MAX_AGE": "60"}, "gunicorn"),
-    "ours-no-cache": ("gunicorn + {w} uvicorn workers, psycopg pool, no hot cache",
-                      {"ECOMOPS_HOT_CACHE": "0"}, "gunicorn"),
+    "ours-no-cache": ("ours without the hot cache (so without the fast path)", {"ECOMOPS_HOT_CACHE": "0"},
+                      "gunicorn"),
 }
+# baseline and ours run every endpoint; the variants run trending only unless --all-endpoints (keeps < 5 min).
+FULL_CONFIGS = ("baseline", "ours")
 
 
 def free_port() -> int:
@@ -165,48 +178,75 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
+class _Reply(asyncio.Protocol):
+    """One keep-alive connection's responses, parsed from the byte stream with bytes.find (no readline per
+    header): the load generator must cost far less than the server it measures (its CPU per request is printed)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.transport = None
+        self.lost = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is not None and not self.waiter.done():
+            self._complete()
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed by the server"))
+
+    def _complete(self) -> None:
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buf[:end]).lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at >= 0:
+            stop = head.find(b"\r\n", at + 2)
+            total = end + 4 + int(head[at + 17:stop if stop > 0 else None])
+        elif b"transfer-encoding: chunked" in head:
+            last = self.buf.find(b"\r\n0\r\n\r\n", end)
+            if last < 0:
+                return
+            total = last + 7
+        else:
+            total = end + 4
+        if len(self.buf) < total:
+            return
+        del self.buf[:total]
+        self.waiter.set_result((int(head[9:12]), b"\r\nconnection: close" in head))
+
+
 class Connection:
-    """A minimal HTTP/1.1 keep-alive client: the load generator must cost less than the server it measures."""
+    """A minimal HTTP/1.1 keep-alive client on asyncio's transport/protocol layer."""
 
     def __init__(self, port: int, token: str) -> None:
-        self.port, self.token = port, token
-        self.reader = self.writer = None
+        self.port = port
+        self.headers = (f" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
+                        "Accept: application/json\r\n\r\n").encode()
+        self.reply: _Reply | None = None
 
     async def get(self, path: str) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {self.token}\r\n"
-                           "Accept: application/json\r\n\r\n").encode())
-        status_line = await self.reader.readline()
-        length, close, chunked = 0, False, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "connection" and "close" in value.lower():
-                close = True
-            elif name == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-        if chunked:
-            while True:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
-                await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-        else:
-            await self.reader.readexactly(length)
+        if self.reply is None or self.reply.lost:
+            _, self.reply = await asyncio.get_running_loop().create_connection(_Reply, "127.0.0.1", self.port)
+        reply = self.reply
+        reply.waiter = asyncio.get_running_loop().create_future()
+        reply.transport.write(b"GET " + path.encode() + self.headers)
+        status, close = await reply.waiter
         if close:
             self.close()
-        return int(status_line.split()[1])
+        return status
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
+        if self.reply is not None and self.reply.transport is not None:
+            self.reply.transport.close()
+        self.reply = None
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -227,7 +267,8 @@ async def saturate(port: int, token: str, make_path, concurrency: int, duration:
         while time.perf_counter() < deadline and len(latencies) + errors < MAX_REQUESTS:
             started = time.perf_counter()
             try:
-                status = await asyncio.wait_for(conn.get(make_path()), 30)
+                async with asyncio.timeout(30):  # no task per request, unlike wait_for
+                    status = await conn.get(make_path())
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
                 errors += 1
                 conn.close()
@@ -263,7 +304,8 @@ async def open_loop(port: int, token: str, make_path, rate: float, duration: flo
             await asyncio.sleep(delay)
         conn = await idle.get()
         try:
-            status = await asyncio.wait_for(conn.get(make_path()), 30)
+            async with asyncio.timeout(30):
+                status = await conn.get(make_path())
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
             errors += 1
             conn.close()
@@ -292,6 +334,9 @@ def main() -> int:
     parser.add_argument("--model", default="itemknn", help="algorithm of the served model version (trained once)")
     parser.add_argument("--customers", type=int, default=200,
                         help="personal lists rotate over this many customers with history (the shoppers of a window)")
+    parser.add_argument("--all-endpoints", action="store_true",
+                        help="run the variants (no pool, persistent, no cache, no fast path) on every endpoint, not"
+                             " trending only")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this path")
     args = parser.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -365,6 +410,8 @@ def run(args, configs: list[str], token: str, customers: list[str], service_proc
         print(f"\n{name}: {label} (port {port}, log {log_path})", flush=True)
         try:
             for endpoint, make_path in endpoints.items():
+                if name not in FULL_CONFIGS and endpoint != "trending" and not args.all_endpoints:
+                    continue
                 asyncio.run(saturate(port, token, make_path, min(args.concurrency, 8), 1.5))  # load models, fill caches
                 service_pids = [p.pid for p in service_processes if p is not None]
                 cpu_before = (cpu_seconds([proc.pid]), cpu_seconds(service_pids), time.process_time())
@@ -429,7 +476,7 @@ def run(args, configs: list[str], token: str, customers: list[str], service_proc
         }
         if ours and baseline and baseline["rps"]:
             summary["speedup"] = round(ours["rps"] / baseline["rps"], 1)
-        for other in ("ours-no-pool", "ours-persistent", "ours-no-cache"):
+        for other in ("ours-no-fastpath", "ours-no-pool", "ours-persistent", "ours-no-cache"):
             if row_of(other, endpoint):
                 summary[f"{other.replace('-', '_')}_rps"] = row_of(other, endpoint)["rps"]
         result[endpoint] = summary

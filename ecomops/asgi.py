@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from ecomops.fastpath import FastPath  # noqa: E402
 from ecomops.realtime import ChannelLayerGuard  # noqa: E402
 from ecomops.routing import websocket_urlpatterns  # noqa: E402
 
@@ -34,7 +35,8 @@ class OriginValidatorExceptPublic:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The hot GET endpoints' repeated requests answered from this process's memory (ecomops/fastpath.py).
+        "http": FastPath(django_asgi_app),
         # Redis down: sockets close with 4503 "unavailable, try again" rather than a 500 handshake (ChannelLayerGuard).
         "websocket": ChannelLayerGuard(OriginValidatorExceptPublic(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }

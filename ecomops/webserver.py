@@ -22,7 +22,12 @@ class Worker(UvicornWorker):
     # so lifespan is off instead of a warning per worker boot.
     # "websockets": the implementation every browser and devserver test ran on (uvicorn now warns that it will
     # point at "websockets-sansio"; switching is worth a run of the browser tests).
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "ws": "websockets", "lifespan": "off"}
+    # proxy_headers off: uvicorn would otherwise rewrite the client address from X-Forwarded-For for any peer in
+    # --forwarded-allow-ips (default 127.0.0.1, so a local client could pick its own address), on top of our rule.
+    # The one rule is ecomops.client_identity (settings.NUM_PROXIES, applied to the real peer and the raw header),
+    # for HTTP and websockets alike; https behind a proxy comes from SECURE_PROXY_SSL_HEADER (production settings).
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "ws": "websockets", "lifespan": "off",
+                                     "proxy_headers": False}
 
 
 def default_workers() -> int:
@@ -40,6 +45,9 @@ def gunicorn_command(host: str, port: int | str, *, workers: int | None = None, 
         "--graceful-timeout", "5",
         "--keep-alive", "5",
         "--log-level", "warning",
+        # Trust no peer's forwarding headers at this layer (gunicorn's default trusts 127.0.0.1): the client address
+        # is settings.NUM_PROXIES' business (ecomops.client_identity), see Worker.CONFIG_KWARGS.
+        "--forwarded-allow-ips", "",
     ]
     if access_log:
         args += ["--access-logfile", "-"]

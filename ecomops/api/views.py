@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecomops import hotcache
+from ecomops import fastpath, hotcache
 from ecomops.api.base import StoreScopedAPIView, StoreScopedModelViewSet, StoreScopedViewSet
 from ecomops.api.filters import CustomerFilter, EventFilter, JobFilter, OrderFilter, ProductFilter
 from ecomops.api.ingest import CappedJSONParser
@@ -160,6 +160,8 @@ class ProductViewSet(StoreScopedModelViewSet):
         key = ("products", self.store.pk, request.get_host(), request.is_secure(), request.get_full_path(), catalog)
         data = hotcache.cached(key, PRODUCT_LIST_CACHE_SECONDS, lambda: super(ProductViewSet, self).list(
             request, *args, **kwargs).data)
+        # The rendered answer is kept by the ASGI fast path too, under the same stamp (ecomops/fastpath.py).
+        fastpath.note(request, store_id=self.store.pk, stamps=(catalog,), ttl=PRODUCT_LIST_CACHE_SECONDS)
         return Response(data)
 
     def perform_create(self, serializer):

@@ -222,8 +222,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    # DRF's user throttle, falling back to process memory when the cache (Redis) is down (ecomops.api.throttling).
-    "DEFAULT_THROTTLE_CLASSES": ["ecomops.api.throttling.UserRateThrottle"],
+    # The user throttle, falling back to process memory when the cache (Redis) is down (ecomops.api.throttling).
+    # One Redis counter per user and window (ecomops.api.throttling); API_USER_THROTTLE=…SlidingLogUserRateThrottle
+    # is DRF's own list of request times (bench/http.py's baseline: what ran before).
+    "DEFAULT_THROTTLE_CLASSES": [env_str("API_USER_THROTTLE", "ecomops.api.throttling.UserRateThrottle")],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "6000/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -258,6 +260,11 @@ CACHES = {
 }
 # Hot read endpoints keep results in each process's memory under per-store stamps in Redis (ecomops/hotcache.py).
 ECOMOPS_HOT_CACHE = env_bool("ECOMOPS_HOT_CACHE", True)
+# The hot GET endpoints' cache hits answered by an ASGI route in front of Django (ecomops/fastpath.py); needs the
+# hot cache. Off: every request goes through Django + DRF (bench/http.py's "ours-no-fastpath").
+ECOMOPS_FAST_PATH = env_bool("ECOMOPS_FAST_PATH", True)
+# Served lists' impression rows written in batches by a thread per process (recommender/services/impressions.py).
+RECOMMENDER_IMPRESSION_BATCH = env_bool("RECOMMENDER_IMPRESSION_BATCH", True)
 
 
 LOGGING = {

@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from ecomops import fastpath, hotcache
 from ecomops.api.base import StoreScopedAPIView
 from ecomops.models import Customer, Product
 from recommender import selectors
@@ -91,7 +92,15 @@ class BoughtTogetherAPIView(_ListView):
 class TrendingAPIView(_ListView):
     @extend_schema(parameters=[RecommendationQuery], responses=RecommendationList, summary="Trending products")
     def get(self, request, store_slug):
-        return self.respond(serving.trending_list)
+        # Kept by the ASGI fast path (ecomops/fastpath.py) under the catalog stamp read before computing; each
+        # replay logs the same impression fields under a new id.
+        capturing = fastpath.capturing(request) is not None and hotcache.enabled()
+        stamps = hotcache.store_stamps(self.store.pk, hotcache.CATALOG) if capturing else ()
+        response = self.respond(serving.trending_list)
+        if capturing:
+            fastpath.note(request, store_id=self.store.pk, stamps=stamps, ttl=serving.TRENDING_CACHE_SECONDS,
+                          impression=response.data.impression, impression_id=response.data["impression_id"])
+        return response
 
 
 class ModelVersion(serializers.Serializer):

@@ -19,7 +19,8 @@ from django.utils import timezone
 from ecomops import hotcache
 from ecomops.models import Customer, Event, EventType, OrderLine, Product, ProductStatus, Store
 from recommender.ml.bundle import ArtifactError, ModelBundle, artifact_load
-from recommender.models import ModelStatus, RecommendationImpression, RecommenderConfig, RecommenderModel, Surface
+from recommender.models import ModelStatus, RecommenderConfig, RecommenderModel, Surface
+from recommender.services.impressions import ImpressionSpec, impression_log
 from recommender.services.training import stamp_key
 
 logger = logging.getLogger(__name__)
@@ -201,24 +202,33 @@ def _trending(store: Store, *, k: int, category: str | None, exclude: set[int]) 
     return out[:k]
 
 
+class ServedList(dict):
+    """A response payload; `.impression` is what it logged (the ASGI fast path logs the same for each replay)."""
+
+    impression: ImpressionSpec
+
+
 def _log(store: Store, *, surface: str, served: Served | None, customer: Customer | int | None, items: list[dict],
-         fallback: bool) -> str:
+         fallback: bool) -> tuple[str, ImpressionSpec]:
     customer_id = customer.pk if isinstance(customer, Customer) else customer
-    imp = RecommendationImpression.objects.create(
-        store=store, model=served.model if served else None, surface=surface, customer_id=customer_id,
-        product_ids=[i["_pk"] for i in items], fallback=fallback, created_at=timezone.now(),
-    )
-    return str(imp.pk)
+    model = served.model if served else None
+    spec = ImpressionSpec(store_id=store.pk, surface=surface, model_id=model.pk if model else None,
+                          customer_id=customer_id, product_ids=tuple(i["_pk"] for i in items), fallback=fallback)
+    return impression_log(spec), spec
 
 
-def _response(store, *, surface, served, customer, items, fallback, **extra) -> dict[str, Any]:
+def _response(store, *, surface, served, customer, items, fallback, **extra) -> ServedList:
     model = served.model if served and not fallback else None
-    impression = _log(store, surface=surface, served=served if not fallback else None, customer=customer,
-                      items=items, fallback=fallback)
+    impression, spec = _log(store, surface=surface, served=served if not fallback else None, customer=customer,
+                            items=items, fallback=fallback)
     # The items may be a cached list shared with other requests: answer with copies, without the internal `_pk`.
     items = [{key: value for key, value in item.items() if key != "_pk"} for item in items]
-    return {"fallback": fallback, "model": model.label if model else "trending", "model_version": model.version if model else None,
-            "impression_id": impression, "count": len(items), "results": items, **extra}
+    payload = ServedList(
+        {"fallback": fallback, "model": model.label if model else "trending",
+         "model_version": model.version if model else None, "impression_id": impression, "count": len(items),
+         "results": items, **extra})
+    payload.impression = spec
+    return payload
 
 
 # ------------------------------------------------------------------------------------------------ public
