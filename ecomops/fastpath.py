@@ -2,8 +2,8 @@
 this process already rendered, without running Django's middleware, DRF's view, its authentication, membership
 look-up or renderer.
 
-Routes: `GET /api/v1/stores/<slug>/recommendations/trending` and `GET /api/v1/stores/<slug>/products/`, with an
-`Authorization: Token …` header (sessions — the browser — always take the full path).
+Routes: `GET /api/v1/stores/<slug>/recommendations/trending`, `…/recommendations/customers/<external_id>` and
+`…/products/`, with an `Authorization: Token …` header (sessions — the browser — always take the full path).
 
 A request goes through Django, the reference, unless all of these hold, in this process's memory:
   - the token is known (resolved by TokenAuthentication on an earlier request) and
@@ -16,8 +16,8 @@ A request goes through Django, the reference, unless all of these hold, in this 
     or an import shows on the next request), for at most `ENTRY_SECONDS`,
   - the user's throttle counter (ecomops.api.throttling, the same key DRF's throttle counts into) is within
     its rate; over it, Django answers the 429 itself (DRF's body and Retry-After).
-The auth version and the stamp come in one Redis round trip (MGET), the throttle in a second one; then the kept
-status, headers and body go out. A trending answer carries a fresh impression id and logs its impression row
+The auth version and the stamps come in one Redis round trip (MGET), the throttle in a second one; then the kept
+status, headers and body go out. A recommendation list carries a fresh impression id and logs its impression row
 (the same fields the view logged, through recommender.services.impressions' buffer), so the recommender's online
 metrics count every list served.
 
@@ -25,8 +25,7 @@ Filling: when an eligible request falls through to Django, the view (`note()`) w
 authenticated, which store was resolved, the stamps it read before computing, and its impression; after a
 200 without Set-Cookie this layer keeps the status, headers and body. Everything read before the view ran
 (the auth version, the stamps) is what the entry is filed under, so a write racing the request can only make
-the entry unreachable, never stale. Personal recommendations are not here: their freshness key (the customer's
-newest event) needs a database query per request, so they take the full path.
+the entry unreachable, never stale.
 
 `settings.ECOMOPS_FAST_PATH` (env ECOMOPS_FAST_PATH) or the hot cache off: everything goes through Django.
 """
@@ -41,6 +40,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
@@ -58,9 +58,31 @@ MAX_BODY = 512 * 1024
 PREFIX = "/api/v1/stores/"
 ROUTES = (
     (re.compile(r"/api/v1/stores/([-a-zA-Z0-9_]+)/recommendations/trending"), "trending"),
+    (re.compile(r"/api/v1/stores/([-a-zA-Z0-9_]+)/recommendations/customers/([^/]+)"), "personal"),
     (re.compile(r"/api/v1/stores/([-a-zA-Z0-9_]+)/products/"), "products"),
 )
-SCOPES = {"trending": (hotcache.CATALOG,), "products": (hotcache.CATALOG,)}
+
+
+def _stamp_names(route: str, store_id: int) -> list[str]:
+    """The stamps each route's answer is filed under, in the order its view reports them."""
+    names = [hotcache.stamp_key(hotcache.CATALOG, store_id)]
+    if route == "personal":
+        from recommender.services.training import stamp_key
+
+        names.append(stamp_key(store_id))
+    return names
+
+
+def _freshness(store_id: int, external_id: str):
+    from django.db import close_old_connections
+
+    from recommender.services.serving import customer_freshness
+
+    close_old_connections()  # what Django does around a request: back to the pool / per CONN_MAX_AGE after
+    try:
+        return customer_freshness(store_id, external_id)
+    finally:
+        close_old_connections()
 _KEY_HEADERS = (b"host", b"accept", b"x-forwarded-proto", b"x-forwarded-host")
 _DROP_HEADERS = {b"content-length", b"server-timing"}
 _serializer = RedisSerializer()
@@ -116,7 +138,7 @@ def capturing(request) -> dict | None:
 
 
 def note(request, *, store_id: int, stamps: tuple[str, ...], ttl: float, impression=None,
-         impression_id: str | None = None) -> None:
+         impression_id: str | None = None, extra=None) -> None:
     """Called by the view once it has answered: who, which store, the stamps it read before computing."""
     ctx = capturing(request)
     if ctx is None:
@@ -125,7 +147,7 @@ def note(request, *, store_id: int, stamps: tuple[str, ...], ttl: float, impress
     if getattr(auth, "key", None) != ctx["token"]:  # authenticated some other way: nothing to remember
         return
     ctx.update(user_id=request.user.pk, store_id=store_id, stamps=tuple(stamps), ttl=min(ttl, ENTRY_SECONDS),
-               impression=impression, impression_id=impression_id)
+               impression=impression, impression_id=impression_id, extra=extra)
 
 
 def _redis():
@@ -159,7 +181,7 @@ class FastPath:
         for pattern, name in ROUTES:
             match = pattern.fullmatch(scope["path"])
             if match:
-                route, slug = name, match.group(1)
+                route, slug, arg = name, match.group(1), match.group(2) if name == "personal" else None
                 break
         if route is None or not enabled():
             return await self.app(scope, receive, send)
@@ -174,22 +196,23 @@ class FastPath:
         token = token[6:].strip().decode("latin-1")
         started = time.perf_counter()
         try:
-            return await self._handle(scope, receive, send, route, slug, token, tuple(sorted(keyed)), started)
+            return await self._handle(scope, receive, send, route, slug, arg, token, tuple(sorted(keyed)), started)
         except _RedisDown:
             return await self.app(scope, receive, send)
 
-    async def _handle(self, scope, receive, send, route, slug, token, keyed, started):
+    async def _handle(self, scope, receive, send, route, slug, arg, token, keyed, started):
         client = _redis()
         now = time.monotonic()
         user = _tokens.get(token)
         member = _members.get((user[1], slug)) if user and user[2] > now else None
         if member is not None and member[2] > now:
-            names = [cache.make_key(AUTH_VERSION),
-                     *(cache.make_key(hotcache.stamp_key(s, member[1])) for s in SCOPES[route])]
+            names = [cache.make_key(name) for name in (AUTH_VERSION, *_stamp_names(route, member[1]))]
             values = await _call(client.mget(names))
             version, stamps = _decode(values[0]), tuple(_decode(v) for v in values[1:])
             if version is not None and version == user[0] == member[0] and None not in stamps:
-                key = (route, member[1], stamps, keyed, scope["path"], scope["query_string"])
+                # A personal list also depends on the customer's newest event and order line: one indexed query.
+                extra = await _call(sync_to_async(_freshness)(member[1], arg)) if route == "personal" else None
+                key = (route, member[1], stamps, extra, keyed, scope["path"], scope["query_string"])
                 entry = _entries.get(key)
                 if entry is not None and entry.expires > now:
                     if await self._within_rate(client, user[1]):
@@ -246,7 +269,7 @@ class FastPath:
             _members.clear()
         _tokens[token] = (version, ctx["user_id"], now + IDENTITY_SECONDS)
         _members[(ctx["user_id"], slug)] = (version, ctx["store_id"], now + IDENTITY_SECONDS)
-        key = (route, ctx["store_id"], ctx["stamps"], keyed, scope["path"], scope["query_string"])
+        key = (route, ctx["store_id"], ctx["stamps"], ctx.get("extra"), keyed, scope["path"], scope["query_string"])
         _entries[key] = Entry(now + ctx["ttl"], 200, [h for h in headers if h[0] not in _DROP_HEADERS], parts,
                               ctx.get("impression"))
         _entries.move_to_end(key)

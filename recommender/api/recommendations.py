@@ -70,7 +70,13 @@ class CustomerRecommendationsAPIView(_ListView):
     @extend_schema(parameters=[RecommendationQuery], responses=RecommendationList,
                    summary="Personal recommendations (unknown customer -> trending with fallback=true)")
     def get(self, request, store_slug, external_id):
-        return self.respond(serving.recommend_for_customer, external_id=external_id)
+        response = self.respond(serving.recommend_for_customer, external_id=external_id)
+        keyed_on = getattr(response.data, "keyed_on", None)
+        if keyed_on is not None:  # kept by the ASGI fast path (ecomops/fastpath.py) under the same freshness key
+            fastpath.note(request, store_id=self.store.pk, stamps=keyed_on[0], extra=keyed_on[1],
+                          ttl=serving.PERSONAL_CACHE_SECONDS, impression=response.data.impression,
+                          impression_id=response.data["impression_id"])
+        return response
 
 
 class SimilarProductsAPIView(_ListView):

@@ -81,6 +81,14 @@ def pending() -> int:
         return len(_buffer)
 
 
+def discard() -> int:
+    """Drop what is buffered (tests: rows of a previous test whose store is gone); returns how many."""
+    with _lock:
+        count = len(_buffer)
+        _buffer.clear()
+    return count
+
+
 def flush() -> int:
     """Write what is buffered now (this thread); returns how many rows were written."""
     with _lock:
@@ -108,9 +116,6 @@ def _write(rows) -> int:
     ]
     if not objects:
         return 0
-    if len(objects) == 1:
-        objects[0].save(force_insert=True)
-        return 1
     try:
         RecommendationImpression.objects.bulk_create(objects)
         return len(objects)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -206,6 +207,7 @@ class ServedList(dict):
     """A response payload; `.impression` is what it logged (the ASGI fast path logs the same for each replay)."""
 
     impression: ImpressionSpec
+    keyed_on: tuple | None = None
 
 
 def _log(store: Store, *, surface: str, served: Served | None, customer: Customer | int | None, items: list[dict],
@@ -232,16 +234,41 @@ def _response(store, *, surface, served, customer, items, fallback, **extra) -> 
 
 
 # ------------------------------------------------------------------------------------------------ public
-def _customer_freshness(store: Store, external_id: str) -> tuple | None:
-    """(customer id, newest event id, newest order line id) in one indexed query; None for an unknown customer.
-    A new event or order of this customer changes it, so a cached list can never miss a fold-in."""
+def _freshness_queryset(store: Store, external_id: str):
     newest_event = Event.objects.filter(store=store, customer=OuterRef("pk")).values("customer").annotate(
         newest=Max("id")).values("newest")
     newest_line = OrderLine.objects.filter(store=store, order__customer=OuterRef("pk")).values("order__customer").annotate(
         newest=Max("id")).values("newest")
     return (Customer.objects.for_store(store).filter(external_id=external_id)
             .annotate(newest_event=Subquery(newest_event), newest_line=Subquery(newest_line))
-            .values_list("pk", "newest_event", "newest_line").first())
+            .values_list("pk", "newest_event", "newest_line").order_by("pk"))
+
+
+def _customer_freshness(store: Store, external_id: str) -> tuple | None:
+    """(customer id, newest event id, newest order line id) in one indexed query; None for an unknown customer.
+    A new event or order of this customer changes it, so a cached list can never miss a fold-in."""
+    return _freshness_queryset(store, external_id).first()
+
+
+_SENTINEL_STORE, _SENTINEL_CUSTOMER = -7_331_913, "\x01fastpath-customer\x01"
+_freshness_sql: tuple[str, list] | None = None
+
+
+def customer_freshness(store_id: int, external_id: str) -> tuple | None:
+    """`_customer_freshness` as raw SQL compiled once per process from the same queryset: the ASGI fast path's
+    per-request check (ecomops/fastpath.py), without the ORM's per-query compile."""
+    global _freshness_sql
+    if _freshness_sql is None:
+        sql, params = _freshness_queryset(Store(pk=_SENTINEL_STORE), _SENTINEL_CUSTOMER)[:1].query.sql_with_params()
+        roles = [("store",) if p == _SENTINEL_STORE else ("customer",) if p == _SENTINEL_CUSTOMER else ("value", p)
+                 for p in params]
+        _freshness_sql = (sql, roles)
+    sql, roles = _freshness_sql
+    params = [store_id if r[0] == "store" else external_id if r[0] == "customer" else r[1] for r in roles]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return tuple(row) if row else None
 
 
 def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, category: str | None = None) -> dict[str, Any]:
@@ -256,7 +283,9 @@ def recommend_for_customer(*, store: Store, external_id: str, k: int = 10, categ
         ("personal", store.pk, external_id, k, category, stamps, fresh), PERSONAL_CACHE_SECONDS,
         lambda: _customer_list(store, Customer(pk=fresh[0], store=store, external_id=external_id) if fresh else None,
                                k, category, stamps[1]))
-    return _response(store, **listing)
+    payload = _response(store, **listing)
+    payload.keyed_on = (stamps, fresh)  # what the ASGI fast path files a replay of this answer under
+    return payload
 
 
 def _customer_list(store: Store, customer: Customer | None, k: int, category: str | None,
