@@ -51,7 +51,7 @@ from ecomops import hotcache
 SCOPE_KEY = "ecomops.fastpath"
 AUTH_VERSION = "hot:auth"
 IDENTITY_SECONDS = 30.0
-ENTRY_SECONDS = 10.0
+ENTRY_SECONDS = 60.0  # at most the views' own TTLs (personal 60 s; trending asks for less, see its view)
 MAX_ENTRIES = 2048
 MAX_IDENTITIES = 20_000
 MAX_BODY = 512 * 1024

@@ -104,7 +104,9 @@ class TrendingAPIView(_ListView):
         stamps = hotcache.store_stamps(self.store.pk, hotcache.CATALOG) if capturing else ()
         response = self.respond(serving.trending_list)
         if capturing:
-            fastpath.note(request, store_id=self.store.pk, stamps=stamps, ttl=serving.TRENDING_CACHE_SECONDS,
+            # 10 s: the list itself may already be up to a minute old (the hot cache), time passing is its only
+            # other input, and refilling costs one full request per worker every 10 s.
+            fastpath.note(request, store_id=self.store.pk, stamps=stamps, ttl=10,
                           impression=response.data.impression, impression_id=response.data["impression_id"])
         return response
 
