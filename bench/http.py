@@ -52,6 +52,7 @@ import random
 import socket
 import subprocess
 import time
+from collections import deque
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -256,7 +257,7 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 2)
 
 
-async def saturate(port: int, token: str, make_path, concurrency: int, duration: float) -> dict:
+async def saturate(port: int, token: str, make_path, concurrency: int, duration: float, stop=None) -> dict:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + duration
@@ -264,7 +265,7 @@ async def saturate(port: int, token: str, make_path, concurrency: int, duration:
     async def client() -> None:
         nonlocal errors
         conn = Connection(port, token)
-        while time.perf_counter() < deadline and len(latencies) + errors < MAX_REQUESTS:
+        while time.perf_counter() < deadline and len(latencies) + errors < MAX_REQUESTS and not (stop and stop()):
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(30):  # no task per request, unlike wait_for
@@ -337,6 +338,11 @@ def main() -> int:
     parser.add_argument("--all-endpoints", action="store_true",
                         help="run the variants (no pool, persistent, no cache, no fast path) on every endpoint, not"
                              " trending only")
+    parser.add_argument("--warm", action="store_true",
+                        help="before measuring personal lists, request every customer's 3 x --workers times (each"
+                             " worker then holds every list: the steady state; without it most are first requests)")
+    parser.add_argument("--endpoints", default="trending,personal,products",
+                        help="comma-separated, of: trending, personal, products")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this path")
     args = parser.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -410,9 +416,15 @@ def run(args, configs: list[str], token: str, customers: list[str], service_proc
         print(f"\n{name}: {label} (port {port}, log {log_path})", flush=True)
         try:
             for endpoint, make_path in endpoints.items():
+                if endpoint not in args.endpoints.split(","):
+                    continue
                 if name not in FULL_CONFIGS and endpoint != "trending" and not args.all_endpoints:
                     continue
                 asyncio.run(saturate(port, token, make_path, min(args.concurrency, 8), 1.5))  # load models, fill caches
+                if endpoint == "personal" and args.warm:  # every customer's list in every worker: the steady state
+                    warm = deque([f"{base}/recommendations/customers/{c}?k=10" for c in customers] * 3 * args.workers)
+                    asyncio.run(saturate(port, token, warm.popleft, min(args.concurrency, 8), 120,
+                                         stop=lambda w=warm: not w))
                 service_pids = [p.pid for p in service_processes if p is not None]
                 cpu_before = (cpu_seconds([proc.pid]), cpu_seconds(service_pids), time.process_time())
                 sat = asyncio.run(saturate(port, token, make_path, args.concurrency, args.duration))
