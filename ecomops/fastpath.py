@@ -25,7 +25,8 @@ Filling: when an eligible request falls through to Django, the view (`note()`) w
 authenticated, which store was resolved, the stamps it read before computing, and its impression; after a
 200 without Set-Cookie this layer keeps the status, headers and body. Everything read before the view ran
 (the auth version, the stamps) is what the entry is filed under, so a write racing the request can only make
-the entry unreachable, never stale.
+the entry unreachable, never stale. The entry is also put in Redis (under a hash of its key, for its TTL), so
+another worker process's first request for it is answered from there instead of running the view again.
 
 `settings.ECOMOPS_FAST_PATH` (env ECOMOPS_FAST_PATH) or the hot cache off: everything goes through Django.
 """
@@ -33,6 +34,8 @@ the entry unreachable, never stale.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import pickle
 import re
 import time
 import uuid
@@ -112,6 +115,14 @@ def clear_local() -> None:
     _tokens.clear()
     _members.clear()
     _entries.clear()
+
+
+def clear_shared() -> None:
+    """Forget the answers kept in Redis for every process (tests)."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("fast:*")))
+    if keys:
+        client.delete(*keys)
 
 
 def bump_auth() -> None:
@@ -214,6 +225,8 @@ class FastPath:
                 extra = await _call(sync_to_async(_freshness)(member[1], arg)) if route == "personal" else None
                 key = (route, member[1], stamps, extra, keyed, scope["path"], scope["query_string"])
                 entry = _entries.get(key)
+                if entry is None or entry.expires <= now:
+                    entry = await _shared_get(client, key, now)  # filled by another worker process
                 if entry is not None and entry.expires > now:
                     if await self._within_rate(client, user[1]):
                         _entries.move_to_end(key)
@@ -270,11 +283,32 @@ class FastPath:
         _tokens[token] = (version, ctx["user_id"], now + IDENTITY_SECONDS)
         _members[(ctx["user_id"], slug)] = (version, ctx["store_id"], now + IDENTITY_SECONDS)
         key = (route, ctx["store_id"], ctx["stamps"], ctx.get("extra"), keyed, scope["path"], scope["query_string"])
-        _entries[key] = Entry(now + ctx["ttl"], 200, [h for h in headers if h[0] not in _DROP_HEADERS], parts,
-                              ctx.get("impression"))
+        kept = [h for h in headers if h[0] not in _DROP_HEADERS]
+        _entries[key] = Entry(now + ctx["ttl"], 200, kept, parts, ctx.get("impression"))
         _entries.move_to_end(key)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
+        try:  # the answer is already sent: a Redis failure here only means other workers fill it themselves
+            blob = pickle.dumps((time.time() + ctx["ttl"], kept, parts, ctx.get("impression")))
+            await _redis().set(_shared_key(key), blob, ex=max(1, int(ctx["ttl"])))
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
+def _shared_key(key: tuple) -> str:
+    return cache.make_key("fast:" + hashlib.sha256(repr(key).encode()).hexdigest())
+
+
+async def _shared_get(client, key: tuple, now: float) -> Entry | None:
+    """Another worker's kept answer for `key` (the same stamps, so just as fresh), kept here too from now on."""
+    raw = await _call(client.get(_shared_key(key)))
+    if raw is None:
+        return None
+    expires_at, headers, parts, impression = pickle.loads(raw)  # noqa: S301 - our own cache, like Django's
+    entry = Entry(now + (expires_at - time.time()), 200, headers, parts, impression)
+    if entry.expires > now:
+        _entries[key] = entry
+    return entry
 
 
 class _RedisDown(Exception):

@@ -60,6 +60,7 @@ def comparable(response: dict) -> tuple[int, dict | list, list]:
 @pytest.fixture(autouse=True)
 def fresh_process():
     fastpath.clear_local()
+    fastpath.clear_shared()
     hotcache.clear_local()
     impressions.discard()
     yield
@@ -226,6 +227,18 @@ def test_sessions_and_other_paths_always_take_the_full_path(rec, token, owner):
     assert anonymous["status"] == 401 and not anonymous["fast"]
     wrong = asgi_get(PRODUCTS, "not-a-token")
     assert wrong["status"] == 401 and not wrong["fast"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_worker_process_replays_the_answer_from_redis(rec, token):
+    for path in (PERSONAL, PRODUCTS):
+        filled = asgi_get(path, token)
+        fastpath._entries.clear()  # what a second worker process has: the identities (one request), no answers
+        replayed = asgi_get(path, token)
+        assert replayed["fast"] and comparable(replayed) == comparable(filled)
+    fastpath.clear_shared()
+    fastpath._entries.clear()
+    assert not asgi_get(PRODUCTS, token)["fast"]
 
 
 def test_uvicorn_does_not_rewrite_the_client_address():
