@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from scipy.special import ndtri
 
-from . import phy
+from . import phy, traffic as traffic_models
 from .constants import (
     LOS_DECORRELATION_M,
     SCENARIOS,
@@ -181,15 +181,19 @@ class SimState:
     load: np.ndarray  # C
     penetration_db: np.ndarray  # L, per-link part of the O2I / car loss (incl. its random part)
     indoor_depth_m: np.ndarray  # L
+    traffic: traffic_models.TrafficState | None = None  # per-link application state (traffic models on)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        out = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "traffic"}
+        if self.traffic is not None:
+            out.update(self.traffic.to_arrays())
+        return out
 
     @classmethod
     def from_arrays(cls, arrays) -> SimState:
-        values = {f.name: np.array(arrays[f.name]) for f in fields(cls)}
+        values = {f.name: np.array(arrays[f.name]) for f in fields(cls) if f.name != "traffic"}
         values["tick"] = int(values["tick"])
-        return cls(**values)
+        return cls(**values, traffic=traffic_models.TrafficState.from_arrays(arrays))
 
 
 @dataclass
@@ -204,6 +208,7 @@ class TickNoise:
     e_jitter: np.ndarray  # L (standard exponential)
     z_load: np.ndarray  # C
     z_users: np.ndarray  # C
+    u_traffic: np.ndarray | None = None  # 2 x L uniforms for the traffic models (drawn last: the others unchanged)
 
 
 def moving_mask(links: Links) -> np.ndarray:
@@ -229,6 +234,7 @@ def draw_noise(seed: int, tick: int, n_links: int, n_cells: int, n_moving: int |
         e_jitter=rng.standard_exponential(n_links),
         z_load=rng.standard_normal(n_cells),
         z_users=rng.standard_normal(n_cells),
+        u_traffic=rng.random((2, n_links)),
     )
 
 
@@ -248,6 +254,9 @@ class TickResult:
     serving: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    capacity_mbps: np.ndarray | None = None  # what the link could carry (= throughput when traffic models are off)
+    demand_mbps: np.ndarray | None = None  # offered by the traffic mix (inf for greedy transfers)
+    utilisation: np.ndarray | None = None
 
 
 def link_positions(links: Links, faults: Faults, tick: int, tick_s: float):
@@ -296,8 +305,12 @@ class LinkSimulator:
     that do not move and recomputed each tick only for the rows whose position changed.
     """
 
-    def __init__(self, cells: Cells, links: Links, *, seed: int, params: SimParams | None = None):
+    def __init__(self, cells: Cells, links: Links, *, seed: int, params: SimParams | None = None,
+                 traffic: traffic_models.TrafficMix | None = None):
         self.cells, self.links, self.seed = cells, links, int(seed)
+        if traffic is not None and len(traffic) != len(links):
+            raise ValueError(f"traffic mix has {len(traffic)} rows for {len(links)} links")
+        self.traffic = traffic
         self.params = params or SimParams()
         self.moving = moving_mask(links)
         self.moving_rows = np.flatnonzero(self.moving)
@@ -347,6 +360,7 @@ class LinkSimulator:
             load=cells.base_load.astype(float).copy(),
             penetration_db=penetration,
             indoor_depth_m=indoor_depth,
+            traffic=traffic_models.initial_state(self.traffic, self.seed) if self.traffic is not None else None,
         )
         faults = Faults.none(n_c, n_l)
         x, y, _ = link_positions(links, faults, 0, self.params.tick_s)
@@ -598,6 +612,15 @@ class LinkSimulator:
         transport = links.backhaul_ms + faults.link_extra_latency_ms + core
         latency = radio + harq + transport + jitter + interruption_ms
         loss = np.clip(residual + faults.link_extra_loss + interruption_ms / tick_ms, 0.0, 1.0)
+        capacity, demand, utilisation = throughput, None, None
+        if self.traffic is not None:
+            if state.traffic is None:
+                state.traffic = traffic_models.initial_state(self.traffic, self.seed)
+            tr = traffic_models.step(self.traffic, state.traffic, capacity, available, noise.u_traffic, state.tick,
+                                     params.tick_s)
+            throughput, demand, utilisation = tr.throughput_mbps, tr.demand_mbps, tr.utilisation
+            latency = latency + tr.queue_ms
+            loss = np.minimum(loss + tr.queue_loss, 1.0)
         return TickResult(
             rsrp=rsrp,
             rsrq=rsrq,
@@ -613,13 +636,16 @@ class LinkSimulator:
             serving=serving.copy(),
             x=x,
             y=y,
+            capacity_mbps=capacity,
+            demand_mbps=demand,
+            utilisation=utilisation,
         )
 
 
 def run(cells: Cells, links: Links, *, seed: int, ticks: int, params: SimParams | None = None,
-        faults: Faults | None = None):
+        faults: Faults | None = None, traffic: traffic_models.TrafficMix | None = None):
     """Convenience driver: simulate `ticks` ticks from a fresh state; yields (tick, TickResult)."""
-    sim = LinkSimulator(cells, links, seed=seed, params=params)
+    sim = LinkSimulator(cells, links, seed=seed, params=params, traffic=traffic)
     state = sim.initial_state()
     faults = faults or Faults.none(len(cells), len(links))
     for _ in range(ticks):

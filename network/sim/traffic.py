@@ -1,0 +1,278 @@
+"""Traffic models per link: what the applications on a link ask for, and what a monitor then sees.
+
+The radio part of the engine gives each link a *capacity* (what it could carry this tick). The KPIs a monitor
+grades come from capacity **and** demand, so every link carries a traffic mix: a weight (how many flows /
+devices) for each of five models:
+
+- ``bulk``: a greedy TCP transfer (backups, catalogue sync, a speed test): takes whatever the link leaves it;
+- ``video``: adaptive streaming (DASH/HLS) with a bitrate ladder, a playout buffer with on/off phases (fetch
+  until the buffer holds ``buffer_target_s``, idle until it has drained to ``resume_below_s``: ExoPlayer's
+  DefaultLoadControl max/min buffer of 50 s / 15 s) and throughput-based ABR
+  (EWMA of the measured segment throughput x a safety factor picks the rung; down at once, up one rung at a
+  time and only with a healthy buffer) -- the behaviour of the players measured by Raca et al. 2020;
+- ``interactive``: API / web requests, Poisson-like (exponentially distributed bytes per tick), latency-sensitive;
+- ``iot``: periodic telemetry, batched by a gateway every ``iot_period_s`` (small);
+- ``pos``: point-of-sale bursts, a two-state Markov chain (idle / burst of card authorisation, receipts and
+  catalogue look-ups).
+
+Throughput = min(demand, capacity) (inelastic demand first, then the elastic video/bulk flows share what is
+left). Latency and loss rise as utilisation approaches 1: the bottleneck buffer is an M/M/1/K queue of 1500-byte
+packets (mean occupancy and blocking probability in closed form), greedy TCP keeps it at ``rho_saturated``.
+
+Everything is a NumPy array over links; `step` is the vectorised form and `step_scalar` the same arithmetic for one
+link (used by reference.py). The randomness of a tick is two uniforms per link (TickNoise.u_traffic).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+KINDS = ("bulk", "video", "interactive", "iot", "pos")
+BULK, VIDEO, INTERACTIVE, IOT, POS = range(5)
+
+# A video ladder like the ones of the major services (Mbit/s): 240p ... 1080p high profile, 4K.
+DEFAULT_LADDER_MBPS = (0.235, 0.375, 0.56, 0.75, 1.05, 1.75, 2.35, 3.0, 4.3, 5.8, 8.0, 16.0)
+
+# Default mixes per site kind (weights = flows or devices), plus what the site's traffic profile adds.
+SITE_KIND_MIX = {
+    "store": {"pos": 3.0, "interactive": 1.0, "iot": 10.0},
+    "warehouse": {"iot": 40.0, "interactive": 2.0, "bulk": 1.0},
+    "edge_server": {"interactive": 5.0, "bulk": 1.0},
+    "device_cluster": {"iot": 100.0, "interactive": 1.0},
+    "pickup_point": {"pos": 1.0, "interactive": 1.0},
+}
+PROFILE_MIX = {
+    "pos": {"pos": 2.0},
+    "bulk": {"bulk": 1.0},
+    "video": {"video": 1.0},
+    "iot": {"iot": 20.0},
+    "inference": {"interactive": 5.0},
+}
+# The traffic model of a measured application (calibration): scenario app name -> model.
+APP_MODEL = {"download": "bulk", "netflix": "video", "amazon_prime": "video", "youtube": "video", "prime": "video",
+             "video": "video", "web": "interactive", "api": "interactive", "iot": "iot", "pos": "pos"}
+
+
+def app_model(application: str) -> str:
+    """Which traffic model stands for a measured application: a video service -> video, a download -> bulk;
+    anything else that looks like a streaming app (name contains 'video', 'prime', 'flix', 'tube') -> video,
+    otherwise bulk (what a saturating measurement app does)."""
+    name = (application or "").lower()
+    if name in APP_MODEL:
+        return APP_MODEL[name]
+    if any(s in name for s in ("video", "prime", "flix", "tube", "stream")):
+        return "video"
+    return "bulk"
+
+
+def site_mix(kind: str, profile: str | None) -> dict[str, float]:
+    mix = dict(SITE_KIND_MIX.get(kind, {"interactive": 1.0}))
+    for k, w in PROFILE_MIX.get(profile or "", {}).items():
+        mix[k] = mix.get(k, 0.0) + w
+    return mix
+
+
+@dataclass(frozen=True)
+class TrafficParams:
+    ladder_mbps: tuple[float, ...] = DEFAULT_LADDER_MBPS
+    buffer_target_s: float = 50.0  # stop fetching here (ExoPlayer DEFAULT_MAX_BUFFER_MS)
+    resume_below_s: float = 15.0  # resume fetching below this (ExoPlayer 2.x DEFAULT_MIN_BUFFER_MS)
+    abr_ewma: float = 0.3
+    abr_safety: float = 0.8
+    abr_up_buffer_s: float = 10.0
+    interactive_mbps: float = 0.64  # 2 requests/s x 40 kB per client
+    iot_period_s: float = 30.0
+    iot_bytes: float = 2000.0  # per device and report
+    pos_burst_mbps: float = 2.0
+    pos_idle_mbps: float = 0.02
+    pos_start_p: float = 0.05  # per second
+    pos_end_p: float = 0.3
+    queue_packets: int = 100  # bottleneck buffer (M/M/1/K)
+    packet_bits: float = 12000.0
+    rho_saturated: float = 0.98
+
+
+@dataclass
+class TrafficState:
+    buffer_s: np.ndarray  # L float64, playout buffer (s of content) of the link's video stream
+    level: np.ndarray  # L int64, rung of the ladder
+    est_mbps: np.ndarray  # L float64, ABR throughput estimate
+    on: np.ndarray  # L bool, video fetching
+    pos_burst: np.ndarray  # L bool
+
+    def to_arrays(self, prefix: str = "tr_") -> dict[str, np.ndarray]:
+        return {prefix + f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str = "tr_") -> TrafficState | None:
+        if any(prefix + f.name not in arrays for f in fields(cls)):
+            return None
+        return cls(**{f.name: np.array(arrays[prefix + f.name]) for f in fields(cls)})
+
+
+@dataclass
+class TrafficMix:
+    """Weights (L x 5, in KINDS order) and the model parameters."""
+
+    weights: np.ndarray
+    params: TrafficParams = TrafficParams()
+
+    @classmethod
+    def build(cls, mixes: list[dict[str, float]], params: TrafficParams | None = None) -> TrafficMix:
+        w = np.zeros((len(mixes), len(KINDS)))
+        for i, mix in enumerate(mixes):
+            for name, value in mix.items():
+                if name not in KINDS:
+                    raise ValueError(f"unknown traffic model {name!r} (choose from {', '.join(KINDS)})")
+                if not (value >= 0 and math.isfinite(value)):
+                    raise ValueError(f"traffic weight for {name} must be a finite number >= 0")
+                w[i, KINDS.index(name)] = float(value)
+        return cls(w, params or TrafficParams())
+
+    @classmethod
+    def single(cls, model: str, n: int, params: TrafficParams | None = None) -> TrafficMix:
+        return cls.build([{model: 1.0}] * n, params)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+
+def initial_state(mix: TrafficMix, seed: int) -> TrafficState:
+    """Streams join at random points of their session: buffer uniform in [0, target], ABR settled on a middle rung."""
+    n, p = len(mix), mix.params
+    rng = np.random.default_rng([seed, 2**31 - 2])
+    buffer_s = rng.uniform(0.0, p.buffer_target_s, n)
+    level = np.full(n, len(p.ladder_mbps) // 2, np.int64)
+    est = np.full(n, p.ladder_mbps[len(p.ladder_mbps) // 2] / p.abr_safety)
+    on = buffer_s < p.resume_below_s
+    return TrafficState(buffer_s, level, est, on, rng.random(n) < p.pos_start_p / (p.pos_start_p + p.pos_end_p))
+
+
+def _mm1k(rho, k: int):
+    """M/M/1/K mean number in system and blocking probability (rho < 1 here)."""
+    rk = rho**k
+    rk1 = rk * rho
+    denom = 1.0 - rk1
+    n = rho / (1.0 - rho) - (k + 1) * rk1 / denom
+    block = (1.0 - rho) * rk / denom
+    return n, block
+
+
+@dataclass
+class TrafficResult:
+    throughput_mbps: np.ndarray
+    demand_mbps: np.ndarray  # offered (inf for greedy flows)
+    utilisation: np.ndarray
+    queue_ms: np.ndarray
+    queue_loss: np.ndarray
+    video_mbps: np.ndarray  # what the video stream got (0 when idle)
+
+
+def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traffic, tick: int,
+         tick_s: float) -> TrafficResult:
+    """Advance the traffic state by one tick given each link's capacity; mutates `state`."""
+    p, w = mix.params, mix.weights
+    dt = tick_s
+    cap = np.where(available, np.maximum(capacity_mbps, 0.0), 0.0)
+    u1, u2 = u_traffic[0], u_traffic[1]
+    # Inelastic demand (Mbit/s): interactive, IoT, POS.
+    interactive = w[:, INTERACTIVE] * p.interactive_mbps * -np.log1p(-u1)
+    period = max(1, int(round(p.iot_period_s / dt)))
+    phase = np.arange(len(mix)) % period
+    iot = np.where(tick % period == phase, w[:, IOT] * p.iot_bytes * 8e-6 / dt, 0.0)
+    burst = state.pos_burst
+    burst = np.where(burst, u2 >= p.pos_end_p * dt, u2 < p.pos_start_p * dt)
+    state.pos_burst = burst
+    pos = w[:, POS] * np.where(burst, p.pos_burst_mbps, p.pos_idle_mbps)
+    inelastic = interactive + iot + pos
+    served_inelastic = np.minimum(inelastic, cap)
+    rest = cap - served_inelastic
+    # Elastic: the video stream fetches what fills its buffer to the target; bulk takes what is left.
+    ladder = np.asarray(p.ladder_mbps)
+    has_video = w[:, VIDEO] > 0
+    bitrate = ladder[state.level]
+    video_demand = np.where(has_video & state.on, w[:, VIDEO] * (p.buffer_target_s - state.buffer_s) * bitrate / dt, 0.0)
+    has_bulk = w[:, BULK] > 0
+    video_share = np.where(has_bulk, rest * w[:, VIDEO] / np.maximum(w[:, VIDEO] + w[:, BULK], 1e-12), rest)
+    video_total = np.minimum(video_demand, video_share)
+    bulk_total = np.where(has_bulk, rest - video_total, 0.0)
+    throughput = served_inelastic + video_total + bulk_total
+    # Video player: buffer, ABR, on/off.
+    per_stream = np.where(has_video, video_total / np.maximum(w[:, VIDEO], 1e-12), 0.0)
+    fetching = has_video & state.on
+    buffer_s = state.buffer_s + per_stream * dt / bitrate
+    buffer_s = np.maximum(buffer_s - dt, 0.0)
+    state.buffer_s = np.where(has_video, buffer_s, state.buffer_s)
+    # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed this tick).
+    rate = np.where(has_video, video_share / np.maximum(w[:, VIDEO], 1e-12), 0.0)
+    est = np.where(fetching & available, (1.0 - p.abr_ewma) * state.est_mbps + p.abr_ewma * rate, state.est_mbps)
+    state.est_mbps = est
+    target = np.searchsorted(ladder, p.abr_safety * est, side="right") - 1
+    target = np.maximum(target, 0)
+    level = np.where(target < state.level, target,
+                     np.where((target > state.level) & (state.buffer_s > p.abr_up_buffer_s), state.level + 1, state.level))
+    state.level = np.where(fetching, level, state.level)
+    state.on = np.where(state.on, state.buffer_s < p.buffer_target_s, state.buffer_s < p.resume_below_s)
+    # Queueing at the bottleneck.
+    greedy = has_bulk | (video_demand > video_share)
+    safe_cap = np.maximum(cap, 0.1)
+    offered = (inelastic + video_demand) / safe_cap
+    rho = np.where(greedy, p.rho_saturated, np.minimum(offered, p.rho_saturated))
+    n_q, block = _mm1k(rho, p.queue_packets)
+    overload = np.where(inelastic > cap, 1.0 - cap / np.maximum(inelastic, 1e-12), 0.0)
+    queue_ms = n_q * p.packet_bits / (safe_cap * 1e3)
+    demand = np.where(greedy & has_bulk, np.inf, inelastic + video_demand)
+    return TrafficResult(throughput, demand, np.where(greedy, 1.0, np.minimum(offered, 1.0)), queue_ms,
+                         np.minimum(block + overload, 1.0), per_stream)
+
+
+def step_scalar(weights, p: TrafficParams, st: dict, capacity: float, available: bool, u1: float, u2: float, tick: int,
+                tick_s: float, index: int) -> dict:
+    """`step` for one link, in plain Python (reference.py). `st` holds buffer_s, level, est_mbps, on, pos_burst."""
+    dt = tick_s
+    w_bulk, w_video, w_int, w_iot, w_pos = weights
+    cap = max(capacity, 0.0) if available else 0.0
+    interactive = w_int * p.interactive_mbps * -math.log1p(-u1)
+    period = max(1, int(round(p.iot_period_s / dt)))
+    iot = w_iot * p.iot_bytes * 8e-6 / dt if tick % period == index % period else 0.0
+    st["pos_burst"] = (u2 >= p.pos_end_p * dt) if st["pos_burst"] else (u2 < p.pos_start_p * dt)
+    pos = w_pos * (p.pos_burst_mbps if st["pos_burst"] else p.pos_idle_mbps)
+    inelastic = interactive + iot + pos
+    served = min(inelastic, cap)
+    rest = cap - served
+    bitrate = p.ladder_mbps[st["level"]]
+    video_demand = w_video * (p.buffer_target_s - st["buffer_s"]) * bitrate / dt if (w_video > 0 and st["on"]) else 0.0
+    video_share = rest * w_video / max(w_video + w_bulk, 1e-12) if w_bulk > 0 else rest
+    video_total = min(video_demand, video_share)
+    bulk_total = rest - video_total if w_bulk > 0 else 0.0
+    throughput = served + video_total + bulk_total
+    per_stream = video_total / max(w_video, 1e-12) if w_video > 0 else 0.0
+    fetching = w_video > 0 and st["on"]
+    if w_video > 0:
+        st["buffer_s"] = max(st["buffer_s"] + per_stream * dt / bitrate - dt, 0.0)
+    if fetching and available:
+        rate = video_share / max(w_video, 1e-12)
+        st["est_mbps"] = (1.0 - p.abr_ewma) * st["est_mbps"] + p.abr_ewma * rate
+    if fetching:
+        target = max(0, sum(1 for r in p.ladder_mbps if r <= p.abr_safety * st["est_mbps"]) - 1)
+        if target < st["level"]:
+            st["level"] = target
+        elif target > st["level"] and st["buffer_s"] > p.abr_up_buffer_s:
+            st["level"] += 1
+    st["on"] = st["buffer_s"] < (p.buffer_target_s if st["on"] else p.resume_below_s)
+    greedy = w_bulk > 0 or video_demand > video_share
+    safe_cap = max(cap, 0.1)
+    offered = (inelastic + video_demand) / safe_cap
+    rho = p.rho_saturated if greedy else min(offered, p.rho_saturated)
+    k = p.queue_packets
+    rk = rho**k
+    rk1 = rk * rho
+    n_q = rho / (1.0 - rho) - (k + 1) * rk1 / (1.0 - rk1)
+    block = (1.0 - rho) * rk / (1.0 - rk1)
+    overload = 1.0 - cap / inelastic if inelastic > cap else 0.0
+    return {"throughput": throughput, "queue_ms": n_q * p.packet_bits / (safe_cap * 1e3),
+            "queue_loss": min(block + overload, 1.0), "video_mbps": per_stream,
+            "utilisation": 1.0 if greedy else min(offered, 1.0)}
