@@ -33,8 +33,9 @@ import numpy as np
 KINDS = ("bulk", "video", "interactive", "iot", "pos")
 BULK, VIDEO, INTERACTIVE, IOT, POS = range(5)
 
-# A video ladder like the ones of the major services (Mbit/s): 240p ... 1080p high profile, 4K.
-DEFAULT_LADDER_MBPS = (0.235, 0.375, 0.56, 0.75, 1.05, 1.75, 2.35, 3.0, 4.3, 5.8, 8.0, 16.0)
+# Netflix's published fixed bitrate ladder (Mbit/s, 235 kbit/s 320x240 ... 5800 kbit/s 1080p; Netflix Tech Blog,
+# "Per-Title Encode Optimization", 2015): the rungs a phone player chooses from.
+DEFAULT_LADDER_MBPS = (0.235, 0.375, 0.56, 0.75, 1.05, 1.75, 2.35, 3.0, 4.3, 5.8)
 
 # Default mixes per site kind (weights = flows or devices), plus what the site's traffic profile adds.
 SITE_KIND_MIX = {
@@ -203,8 +204,9 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     # Video player: buffer, ABR, on/off.
     per_stream = np.where(has_video, video_total / np.maximum(w[:, VIDEO], 1e-12), 0.0)
     fetching = has_video & state.on
-    buffer_s = state.buffer_s + per_stream * dt / bitrate
-    buffer_s = np.maximum(buffer_s - dt, 0.0)
+    fetched = state.buffer_s + per_stream * dt / bitrate
+    full = fetched >= p.buffer_target_s * (1.0 - 1e-9)  # stop fetching once the buffer is full
+    buffer_s = np.maximum(fetched - dt, 0.0)  # then the player plays one tick (never below empty)
     state.buffer_s = np.where(has_video, buffer_s, state.buffer_s)
     # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed this tick).
     rate = np.where(has_video, video_share / np.maximum(w[:, VIDEO], 1e-12), 0.0)
@@ -215,7 +217,7 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     level = np.where(target < state.level, target,
                      np.where((target > state.level) & (state.buffer_s > p.abr_up_buffer_s), state.level + 1, state.level))
     state.level = np.where(fetching, level, state.level)
-    state.on = np.where(state.on, state.buffer_s < p.buffer_target_s, state.buffer_s < p.resume_below_s)
+    state.on = np.where(state.on, ~full, state.buffer_s < p.resume_below_s)
     # Queueing at the bottleneck.
     greedy = has_bulk | (video_demand > video_share)
     safe_cap = np.maximum(cap, 0.1)
@@ -251,8 +253,11 @@ def step_scalar(weights, p: TrafficParams, st: dict, capacity: float, available:
     throughput = served + video_total + bulk_total
     per_stream = video_total / max(w_video, 1e-12) if w_video > 0 else 0.0
     fetching = w_video > 0 and st["on"]
+    full = False
     if w_video > 0:
-        st["buffer_s"] = max(st["buffer_s"] + per_stream * dt / bitrate - dt, 0.0)
+        fetched = st["buffer_s"] + per_stream * dt / bitrate
+        full = fetched >= p.buffer_target_s * (1.0 - 1e-9)
+        st["buffer_s"] = max(fetched - dt, 0.0)
     if fetching and available:
         rate = video_share / max(w_video, 1e-12)
         st["est_mbps"] = (1.0 - p.abr_ewma) * st["est_mbps"] + p.abr_ewma * rate
@@ -262,7 +267,7 @@ def step_scalar(weights, p: TrafficParams, st: dict, capacity: float, available:
             st["level"] = target
         elif target > st["level"] and st["buffer_s"] > p.abr_up_buffer_s:
             st["level"] += 1
-    st["on"] = st["buffer_s"] < (p.buffer_target_s if st["on"] else p.resume_below_s)
+    st["on"] = (not full) if st["on"] else st["buffer_s"] < p.resume_below_s
     greedy = w_bulk > 0 or video_demand > video_share
     safe_cap = max(cap, 0.1)
     offered = (inelastic + video_demand) / safe_cap
