@@ -288,6 +288,10 @@ def sector_attenuation_db(dx, dy, azimuth_deg):
     return np.where(np.isfinite(azimuth_deg), att, 0.0).astype(np.float32)
 
 
+def _db_to_mw(db):
+    return np.power(np.float32(10.0), db / np.float32(10.0))
+
+
 RAIN_K_ALPHA = (0.2051, 0.9679)  # ITU-R P.838-3 coefficients (horizontal polarisation) near 28 GHz
 
 
@@ -315,7 +319,8 @@ class LinkSimulator:
         self.moving = moving_mask(links)
         self.moving_rows = np.flatnonzero(self.moving)
         self.static_rows = np.flatnonzero(~self.moving)
-        self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = None
+        self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = self._mw_cache = None
+        self._rho_key = self._rho = None
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
@@ -427,8 +432,10 @@ class LinkSimulator:
                 rsrp_rows, los_rows = self._received_rows(state, faults, rows)
                 self._rx_cache[rows] = rsrp_rows
                 self._los_cache[rows] = los_rows
+                self._mw_cache[rows] = _db_to_mw(rsrp_rows)
         else:
             self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None))
+            self._mw_cache = _db_to_mw(self._rx_cache)
             self._rx_key = key
         # The fields used here belong to tick state.tick + 1 when called from tick() (the counter moves later).
         self._rx_tick = state.tick + 1 if advancing else state.tick
@@ -459,11 +466,23 @@ class LinkSimulator:
         rho_time = np.float32(np.exp(-tick_s / self.params.shadow_time_corr_s))
         if len(self.moving_rows):
             mv = self.moving_rows
-            step32 = step[mv, None].astype(np.float32)
-            rho_s = np.exp(-step32 / self._shadow_corr32[None, :]) * rho_time
-            rho_l = np.exp(-step32 / self._los_corr32[None, :])
-            state.los_field[mv] = rho_l * state.los_field[mv] + np.sqrt(1.0 - rho_l**2) * noise.z_los
-            state.shadow[mv] = rho_s * state.shadow[mv] + np.sqrt(1.0 - rho_s**2) * noise.z_shadow_moving
+            # A link's step per tick is constant (its speed), so the AR(1) coefficients are computed once.
+            key = (step[mv].tobytes(), rho_time)
+            if self._rho_key != key:
+                step32 = step[mv, None].astype(np.float32)
+                rho_s = np.exp(-step32 / self._shadow_corr32[None, :]) * rho_time
+                rho_l = np.exp(-step32 / self._los_corr32[None, :])
+                self._rho = (rho_l, np.sqrt(1.0 - rho_l**2), rho_s, np.sqrt(1.0 - rho_s**2))
+                self._rho_key = key
+            rho_l, innov_l, rho_s, innov_s = self._rho
+            los_mv = state.los_field[mv]
+            los_mv *= rho_l
+            los_mv += innov_l * noise.z_los
+            state.los_field[mv] = los_mv
+            sh_mv = state.shadow[mv]
+            sh_mv *= rho_s
+            sh_mv += innov_s * noise.z_shadow_moving
+            state.shadow[mv] = sh_mv
         if tick % STATIC_SHADOW_EVERY == 0 and len(self.static_rows):
             st = self.static_rows
             rho = np.float32(rho_time**STATIC_SHADOW_EVERY)
@@ -525,7 +544,7 @@ class LinkSimulator:
         state.tick = tick
 
         # Signal, co-channel interference and noise per resource element (mW).
-        rx_mw = np.power(np.float32(10.0), rsrp_all / np.float32(10.0))
+        rx_mw = self._mw_cache.copy()  # 10^(RSRP/10), cached with the RSRP rows
         s_avg = rx_mw[rows, serving].astype(float)
         rx_mw[rows, serving] = 0.0  # the sums below are then over the other cells only (no cancellation)
         load32 = load.astype(np.float32)
