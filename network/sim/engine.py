@@ -27,7 +27,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from scipy.special import ndtri
 
-from . import phy, traffic as traffic_models
+from . import phy
+from . import traffic as traffic_models
 from .constants import (
     LOS_DECORRELATION_M,
     SCENARIOS,
