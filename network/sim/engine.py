@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr
 
 from . import phy
 from . import traffic as traffic_models
@@ -325,7 +325,7 @@ class LinkSimulator:
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
-        self._los_threshold = np.zeros((n_l, n_c), np.float32)  # Phi^-1(P_LOS): LOS when field < threshold
+        self._p_los = np.zeros((n_l, n_c), np.float32)  # P_LOS: LOS when Phi(field) < P_LOS
         self._sigma_los = np.zeros(n_c, np.float32)  # shadow sigma per cell (depends on its scenario only)
         self._sigma_nlos = np.zeros(n_c, np.float32)
         self._d2d = np.zeros((n_l, n_c), np.float32)
@@ -409,7 +409,7 @@ class LinkSimulator:
                 pl_nlos = pl_nlos + pattern
             self._pl_los[block] = pl_los
             self._pl_nlos[block] = pl_nlos
-            self._los_threshold[block] = ndtri(np.clip(p_los, 0.0, 1.0))
+            self._p_los[block] = p_los
             self._sigma_los[cols] = s_los
             self._sigma_nlos[cols] = s_nlos
         self._cached_x[rows] = x[rows]
@@ -445,7 +445,8 @@ class LinkSimulator:
         return rsrp, los
 
     def _received_rows(self, state: SimState, faults: Faults, rows):
-        los = state.los_field[rows] < self._los_threshold[rows]
+        # Phi(field) < P_LOS (ndtr is ~2x cheaper than computing the threshold Phi^-1(P_LOS) on moving rows).
+        los = ndtr(state.los_field[rows]) < self._p_los[rows]
         loss = np.where(los, self._pl_los[rows], self._pl_nlos[rows])
         loss += state.shadow[rows] * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
         loss += state.penetration_db[rows].astype(np.float32)[:, None]

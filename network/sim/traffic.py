@@ -121,6 +121,14 @@ class TrafficMix:
     weights: np.ndarray
     params: TrafficParams = TrafficParams()
 
+    def __post_init__(self):
+        self.weights = np.asarray(self.weights, float)
+        self.present = self.weights.any(axis=0)  # which models some link uses
+        self.video_rows = np.flatnonzero(self.weights[:, VIDEO] > 0)
+        self.has_bulk = self.weights[:, BULK] > 0
+        self.row_index = np.arange(len(self.weights))
+        self.ladder = np.asarray(self.params.ladder_mbps, float)
+
     @classmethod
     def build(cls, mixes: list[dict[str, float]], params: TrafficParams | None = None) -> TrafficMix:
         w = np.zeros((len(mixes), len(KINDS)))
@@ -174,52 +182,63 @@ class TrafficResult:
 
 def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traffic, tick: int,
          tick_s: float) -> TrafficResult:
-    """Advance the traffic state by one tick given each link's capacity; mutates `state`."""
+    """Advance the traffic state by one tick given each link's capacity; mutates `state`.
+
+    Models no link uses are skipped, and the video player runs on the rows that have a video stream only
+    (the same arithmetic as step_scalar, row by row)."""
     p, w = mix.params, mix.weights
+    n = len(mix)
     dt = tick_s
+    present = mix.present
     cap = np.where(available, np.maximum(capacity_mbps, 0.0), 0.0)
     u1, u2 = u_traffic[0], u_traffic[1]
     # Inelastic demand (Mbit/s): interactive, IoT, POS.
-    interactive = w[:, INTERACTIVE] * p.interactive_mbps * -np.log1p(-u1)
-    period = max(1, int(round(p.iot_period_s / dt)))
-    phase = np.arange(len(mix)) % period
-    iot = np.where(tick % period == phase, w[:, IOT] * p.iot_bytes * 8e-6 / dt, 0.0)
-    burst = state.pos_burst
-    burst = np.where(burst, u2 >= p.pos_end_p * dt, u2 < p.pos_start_p * dt)
-    state.pos_burst = burst
-    pos = w[:, POS] * np.where(burst, p.pos_burst_mbps, p.pos_idle_mbps)
-    inelastic = interactive + iot + pos
+    inelastic = np.zeros(n)
+    if present[INTERACTIVE]:
+        inelastic += w[:, INTERACTIVE] * p.interactive_mbps * -np.log1p(-u1)
+    if present[IOT]:
+        period = max(1, int(round(p.iot_period_s / dt)))
+        inelastic += np.where(tick % period == mix.row_index % period, w[:, IOT] * p.iot_bytes * 8e-6 / dt, 0.0)
+    if present[POS]:
+        burst = np.where(state.pos_burst, u2 >= p.pos_end_p * dt, u2 < p.pos_start_p * dt)
+        state.pos_burst = burst
+        inelastic += w[:, POS] * np.where(burst, p.pos_burst_mbps, p.pos_idle_mbps)
     served_inelastic = np.minimum(inelastic, cap)
     rest = cap - served_inelastic
-    # Elastic: the video stream fetches what fills its buffer to the target; bulk takes what is left.
-    ladder = np.asarray(p.ladder_mbps)
-    has_video = w[:, VIDEO] > 0
-    bitrate = ladder[state.level]
-    video_demand = np.where(has_video & state.on, w[:, VIDEO] * (p.buffer_target_s - state.buffer_s) * bitrate / dt, 0.0)
-    has_bulk = w[:, BULK] > 0
-    video_share = np.where(has_bulk, rest * w[:, VIDEO] / np.maximum(w[:, VIDEO] + w[:, BULK], 1e-12), rest)
-    video_total = np.minimum(video_demand, video_share)
+    has_bulk = mix.has_bulk
+    greedy = has_bulk.copy()
+    video_total = np.zeros(n)
+    video_demand = np.zeros(n)
+    per_stream = np.zeros(n)
+    vi = mix.video_rows
+    if len(vi):
+        # Elastic: the video stream fetches what fills its buffer to the target; bulk takes what is left.
+        ladder = mix.ladder
+        wv, wb = w[vi, VIDEO], w[vi, BULK]
+        on, buf, lvl, est = state.on[vi], state.buffer_s[vi], state.level[vi], state.est_mbps[vi]
+        bitrate = ladder[lvl]
+        vd = np.where(on, wv * (p.buffer_target_s - buf) * bitrate / dt, 0.0)
+        r = rest[vi]
+        vs = np.where(wb > 0, r * wv / (wv + wb), r)
+        vt = np.minimum(vd, vs)
+        per = vt / wv
+        # Video player: buffer (fill, then play one tick, never below empty), ABR, on/off.
+        fetched = buf + per * dt / bitrate
+        full = fetched >= p.buffer_target_s * (1.0 - 1e-9)
+        buf = np.maximum(fetched - dt, 0.0)
+        # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed).
+        est = np.where(on & available[vi], (1.0 - p.abr_ewma) * est + p.abr_ewma * (vs / wv), est)
+        target = np.maximum(np.searchsorted(ladder, p.abr_safety * est, side="right") - 1, 0)
+        new_level = np.where(target < lvl, target, np.where((target > lvl) & (buf > p.abr_up_buffer_s), lvl + 1, lvl))
+        state.level[vi] = np.where(on, new_level, lvl)
+        state.buffer_s[vi] = buf
+        state.est_mbps[vi] = est
+        state.on[vi] = np.where(on, ~full, buf < p.resume_below_s)
+        video_total[vi], video_demand[vi], per_stream[vi] = vt, vd, per
+        greedy[vi] |= vd > vs
     bulk_total = np.where(has_bulk, rest - video_total, 0.0)
     throughput = served_inelastic + video_total + bulk_total
-    # Video player: buffer, ABR, on/off.
-    per_stream = np.where(has_video, video_total / np.maximum(w[:, VIDEO], 1e-12), 0.0)
-    fetching = has_video & state.on
-    fetched = state.buffer_s + per_stream * dt / bitrate
-    full = fetched >= p.buffer_target_s * (1.0 - 1e-9)  # stop fetching once the buffer is full
-    buffer_s = np.maximum(fetched - dt, 0.0)  # then the player plays one tick (never below empty)
-    state.buffer_s = np.where(has_video, buffer_s, state.buffer_s)
-    # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed this tick).
-    rate = np.where(has_video, video_share / np.maximum(w[:, VIDEO], 1e-12), 0.0)
-    est = np.where(fetching & available, (1.0 - p.abr_ewma) * state.est_mbps + p.abr_ewma * rate, state.est_mbps)
-    state.est_mbps = est
-    target = np.searchsorted(ladder, p.abr_safety * est, side="right") - 1
-    target = np.maximum(target, 0)
-    level = np.where(target < state.level, target,
-                     np.where((target > state.level) & (state.buffer_s > p.abr_up_buffer_s), state.level + 1, state.level))
-    state.level = np.where(fetching, level, state.level)
-    state.on = np.where(state.on, ~full, state.buffer_s < p.resume_below_s)
     # Queueing at the bottleneck.
-    greedy = has_bulk | (video_demand > video_share)
     safe_cap = np.maximum(cap, 0.1)
     offered = (inelastic + video_demand) / safe_cap
     rho = np.where(greedy, p.rho_saturated, np.minimum(offered, p.rho_saturated))
