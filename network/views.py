@@ -112,6 +112,8 @@ class IncidentsView(NetworkPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         incidents = list(selectors.incidents_for_store(self.store)[:300])
+        for incident in incidents:
+            incident.hysteresis = alerts.hysteresis_summary(incident)
         injections = list(selectors.injections_for_store(self.store)[:100])
         context.update(
             incidents=incidents,
