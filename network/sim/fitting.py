@@ -304,8 +304,8 @@ def simulate_site(base: CalibrationConfig, fit: RadioFit, *, distance_m: float, 
     sim = LinkSimulator(cells, links, seed=seed, params=params,
                         traffic=traffic_models.TrafficMix.single(model, replicas))
     state = sim.initial_state()
-    state.shadow[:] = 0.0  # the site's own shadowing is the fitted offset
-    state.los_field[:] = state.los_field[0]
+    state.shadow[:] = 0.0  # the site's own shadowing and LOS state are in the fitted location loss:
+    state.los_field[:] = np.inf  # NLOS to every cell (deterministic; the offset carries the level)
     state.penetration_db = np.full(replicas, offset_db)
     sim._rx_cache = None
     faults = Faults.none(len(cells), replicas)
@@ -335,7 +335,8 @@ class SiteFit:
 def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, *, replicas: int = 40,
              ticks: int = 180, seed: int = 5, on_step=None) -> tuple[SiteFit, dict]:
     """Condition one static site on its trace: distance (SINR/RSRQ shape), location loss (RSRP level, closed
-    form), load (RSRQ/SINR) and background users (throughput with the app's traffic model). Returns the fit and
+    form), load (RSRQ/SINR), data-channel gain (CQI) and background users (throughput with the app's traffic
+    model). Returns the fit and
     the evaluation of the conditioned site against the trace."""
     model = traffic_models.app_model(real.application)
 
@@ -366,6 +367,11 @@ def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, 
         sim = run(replace(fit, base_load=load), distance, offset)
         scored.append((sum(ks(real.values[k], _pooled(sim, k)) or 1.0 for k in ("rsrq", "sinr")), load))
     fit = replace(fit, base_load=min(scored)[1])
+    scored = []
+    for gain in GAIN_GRID:
+        sim = run(replace(fit, data_gain_db=gain), distance, offset)
+        scored.append((ks(real.values["cqi"], _pooled(sim, "cqi")) or 1.0, gain))
+    fit = replace(fit, data_gain_db=min(scored)[1])
     if len(real.values["throughput_dl"]):
         scored = []
         for users in USERS_GRID:

@@ -163,7 +163,7 @@ class Command(BaseCommand):
             if fit_groups:
                 population = fitting.fit_mobility(CalibrationConfig(), list(fit_groups.values()))
                 fitted = population
-        bar = self._bar(2 * 2 * len(fitting.DISTANCE_GRID_M) + len(fitting.DISTANCE_GRID_M) + len(fitting.LOAD_GRID)
+        bar = self._bar(2 * 2 * len(fitting.DISTANCE_GRID_M) + len(fitting.DISTANCE_GRID_M) + len(fitting.LOAD_GRID) + len(fitting.GAIN_GRID)
                         + len(fitting.USERS_GRID), "fitting site")
         site, result = fitting.fit_site(CalibrationConfig(), population, real, on_step=lambda: bar.update(1))
         bar.close()
