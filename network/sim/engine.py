@@ -322,6 +322,7 @@ class LinkSimulator:
         self.static_rows = np.flatnonzero(~self.moving)
         self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = self._mw_cache = None
         self._rho_key = self._rho = None
+        self._field_stash = self._geom_stash = None
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
@@ -381,6 +382,7 @@ class LinkSimulator:
 
     # -- large scale ---------------------------------------------------------------------------------
     def _refresh_geometry(self, x, y):
+        self._geom_stash = None
         changed = np.flatnonzero((x != self._cached_x) | (y != self._cached_y))
         if len(changed) == 0:
             return
@@ -412,6 +414,8 @@ class LinkSimulator:
             self._p_los[block] = p_los
             self._sigma_los[cols] = s_los
             self._sigma_nlos[cols] = s_nlos
+            if all_cols and isinstance(rows, np.ndarray):  # _received_rows reuses these rows (no gather)
+                self._geom_stash = (changed, pl_los, pl_nlos, p_los)
         self._cached_x[rows] = x[rows]
         self._cached_y[rows] = y[rows]
 
@@ -438,6 +442,7 @@ class LinkSimulator:
             self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None))
             self._mw_cache = _db_to_mw(self._rx_cache)
             self._rx_key = key
+        self._field_stash = self._geom_stash = None  # valid for this one call only
         # The fields used here belong to tick state.tick + 1 when called from tick() (the counter moves later).
         self._rx_tick = state.tick + 1 if advancing else state.tick
         rsrp, los = self._rx_cache.view(), self._los_cache.view()
@@ -445,10 +450,21 @@ class LinkSimulator:
         return rsrp, los
 
     def _received_rows(self, state: SimState, faults: Faults, rows):
+        # The moving rows' fields and geometry were just computed this tick: use those arrays, not gathers.
+        field, geom = self._field_stash, self._geom_stash
+        moving = rows is self.moving_rows
+        if moving and field is not None and field[0] is state:
+            los_field, shadow = field[1], field[2]
+        else:
+            los_field, shadow = state.los_field[rows], state.shadow[rows]
+        if moving and geom is not None and np.array_equal(geom[0], rows):
+            pl_los, pl_nlos, p_los = geom[1], geom[2], geom[3]
+        else:
+            pl_los, pl_nlos, p_los = self._pl_los[rows], self._pl_nlos[rows], self._p_los[rows]
         # Phi(field) < P_LOS (ndtr is ~2x cheaper than computing the threshold Phi^-1(P_LOS) on moving rows).
-        los = ndtr(state.los_field[rows]) < self._p_los[rows]
-        loss = np.where(los, self._pl_los[rows], self._pl_nlos[rows])
-        loss += state.shadow[rows] * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
+        los = ndtr(los_field) < p_los
+        loss = np.where(los, pl_los, pl_nlos)
+        loss += shadow * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
         loss += state.penetration_db[rows].astype(np.float32)[:, None]
         indoor = self.links.indoor[rows]
         if indoor.any():
@@ -485,6 +501,7 @@ class LinkSimulator:
             sh_mv *= rho_s
             sh_mv += innov_s * noise.z_shadow_moving
             state.shadow[mv] = sh_mv
+            self._field_stash = (state, los_mv, sh_mv)  # the moving rows just computed, for _received_rows
         if tick % STATIC_SHADOW_EVERY == 0 and len(self.static_rows):
             st = self.static_rows
             rho = np.float32(rho_time**STATIC_SHADOW_EVERY)
@@ -560,8 +577,8 @@ class LinkSimulator:
             if not on_k.any():
                 continue
             block = rx_mw[:, cols] if not cols.all() else rx_mw
-            total = (block @ load32[cols]).astype(float)
-            total_rs = (block @ rs_weight[cols]).astype(float)
+            both = block @ np.stack([load32[cols], rs_weight[cols]], axis=1)  # one pass over the matrix
+            total, total_rs = both[:, 0].astype(float), both[:, 1].astype(float)
             interf = np.where(on_k, total, interf)
             rs_interf = np.where(on_k, total_rs, rs_interf)
         scs_hz = 15e3 * 2.0 ** cells.numerology[serving]

@@ -241,8 +241,12 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     # Queueing at the bottleneck.
     safe_cap = np.maximum(cap, 0.1)
     offered = (inelastic + video_demand) / safe_cap
-    rho = np.where(greedy, p.rho_saturated, np.minimum(offered, p.rho_saturated))
-    n_q, block = _mm1k(rho, p.queue_packets)
+    # Greedy links sit at rho_saturated: their M/M/1/K figures are two constants (rho**K is costly per link).
+    sat_n, sat_block = _mm1k(np.float64(p.rho_saturated), p.queue_packets)
+    n_q, block = np.full(n, sat_n), np.full(n, sat_block)
+    light = np.flatnonzero(~greedy)
+    if len(light):
+        n_q[light], block[light] = _mm1k(np.minimum(offered[light], p.rho_saturated), p.queue_packets)
     overload = np.where(inelastic > cap, 1.0 - cap / np.maximum(inelastic, 1e-12), 0.0)
     queue_ms = n_q * p.packet_bits / (safe_cap * 1e3)
     demand = np.where(greedy & has_bulk, np.inf, inelastic + video_demand)
