@@ -40,6 +40,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (Django imports it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from network.sim.calibration import hex_sites  # noqa: E402
