@@ -59,14 +59,15 @@ def _conditions(entry: dict, link: Link, policy: dict) -> dict[str, tuple[bool, 
     return out
 
 
-def hysteresis_summary(incident: Incident) -> dict[str, Any] | None:
+def hysteresis_summary(incident: Incident, now: datetime | None = None) -> dict[str, Any] | None:
     """What the timeline shows of an incident's hysteresis: raised after N ticks past the raise threshold,
-    held for how long, cleared after M ticks past the clear threshold."""
+    held for how long (until it cleared, or until `now`: the simulation's last step), cleared after M ticks past
+    the clear threshold."""
     h = (incident.details or {}).get("hysteresis")
     if not h:
         return None
     end = incident.ended_at
-    held_s = ((end or timezone.now()) - incident.started_at).total_seconds()
+    held_s = max(((end or now or timezone.now()) - incident.started_at).total_seconds(), 0.0)
     return {**h, "held_s": round(held_s), "state": "cleared" if end else "held"}
 
 
