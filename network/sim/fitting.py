@@ -280,7 +280,7 @@ def fit_and_holdout(base: CalibrationConfig, fit_scenarios: dict[str, RealScenar
 
 
 def goal_misses(holdout: dict) -> list[str]:
-    return [f"{name}/{kpi} (KS {r[kpi]['ks']:.3f})" if r[kpi]["ks"] is not None else f"{name}/{kpi} (no data)"
+    return [f"{name}/{kpi} (KS {r[kpi]['ks']:.4f})" if r[kpi]["ks"] is not None else f"{name}/{kpi} (no data)"
             for name, r in holdout.items() for kpi in KPIS
             if r[kpi]["ks"] is None or r[kpi]["ks"] > GOAL_KS]
 
