@@ -2,7 +2,15 @@
 time-series write path.
 
     OMP_NUM_THREADS=1 DATABASE_URL=postgres://... .venv/bin/python bench/network.py [--json out.json]
-        [--sizes 1000,10000,100000] [--ticks 10] [--loop-links 1000] [--write-links 1000] [--write-ticks 20]
+        [--sizes 1000,10000,100000] [--ticks 20] [--loop-links 1000] [--write-links 1000] [--write-ticks 20]
+        [--no-traffic] [--no-write]
+
+Traffic models are on by default (network/sim/traffic.py): every link carries the default mix of a site kind
+(50 % stores, 20 % warehouses, 10 % edge servers, 10 % device clusters, 10 % pick-up points) plus a random traffic
+profile, so all five models (bulk, video, interactive, IoT, POS) run; the per-link loop runs the same mix.
+Rates are given per wall-clock second and per CPU-second (time.process_time of this process: what one idle
+core would do; the machine may be shared). JSON keys: links_<N>.link_ticks_per_cpu_s / .link_ticks_per_s,
+reference.link_ticks_per_s, traffic_models.
 
 Topology: 19 n78 UMa cells on a 500 m hexagonal grid (2 rings); links dropped uniformly, 70 % static (half
 indoor), 20 % pedestrian, 10 % vehicular (in a car). One core: BLAS/OpenMP threads are pinned to 1.
@@ -32,12 +40,24 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (Django imports it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from network.sim.calibration import hex_sites  # noqa: E402
 from network.sim.constants import BANDS  # noqa: E402
 from network.sim.engine import Cells, Faults, Links, LinkSimulator, SimParams  # noqa: E402
 from network.sim.reference import plain, state_as_lists, tick_loop  # noqa: E402
+from network.sim.traffic import PROFILE_MIX, TrafficMix, site_mix  # noqa: E402
+
+SITE_KINDS = (("store", 0.5), ("warehouse", 0.2), ("edge_server", 0.1), ("device_cluster", 0.1), ("pickup_point", 0.1))
+
+
+def bench_traffic(n: int, seed: int = 0) -> TrafficMix:
+    rng = np.random.default_rng([seed, 15])
+    kinds = rng.choice([k for k, _ in SITE_KINDS], n, p=[p for _, p in SITE_KINDS])
+    profiles = rng.choice(sorted(PROFILE_MIX), n)
+    return TrafficMix.build([site_mix(str(k), str(p)) for k, p in zip(kinds, profiles, strict=True)])
 
 
 def bench_cells() -> Cells:
@@ -63,9 +83,10 @@ def bench_links(n: int, seed: int = 0) -> Links:
                        endpoint_edge=rng.random(n) < 0.2, backhaul_ms=np.full(n, 2.0))
 
 
-def bench_vectorised(n: int, ticks: int) -> dict:
+def bench_vectorised(n: int, ticks: int, traffic: bool = True) -> dict:
     cells, links = bench_cells(), bench_links(n)
-    sim = LinkSimulator(cells, links, seed=1, params=SimParams())
+    mix = bench_traffic(n) if traffic else None
+    sim = LinkSimulator(cells, links, seed=1, params=SimParams(), traffic=mix)
     state = sim.initial_state()
     faults = Faults.none(len(cells), n)
     sim.tick(state, faults)  # warm-up (fills the geometry cache)
@@ -77,7 +98,7 @@ def bench_vectorised(n: int, ticks: int) -> dict:
         cpu.append(time.process_time() - c0)
     # Memory in a separate pass: tracemalloc hooks every allocation and would slow the timed ticks down.
     tracemalloc.start()
-    sim = LinkSimulator(cells, links, seed=1, params=SimParams())
+    sim = LinkSimulator(cells, links, seed=1, params=SimParams(), traffic=mix)
     state = sim.initial_state()
     sim.tick(state, faults)
     sim.tick(state, faults)
@@ -85,24 +106,29 @@ def bench_vectorised(n: int, ticks: int) -> dict:
     tracemalloc.stop()
     state_bytes = sum(v.nbytes for v in state.to_arrays().values() if isinstance(v, np.ndarray))
     per_tick = statistics.median(times)
+    # Per CPU-second over all timed ticks (process_time has a coarse clock on some systems: a sum is steadier).
     return {"links": n, "cells": len(cells), "ticks": ticks, "ms_per_tick": per_tick * 1e3,
-            "link_ticks_per_s": n / per_tick, "link_ticks_per_cpu_s": n / statistics.median(cpu),
+            "cpu_ms_per_tick": 1e3 * sum(cpu) / ticks, "traffic_models": traffic,
+            "link_ticks_per_s": n / per_tick, "link_ticks_per_cpu_s": n * ticks / max(sum(cpu), 1e-9),
             "peak_traced_mb": peak / 2**20, "state_mb": state_bytes / 2**20}
 
 
-def bench_loop(n: int, ticks: int) -> dict:
+def bench_loop(n: int, ticks: int, traffic: bool = True) -> dict:
     cells, links = bench_cells(), bench_links(n)
-    sim = LinkSimulator(cells, links, seed=1, params=SimParams())
+    mix = bench_traffic(n) if traffic else None
+    sim = LinkSimulator(cells, links, seed=1, params=SimParams(), traffic=mix)
     state = sim.initial_state()
     loop_state, pc, pl, pf = state_as_lists(state), plain(cells), plain(links), plain(Faults.none(len(cells), n))
-    times = []
+    times, cpu = [], []
     for t in range(ticks):
         noise = sim.noise(t + 1)
-        t0 = time.perf_counter()
-        tick_loop(pc, pl, loop_state, pf, noise, sim.params)
+        t0, c0 = time.perf_counter(), time.process_time()
+        tick_loop(pc, pl, loop_state, pf, noise, sim.params, traffic=mix)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     per_tick = statistics.median(times)
-    return {"links": n, "ms_per_tick": per_tick * 1e3, "link_ticks_per_s": n / per_tick}
+    return {"links": n, "ms_per_tick": per_tick * 1e3, "link_ticks_per_s": n / per_tick,
+            "link_ticks_per_cpu_s": n * ticks / max(sum(cpu), 1e-9), "traffic_models": traffic}
 
 
 def bench_write_path(n_links: int, ticks: int) -> dict:
@@ -166,20 +192,22 @@ def bench_write_path(n_links: int, ticks: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--ticks", type=int, default=10)
+    parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--loop-links", type=int, default=1000)
     parser.add_argument("--loop-ticks", type=int, default=3)
     parser.add_argument("--write-links", type=int, default=1000)
     parser.add_argument("--write-ticks", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="skip the database write path")
+    parser.add_argument("--no-traffic", action="store_true", help="radio only (throughput = capacity)")
     parser.add_argument("--json", dest="json_path")
     args = parser.parse_args()
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    loop = bench_loop(args.loop_links, args.loop_ticks)
+    traffic = not args.no_traffic
+    loop = bench_loop(args.loop_links, args.loop_ticks, traffic)
     rows = []
     for n in sizes:
-        vec = bench_vectorised(n, args.ticks)
+        vec = bench_vectorised(n, args.ticks, traffic)
         measured = n <= args.loop_links
         loop_rate = loop["link_ticks_per_s"]
         rows.append({**vec, "loop_link_ticks_per_s": loop_rate,
@@ -191,9 +219,14 @@ def main() -> None:
                           "cores_visible": os.cpu_count(), "load_avg_1m": load[0], "threads": 1},
               "engine": rows, "loop": loop, "write_path": write,
               "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-              "goal": {"link_ticks_per_s": 1_000_000}}
+              "goal": {"link_ticks_per_cpu_s": 1_000_000, "at_links": 10_000}, "traffic_models": traffic,
+              "reference": {k: loop[k] for k in ("links", "link_ticks_per_s", "link_ticks_per_cpu_s", "ms_per_tick")}}
+    for r in rows:
+        report[f"links_{r['links']}"] = {k: r[k] for k in ("link_ticks_per_s", "link_ticks_per_cpu_s", "ms_per_tick",
+                                                          "cpu_ms_per_tick", "speedup")}
 
-    print(f"Link simulator, one core (load average {load[0]:.1f} on {os.cpu_count()} cores while running)")
+    print(f"Link simulator, one core, traffic models {'ON' if traffic else 'off'} "
+          f"(load average {load[0]:.1f} on {os.cpu_count()} cores while running)")
     print("link-ticks/s: wall clock; per CPU-s: divided by this process's CPU time (what one idle core would do)")
     print(f"{'links':>8} {'ms/tick':>9} {'vectorised':>14} {'per CPU-s':>12} {'per-link loop':>14} {'loop basis':<28} "
           f"{'speed-up':>9} {'peak MB':>8} {'state MB':>9}")
@@ -201,10 +234,12 @@ def main() -> None:
         print(f"{r['links']:>8,} {r['ms_per_tick']:>9.1f} {r['link_ticks_per_s']:>14,.0f} {r['link_ticks_per_cpu_s']:>12,.0f} "
               f"{r['loop_link_ticks_per_s']:>14,.0f} {r['loop_basis']:<28} {r['speedup']:>8.0f}x "
               f"{r['peak_traced_mb']:>8.1f} {r['state_mb']:>9.1f}")
-    best = max(r["link_ticks_per_s"] for r in rows)
-    best_cpu = max(r["link_ticks_per_cpu_s"] for r in rows)
-    print(f"Goal >= 1,000,000 link-ticks/s: {'met' if best >= 1e6 else 'NOT met'} on the wall clock "
-          f"(best {best:,.0f}); per CPU-second best {best_cpu:,.0f}.")
+    at10k = report.get("links_10000")
+    if at10k:
+        rate = at10k["link_ticks_per_cpu_s"]
+        print(f"Goal >= 1,000,000 link-ticks per CPU-second at 10,000 links: {'met' if rate >= 1e6 else 'NOT met'} "
+              f"({rate:,.0f}; wall clock {at10k['link_ticks_per_s']:,.0f}). Per-link loop: "
+              f"{loop['link_ticks_per_s']:,.0f} link-ticks/s ({loop['link_ticks_per_cpu_s']:,.0f} per CPU-s).")
     if write:
         print()
         print(f"Write path, {write['links']:,} links at 1 Hz on {write['database']} ({write['ticks']} ticks): "

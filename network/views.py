@@ -112,12 +112,14 @@ class IncidentsView(NetworkPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         incidents = list(selectors.incidents_for_store(self.store)[:300])
+        for incident in incidents:
+            incident.hysteresis = alerts.hysteresis_summary(incident, context["sim"].last_advanced_at)
         injections = list(selectors.injections_for_store(self.store)[:100])
         context.update(
             incidents=incidents,
             injections=injections,
             timeline_json=_json({
-                "incidents": [alerts.incident_payload(i) for i in incidents],
+                "incidents": [{**alerts.incident_payload(i), "hysteresis": i.hysteresis} for i in incidents],
                 "injections": [scenarios.injection_payload(i) for i in injections],
             }),
         )

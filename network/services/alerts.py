@@ -23,21 +23,24 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
         "acknowledged_at": incident.acknowledged_at.isoformat() if incident.acknowledged_at else None,
         "acknowledged_by": incident.acknowledged_by.get_username() if incident.acknowledged_by_id else None,
+        "hysteresis": hysteresis_summary(incident),
     }
 
 
-def _conditions(entry: dict, link: Link, policy: dict) -> dict[str, tuple[bool, bool, str, str]]:
-    """Per alert kind: (is_bad, is_good, cause, severity). Good/bad use different thresholds (dead band)."""
+def _conditions(entry: dict, link: Link, policy: dict) -> dict[str, tuple[bool, bool, str, str, str, str]]:
+    """Per alert kind: (is_bad, is_good, cause, severity, raise rule, clear rule). Good/bad use different
+    thresholds (a dead band), spelled out in the two rules (shown in the incident timeline)."""
     kpis = entry["kpis"]
     out = {}
     avail = kpis.get("availability")
     if avail is not None:
         out[IncidentKind.NO_SERVICE] = (avail < 0.5, avail >= 0.9, f"availability {avail:.0%} over the last minute",
-                                        "critical")
+                                        "critical", "availability < 50 %", "availability >= 90 %")
     score = entry["score"]
     out[IncidentKind.DEGRADED] = (
         score < policy["raise_below"], score >= policy["clear_above"],
         f"health score {score:.0f} ({entry['grade']}, worst KPI: {entry['worst_kpi']})", "warning",
+        f"score < {policy['raise_below']:g}", f"score >= {policy['clear_above']:g}",
     )
     site = link.site
     if site is not None and site.sla_latency_p95_ms:
@@ -45,13 +48,27 @@ def _conditions(entry: dict, link: Link, policy: dict) -> dict[str, tuple[bool, 
         limit = site.sla_latency_p95_ms
         bad = p95 is None or p95 > limit
         out[IncidentKind.SLA_LATENCY] = (bad, p95 is not None and p95 <= 0.9 * limit,
-                                         f"latency p95 {p95 if p95 is not None else '—'} ms > SLA {limit:g} ms", "critical")
+                                         f"latency p95 {p95 if p95 is not None else '—'} ms > SLA {limit:g} ms", "critical",
+                                         f"latency p95 > {limit:g} ms", f"latency p95 <= {0.9 * limit:g} ms")
     if site is not None and site.sla_throughput_mbps:
         thr = kpis.get("throughput_mbps") or 0.0
         limit = site.sla_throughput_mbps
         out[IncidentKind.SLA_THROUGHPUT] = (thr < limit, thr >= 1.1 * limit,
-                                            f"throughput {thr:.1f} Mbit/s < SLA {limit:g} Mbit/s", "warning")
+                                            f"throughput {thr:.1f} Mbit/s < SLA {limit:g} Mbit/s", "warning",
+                                            f"throughput < {limit:g} Mbit/s", f"throughput >= {1.1 * limit:g} Mbit/s")
     return out
+
+
+def hysteresis_summary(incident: Incident, now: datetime | None = None) -> dict[str, Any] | None:
+    """What the timeline shows of an incident's hysteresis: raised after N ticks past the raise threshold,
+    held for how long (until it cleared, or until `now`: the simulation's last step), cleared after M ticks past
+    the clear threshold."""
+    h = (incident.details or {}).get("hysteresis")
+    if not h:
+        return None
+    end = incident.ended_at
+    held_s = max(((end or now or timezone.now()) - incident.started_at).total_seconds(), 0.0)
+    return {**h, "held_s": round(held_s), "state": "cleared" if end else "held"}
 
 
 def alerts_evaluate(*, sim: NetworkSimulation, links: list[Link], snapshot: list[dict], now: datetime) -> int:
@@ -65,7 +82,7 @@ def alerts_evaluate(*, sim: NetworkSimulation, links: list[Link], snapshot: list
     all_states = dict(sim.alert_states or {})
     for link, entry in zip(links, snapshot, strict=True):
         states = dict(all_states.get(str(link.pk)) or {})
-        for kind, (is_bad, is_good, cause, severity) in _conditions(entry, link, policy).items():
+        for kind, (is_bad, is_good, cause, severity, raise_rule, clear_rule) in _conditions(entry, link, policy).items():
             state = HysteresisState.from_dict(states.get(kind))
             new_state, event = hysteresis_step(state, is_bad=is_bad, is_good=is_good,
                                                raise_after=int(policy["raise_after"]),
@@ -74,7 +91,10 @@ def alerts_evaluate(*, sim: NetworkSimulation, links: list[Link], snapshot: list
             if event == "raise" and (link.pk, kind) not in open_incidents:
                 incident = Incident.objects.create(
                     store=sim.store, link=link, site=link.site, kind=kind, severity=severity, cause=cause[:300],
-                    details={"kpis": entry["kpis"], "score": entry["score"]}, started_at=now,
+                    details={"kpis": entry["kpis"], "score": entry["score"], "hysteresis": {
+                        "raise_rule": raise_rule, "clear_rule": clear_rule,
+                        "raise_after": int(policy["raise_after"]), "clear_after": int(policy["clear_after"]),
+                        "raised_after": new_state.bad_streak}}, started_at=now,
                 )
                 incident.link = link
                 open_incidents[(link.pk, kind)] = incident
@@ -83,7 +103,11 @@ def alerts_evaluate(*, sim: NetworkSimulation, links: list[Link], snapshot: list
             elif event == "clear" and (link.pk, kind) in open_incidents:
                 incident = open_incidents.pop((link.pk, kind))
                 incident.ended_at = now
-                incident.save(update_fields=["ended_at"])
+                details = dict(incident.details or {})
+                details["hysteresis"] = {**details.get("hysteresis", {"raise_rule": raise_rule, "clear_rule": clear_rule}),
+                                         "cleared_after": new_state.good_streak}
+                incident.details = details
+                incident.save(update_fields=["ended_at", "details"])
                 store_broadcast(sim.store_id, "network.alert", {"event": "cleared", "incident": incident_payload(incident)})
                 events += 1
         all_states[str(link.pk)] = states

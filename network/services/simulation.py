@@ -41,6 +41,7 @@ from network.services.timeseries import kpi_rollup_due, kpi_write_raw
 from network.sim.constants import BANDS, SCENARIO_CODE
 from network.sim.engine import Cells, Faults, Links, LinkSimulator, SimParams, SimState, TickResult
 from network.sim.health import links_health
+from network.sim.traffic import TrafficMix, site_mix
 
 logger = logging.getLogger(__name__)
 WINDOW_TICKS = 60  # the "last minute" window of the live health evaluation
@@ -103,13 +104,21 @@ def topology_build(store: Store, sim: NetworkSimulation, params: SimParams) -> T
     replay_links = [lk for lk in links if lk.kind == LinkKind.REPLAY and lk.trace is not None]
     simulator = None
     if cells and sim_links:
-        simulator = LinkSimulator(cells_arrays(cells), links_arrays([lk.site for lk in sim_links], sim_links),
-                                  seed=sim.seed, params=params)
+        sites = [lk.site for lk in sim_links]
+        simulator = LinkSimulator(cells_arrays(cells), links_arrays(sites, sim_links), seed=sim.seed, params=params,
+                                  traffic=traffic_mix(sites))
     topo = Topology(sim.topology_version, cells, sim_links, replay_links, simulator)
     if len(_TOPOLOGY_CACHE) > 64:
         _TOPOLOGY_CACHE.clear()
     _TOPOLOGY_CACHE[key] = topo
     return topo
+
+
+def traffic_mix(sites: list[Site]) -> TrafficMix:
+    """Each site's link carries the default mix of its kind plus what its traffic profile adds
+    (network/sim/traffic.py: SITE_KIND_MIX, PROFILE_MIX): a store's POS terminals and sensors, a warehouse's
+    telemetry and sync, cameras' video..."""
+    return TrafficMix.build([site_mix(s.kind, s.traffic_profile) for s in sites])
 
 
 def cells_arrays(cells: list[Cell]) -> Cells:

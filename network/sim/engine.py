@@ -25,9 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr
 
 from . import phy
+from . import traffic as traffic_models
 from .constants import (
     LOS_DECORRELATION_M,
     SCENARIOS,
@@ -181,15 +182,19 @@ class SimState:
     load: np.ndarray  # C
     penetration_db: np.ndarray  # L, per-link part of the O2I / car loss (incl. its random part)
     indoor_depth_m: np.ndarray  # L
+    traffic: traffic_models.TrafficState | None = None  # per-link application state (traffic models on)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        out = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "traffic"}
+        if self.traffic is not None:
+            out.update(self.traffic.to_arrays())
+        return out
 
     @classmethod
     def from_arrays(cls, arrays) -> SimState:
-        values = {f.name: np.array(arrays[f.name]) for f in fields(cls)}
+        values = {f.name: np.array(arrays[f.name]) for f in fields(cls) if f.name != "traffic"}
         values["tick"] = int(values["tick"])
-        return cls(**values)
+        return cls(**values, traffic=traffic_models.TrafficState.from_arrays(arrays))
 
 
 @dataclass
@@ -204,6 +209,7 @@ class TickNoise:
     e_jitter: np.ndarray  # L (standard exponential)
     z_load: np.ndarray  # C
     z_users: np.ndarray  # C
+    u_traffic: np.ndarray | None = None  # 2 x L uniforms for the traffic models (drawn last: the others unchanged)
 
 
 def moving_mask(links: Links) -> np.ndarray:
@@ -229,6 +235,7 @@ def draw_noise(seed: int, tick: int, n_links: int, n_cells: int, n_moving: int |
         e_jitter=rng.standard_exponential(n_links),
         z_load=rng.standard_normal(n_cells),
         z_users=rng.standard_normal(n_cells),
+        u_traffic=rng.random((2, n_links)),
     )
 
 
@@ -248,6 +255,9 @@ class TickResult:
     serving: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    capacity_mbps: np.ndarray | None = None  # what the link could carry (= throughput when traffic models are off)
+    demand_mbps: np.ndarray | None = None  # offered by the traffic mix (inf for greedy transfers)
+    utilisation: np.ndarray | None = None
 
 
 def link_positions(links: Links, faults: Faults, tick: int, tick_s: float):
@@ -279,6 +289,10 @@ def sector_attenuation_db(dx, dy, azimuth_deg):
     return np.where(np.isfinite(azimuth_deg), att, 0.0).astype(np.float32)
 
 
+def _db_to_mw(db):
+    return np.power(np.float32(10.0), db / np.float32(10.0))
+
+
 RAIN_K_ALPHA = (0.2051, 0.9679)  # ITU-R P.838-3 coefficients (horizontal polarisation) near 28 GHz
 
 
@@ -296,17 +310,23 @@ class LinkSimulator:
     that do not move and recomputed each tick only for the rows whose position changed.
     """
 
-    def __init__(self, cells: Cells, links: Links, *, seed: int, params: SimParams | None = None):
+    def __init__(self, cells: Cells, links: Links, *, seed: int, params: SimParams | None = None,
+                 traffic: traffic_models.TrafficMix | None = None):
         self.cells, self.links, self.seed = cells, links, int(seed)
+        if traffic is not None and len(traffic) != len(links):
+            raise ValueError(f"traffic mix has {len(traffic)} rows for {len(links)} links")
+        self.traffic = traffic
         self.params = params or SimParams()
         self.moving = moving_mask(links)
         self.moving_rows = np.flatnonzero(self.moving)
         self.static_rows = np.flatnonzero(~self.moving)
-        self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = None
+        self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = self._mw_cache = None
+        self._rho_key = self._rho = None
+        self._field_stash = self._geom_stash = None
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
-        self._los_threshold = np.zeros((n_l, n_c), np.float32)  # Phi^-1(P_LOS): LOS when field < threshold
+        self._p_los = np.zeros((n_l, n_c), np.float32)  # P_LOS: LOS when Phi(field) < P_LOS
         self._sigma_los = np.zeros(n_c, np.float32)  # shadow sigma per cell (depends on its scenario only)
         self._sigma_nlos = np.zeros(n_c, np.float32)
         self._d2d = np.zeros((n_l, n_c), np.float32)
@@ -347,6 +367,7 @@ class LinkSimulator:
             load=cells.base_load.astype(float).copy(),
             penetration_db=penetration,
             indoor_depth_m=indoor_depth,
+            traffic=traffic_models.initial_state(self.traffic, self.seed) if self.traffic is not None else None,
         )
         faults = Faults.none(n_c, n_l)
         x, y, _ = link_positions(links, faults, 0, self.params.tick_s)
@@ -361,6 +382,7 @@ class LinkSimulator:
 
     # -- large scale ---------------------------------------------------------------------------------
     def _refresh_geometry(self, x, y):
+        self._geom_stash = None
         changed = np.flatnonzero((x != self._cached_x) | (y != self._cached_y))
         if len(changed) == 0:
             return
@@ -389,9 +411,11 @@ class LinkSimulator:
                 pl_nlos = pl_nlos + pattern
             self._pl_los[block] = pl_los
             self._pl_nlos[block] = pl_nlos
-            self._los_threshold[block] = ndtri(np.clip(p_los, 0.0, 1.0))
+            self._p_los[block] = p_los
             self._sigma_los[cols] = s_los
             self._sigma_nlos[cols] = s_nlos
+            if all_cols and isinstance(rows, np.ndarray):  # _received_rows reuses these rows (no gather)
+                self._geom_stash = (changed, pl_los, pl_nlos, p_los)
         self._cached_x[rows] = x[rows]
         self._cached_y[rows] = y[rows]
 
@@ -413,9 +437,12 @@ class LinkSimulator:
                 rsrp_rows, los_rows = self._received_rows(state, faults, rows)
                 self._rx_cache[rows] = rsrp_rows
                 self._los_cache[rows] = los_rows
+                self._mw_cache[rows] = _db_to_mw(rsrp_rows)
         else:
             self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None))
+            self._mw_cache = _db_to_mw(self._rx_cache)
             self._rx_key = key
+        self._field_stash = self._geom_stash = None  # valid for this one call only
         # The fields used here belong to tick state.tick + 1 when called from tick() (the counter moves later).
         self._rx_tick = state.tick + 1 if advancing else state.tick
         rsrp, los = self._rx_cache.view(), self._los_cache.view()
@@ -423,9 +450,21 @@ class LinkSimulator:
         return rsrp, los
 
     def _received_rows(self, state: SimState, faults: Faults, rows):
-        los = state.los_field[rows] < self._los_threshold[rows]
-        loss = np.where(los, self._pl_los[rows], self._pl_nlos[rows])
-        loss += state.shadow[rows] * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
+        # The moving rows' fields and geometry were just computed this tick: use those arrays, not gathers.
+        field, geom = self._field_stash, self._geom_stash
+        moving = rows is self.moving_rows
+        if moving and field is not None and field[0] is state:
+            los_field, shadow = field[1], field[2]
+        else:
+            los_field, shadow = state.los_field[rows], state.shadow[rows]
+        if moving and geom is not None and np.array_equal(geom[0], rows):
+            pl_los, pl_nlos, p_los = geom[1], geom[2], geom[3]
+        else:
+            pl_los, pl_nlos, p_los = self._pl_los[rows], self._pl_nlos[rows], self._p_los[rows]
+        # Phi(field) < P_LOS (ndtr is ~2x cheaper than computing the threshold Phi^-1(P_LOS) on moving rows).
+        los = ndtr(los_field) < p_los
+        loss = np.where(los, pl_los, pl_nlos)
+        loss += shadow * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
         loss += state.penetration_db[rows].astype(np.float32)[:, None]
         indoor = self.links.indoor[rows]
         if indoor.any():
@@ -445,11 +484,24 @@ class LinkSimulator:
         rho_time = np.float32(np.exp(-tick_s / self.params.shadow_time_corr_s))
         if len(self.moving_rows):
             mv = self.moving_rows
-            step32 = step[mv, None].astype(np.float32)
-            rho_s = np.exp(-step32 / self._shadow_corr32[None, :]) * rho_time
-            rho_l = np.exp(-step32 / self._los_corr32[None, :])
-            state.los_field[mv] = rho_l * state.los_field[mv] + np.sqrt(1.0 - rho_l**2) * noise.z_los
-            state.shadow[mv] = rho_s * state.shadow[mv] + np.sqrt(1.0 - rho_s**2) * noise.z_shadow_moving
+            # A link's step per tick is constant (its speed), so the AR(1) coefficients are computed once.
+            key = (step[mv].tobytes(), rho_time)
+            if self._rho_key != key:
+                step32 = step[mv, None].astype(np.float32)
+                rho_s = np.exp(-step32 / self._shadow_corr32[None, :]) * rho_time
+                rho_l = np.exp(-step32 / self._los_corr32[None, :])
+                self._rho = (rho_l, np.sqrt(1.0 - rho_l**2), rho_s, np.sqrt(1.0 - rho_s**2))
+                self._rho_key = key
+            rho_l, innov_l, rho_s, innov_s = self._rho
+            los_mv = state.los_field[mv]
+            los_mv *= rho_l
+            los_mv += innov_l * noise.z_los
+            state.los_field[mv] = los_mv
+            sh_mv = state.shadow[mv]
+            sh_mv *= rho_s
+            sh_mv += innov_s * noise.z_shadow_moving
+            state.shadow[mv] = sh_mv
+            self._field_stash = (state, los_mv, sh_mv)  # the moving rows just computed, for _received_rows
         if tick % STATIC_SHADOW_EVERY == 0 and len(self.static_rows):
             st = self.static_rows
             rho = np.float32(rho_time**STATIC_SHADOW_EVERY)
@@ -511,7 +563,7 @@ class LinkSimulator:
         state.tick = tick
 
         # Signal, co-channel interference and noise per resource element (mW).
-        rx_mw = np.power(np.float32(10.0), rsrp_all / np.float32(10.0))
+        rx_mw = self._mw_cache.copy()  # 10^(RSRP/10), cached with the RSRP rows
         s_avg = rx_mw[rows, serving].astype(float)
         rx_mw[rows, serving] = 0.0  # the sums below are then over the other cells only (no cancellation)
         load32 = load.astype(np.float32)
@@ -525,8 +577,8 @@ class LinkSimulator:
             if not on_k.any():
                 continue
             block = rx_mw[:, cols] if not cols.all() else rx_mw
-            total = (block @ load32[cols]).astype(float)
-            total_rs = (block @ rs_weight[cols]).astype(float)
+            both = block @ np.stack([load32[cols], rs_weight[cols]], axis=1)  # one pass over the matrix
+            total, total_rs = both[:, 0].astype(float), both[:, 1].astype(float)
             interf = np.where(on_k, total, interf)
             rs_interf = np.where(on_k, total_rs, rs_interf)
         scs_hz = 15e3 * 2.0 ** cells.numerology[serving]
@@ -598,6 +650,15 @@ class LinkSimulator:
         transport = links.backhaul_ms + faults.link_extra_latency_ms + core
         latency = radio + harq + transport + jitter + interruption_ms
         loss = np.clip(residual + faults.link_extra_loss + interruption_ms / tick_ms, 0.0, 1.0)
+        capacity, demand, utilisation = throughput, None, None
+        if self.traffic is not None:
+            if state.traffic is None:
+                state.traffic = traffic_models.initial_state(self.traffic, self.seed)
+            tr = traffic_models.step(self.traffic, state.traffic, capacity, available, noise.u_traffic, state.tick,
+                                     params.tick_s)
+            throughput, demand, utilisation = tr.throughput_mbps, tr.demand_mbps, tr.utilisation
+            latency = latency + tr.queue_ms
+            loss = np.minimum(loss + tr.queue_loss, 1.0)
         return TickResult(
             rsrp=rsrp,
             rsrq=rsrq,
@@ -613,13 +674,16 @@ class LinkSimulator:
             serving=serving.copy(),
             x=x,
             y=y,
+            capacity_mbps=capacity,
+            demand_mbps=demand,
+            utilisation=utilisation,
         )
 
 
 def run(cells: Cells, links: Links, *, seed: int, ticks: int, params: SimParams | None = None,
-        faults: Faults | None = None):
+        faults: Faults | None = None, traffic: traffic_models.TrafficMix | None = None):
     """Convenience driver: simulate `ticks` ticks from a fresh state; yields (tick, TickResult)."""
-    sim = LinkSimulator(cells, links, seed=seed, params=params)
+    sim = LinkSimulator(cells, links, seed=seed, params=params, traffic=traffic)
     state = sim.initial_state()
     faults = faults or Faults.none(len(cells), len(links))
     for _ in range(ticks):

@@ -33,20 +33,22 @@ def _log10(x):
 def pathloss_uma(d2d, d3d, fc, h_bs, h_ut):
     """UMa LOS and NLOS path loss (dB), TR 38.901 Table 7.4.1-1."""
     d_bp = 4.0 * (h_bs - ENVIRONMENT_HEIGHT) * (h_ut - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT
-    pl1 = 28.0 + 22.0 * _log10(d3d) + 20.0 * _log10(fc)
-    pl2 = 28.0 + 40.0 * _log10(d3d) + 20.0 * _log10(fc) - 9.0 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
+    lg_d, lg_f = _log10(d3d), _log10(fc)  # each logarithm once (the hot path of moving links)
+    pl1 = 28.0 + 22.0 * lg_d + 20.0 * lg_f
+    pl2 = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
     los = np.where(d2d <= d_bp, pl1, pl2)
-    nlos_prime = 13.54 + 39.08 * _log10(d3d) + 20.0 * _log10(fc) - 0.6 * (h_ut - 1.5)
+    nlos_prime = 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (h_ut - 1.5)
     return los, np.maximum(los, nlos_prime)
 
 
 def pathloss_umi(d2d, d3d, fc, h_bs, h_ut):
     """UMi-Street-Canyon LOS and NLOS path loss (dB), TR 38.901 Table 7.4.1-1."""
     d_bp = 4.0 * (h_bs - ENVIRONMENT_HEIGHT) * (h_ut - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT
-    pl1 = 32.4 + 21.0 * _log10(d3d) + 20.0 * _log10(fc)
-    pl2 = 32.4 + 40.0 * _log10(d3d) + 20.0 * _log10(fc) - 9.5 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
+    lg_d, lg_f = _log10(d3d), _log10(fc)
+    pl1 = 32.4 + 21.0 * lg_d + 20.0 * lg_f
+    pl2 = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
     los = np.where(d2d <= d_bp, pl1, pl2)
-    nlos_prime = 35.3 * _log10(d3d) + 22.4 + 21.3 * _log10(fc) - 0.3 * (h_ut - 1.5)
+    nlos_prime = 35.3 * lg_d + 22.4 + 21.3 * lg_f - 0.3 * (h_ut - 1.5)
     return los, np.maximum(los, nlos_prime)
 
 
@@ -92,9 +94,12 @@ def los_probability(code: int, d2d_out, h_ut):
     if code == UMI:
         return np.where(d <= 18.0, 1.0, 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d))
     if code == UMA:
-        c_prime = np.where(h_ut <= 13.0, 0.0, ((np.maximum(h_ut, 13.0) - 13.0) / 10.0) ** 1.5)
         base = 18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)
-        p = base * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
+        if np.any(np.asarray(h_ut) > 13.0):  # C'(h_UT) = 0 up to 13 m: the height term is then exactly 1
+            c_prime = np.where(h_ut <= 13.0, 0.0, ((np.maximum(h_ut, 13.0) - 13.0) / 10.0) ** 1.5)
+            p = base * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
+        else:
+            p = base
         return np.where(d <= 18.0, 1.0, p)
     # InH-Mixed office
     return np.where(d <= 1.2, 1.0, np.where(d < 6.5, np.exp(-(d - 1.2) / 4.7), np.exp(-(d - 6.5) / 32.6) * 0.32))

@@ -22,6 +22,7 @@ from .constants import (
 )
 from .engine import NO_SIGNAL_DBM, RAIN_K_ALPHA, RS_FRACTION, STATIC_SHADOW_EVERY, TickResult
 from .phy import _BLER_OFFSET_DB, BLER_SLOPE_PER_DB
+from .traffic import step_scalar as traffic_step_scalar
 
 SIGMA = {"UMa": (4.0, 6.0), "UMi-Street-Canyon": (4.0, 7.82), "RMa": (4.0, 8.0), "InH": (3.0, 8.03)}
 
@@ -101,8 +102,10 @@ def _bler(sinr: float, threshold: float) -> float:
     return 1.0 / (1.0 + math.exp(x))
 
 
-def tick_loop(cells, links, state, faults, noise, params) -> TickResult:
-    """One tick, link by link. Mutates `state` like LinkSimulator.tick and returns the same TickResult."""
+def tick_loop(cells, links, state, faults, noise, params, traffic=None) -> TickResult:
+    """One tick, link by link. Mutates `state` like LinkSimulator.tick and returns the same TickResult.
+    With `traffic` (a TrafficMix), `state.traffic` is a list of per-link dicts (see state_as_lists) and the KPIs
+    come from capacity and demand as in the engine."""
     import numpy as np
 
     n_l, n_c = len(links), len(cells)
@@ -114,7 +117,9 @@ def tick_loop(cells, links, state, faults, noise, params) -> TickResult:
     a = params.l3_alpha
     wall = [5.0 - 10.0 * math.log10(0.3 * 10 ** (-(2.0 + 0.2 * f) / 10) + 0.7 * 10 ** (-(5.0 + 4.0 * f) / 10))
             for f in cells.carrier_ghz]
-    out = {k: [0.0] * n_l for k in ("rsrp", "rsrq", "sinr", "data_sinr", "bler", "thr", "lat", "loss", "x", "y")}
+    out = {k: [0.0] * n_l for k in ("rsrp", "rsrq", "sinr", "data_sinr", "bler", "thr", "cap", "lat", "loss",
+                                            "x", "y")}
+    traffic_weights = traffic.weights.tolist() if traffic is not None else None
     cqi_out, avail_out, ho_out, serv_out = [0] * n_l, [False] * n_l, [False] * n_l, [0] * n_l
     pending = []
 
@@ -244,6 +249,13 @@ def tick_loop(cells, links, state, faults, noise, params) -> TickResult:
         latency = (radio + retx * params.harq_rtt_slots * slot + links.backhaul_ms[i] + faults.link_extra_latency_ms[i] + core
                    + noise.e_jitter[i] * params.jitter_ms * (1 + load[serving]) + interruption)
         loss = min(max(residual + faults.link_extra_loss[i] + interruption / tick_ms, 0.0), 1.0)
+        out["cap"][i] = thr
+        if traffic is not None:
+            tr = traffic_step_scalar(traffic_weights[i], traffic.params, state.traffic[i], thr, available,
+                                     float(noise.u_traffic[0][i]), float(noise.u_traffic[1][i]), tick, t_s, i)
+            thr = tr["throughput"]
+            latency += tr["queue_ms"]
+            loss = min(loss + tr["queue_loss"], 1.0)
         out["thr"][i] = thr
         out["lat"][i] = latency if available else math.nan
         out["loss"][i] = loss if available else 1.0
@@ -254,7 +266,7 @@ def tick_loop(cells, links, state, faults, noise, params) -> TickResult:
         data_sinr=np.array(out["data_sinr"]), cqi=np.array(cqi_out), bler=np.array(out["bler"]),
         throughput_mbps=np.array(out["thr"]), latency_ms=np.array(out["lat"]), loss=np.array(out["loss"]),
         available=np.array(avail_out), handover=np.array(ho_out), serving=np.array(serv_out),
-        x=np.array(out["x"]), y=np.array(out["y"]),
+        x=np.array(out["x"]), y=np.array(out["y"]), capacity_mbps=np.array(out["cap"]),
     )
 
 
@@ -273,6 +285,10 @@ def state_as_lists(state):
         load=[float(v) for v in state.load],
         penetration_db=[float(v) for v in state.penetration_db],
         indoor_depth_m=[float(v) for v in state.indoor_depth_m],
+        traffic=None if state.traffic is None else [
+            {"buffer_s": float(b), "level": int(lv), "est_mbps": float(e), "on": bool(o), "pos_burst": bool(pb)}
+            for b, lv, e, o, pb in zip(state.traffic.buffer_s, state.traffic.level, state.traffic.est_mbps,
+                                       state.traffic.on, state.traffic.pos_burst, strict=True)],
     )
 
 

@@ -61,12 +61,18 @@ def _number(raw: str, path, line: int, column: str) -> float | None:
 
 
 def infer_context(path: Path) -> tuple[str, str]:
+    """(scenario, application) from the path: the folder named Static / Driving gives the scenario, the folder
+    just above it the application (Download, Netflix, Amazon_Prime, ... any name), lower-cased."""
     parts = [p.lower() for p in path.parts]
-    scenario = "driving" if "driving" in parts else "static" if "static" in parts else ""
-    app = ""
-    for name in ("download", "netflix", "amazon_prime"):
-        if name in parts:
-            app = name
+    scenario, app = "", ""
+    for i, part in enumerate(parts[:-1]):
+        if part in ("static", "driving"):
+            scenario = part
+            app = parts[i - 1] if i > 0 else ""
+    if not app:
+        for name in ("download", "netflix", "amazon_prime"):
+            if name in parts:
+                app = name
     return scenario, app
 
 

@@ -174,7 +174,7 @@
     const el = document.getElementById('timeline');
     const now = new Date().toISOString();
     const rows = [];
-    data.incidents.forEach(function (i) { rows.push({label: (i.link || 'store') + ': ' + i.kind_label, start: i.started_at, end: i.ended_at || now, colour: i.severity === 'critical' ? '#dc2626' : '#f59e0b', text: i.cause}); });
+    data.incidents.forEach(function (i) { rows.push({label: (i.link || 'store') + ': ' + i.kind_label, start: i.started_at, end: i.ended_at || now, colour: i.severity === 'critical' ? '#dc2626' : '#f59e0b', text: i.cause + (i.hysteresis ? '<br>raised: ' + i.hysteresis.raise_rule + ' for ' + (i.hysteresis.raised_after || i.hysteresis.raise_after) + ' ticks<br>' + (i.hysteresis.state === 'cleared' ? 'cleared: ' + i.hysteresis.clear_rule + ' for ' + i.hysteresis.cleared_after + ' ticks (held ' + i.hysteresis.held_s + ' s)' : 'held ' + i.hysteresis.held_s + ' s; clears on ' + i.hysteresis.clear_rule + ' for ' + i.hysteresis.clear_after + ' ticks') : '')}); });
     data.injections.forEach(function (j) { rows.push({label: 'Injected: ' + j.kind_label, start: j.started_at, end: j.stopped_at || now, colour: '#7c3aed', text: j.note || ''}); });
     const traces = rows.map(function (r) {
       return {x: [r.start, r.end], y: [r.label, r.label], mode: 'lines', type: 'scatter', line: {color: r.colour, width: 10},

@@ -135,3 +135,54 @@ def test_grades_follow_scores_in_table_and_map_labels_do_not_overlap(transaction
             browser.close()
     finally:
         daphne.stop()
+
+
+@needs_chromium
+def test_incident_timeline_shows_the_hysteresis(transactional_db, tmp_path):
+    """Issue 15: an incident's raise / hold / clear and its thresholds, in the table and the timeline hover."""
+    from network.models import Cell
+    from network.services.scenarios import injection_start, injection_stop
+
+    daphne, base_url = start_daphne()
+    store = StoreFactory(slug="net-incidents", name="Net Incidents")
+    user = UserFactory(username="netinc", password="net-pass-2026")
+    MembershipFactory(store=store, user=user)
+    network_demo_seed(store)
+    sim = simulation_for_store(store)
+    sim.alert_policy = {"raise_after": 2, "clear_after": 2}
+    sim.max_catch_up_ticks = 200
+    sim.save()
+    now = sim.last_advanced_at
+    injections = [injection_start(store=store, kind="cell_outage", cell=c) for c in Cell.objects.for_store(store)]
+    for _ in range(3):
+        now += timedelta(seconds=1)
+        simulation_advance(store_id=store.pk, now=now)
+    for injection in injections:
+        injection_stop(injection=injection)
+    now += timedelta(seconds=90)
+    for _ in range(3):
+        now += timedelta(seconds=1)
+        simulation_advance(store_id=store.pk, now=now)
+    connections.close_all()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(30_000)
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base_url}/login/")
+            log_in(page, "netinc", "net-pass-2026")
+            page.wait_for_url(f"{base_url}/stores/{store.slug}/")
+            page.goto(f"{base_url}/stores/{store.slug}/network/incidents/")
+            cells = page.locator("td.hysteresis")
+            expect(cells.first).to_contain_text("raised after 2 ticks with")
+            text = " ".join(cells.all_inner_texts())
+            assert "cleared after 2 ticks with availability >= 90 %" in text and "held -" not in text
+            hover = page.evaluate("document.getElementById('timeline').data.map(t => t.hovertext).join(' ')")
+            assert "raised: " in hover and "cleared: " in hover
+            page.screenshot(path=str(tmp_path / "incidents.png"), full_page=True)
+            assert not errors, errors
+            browser.close()
+    finally:
+        daphne.stop()

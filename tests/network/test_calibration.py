@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "network"
 DATASET = settings.BASE_DIR.parent / "shared" / "datasets" / "5g-raca2020"
@@ -38,3 +38,77 @@ def test_calibration_against_the_real_traces(tmp_path):
         assert scenarios["driving"][kpi]["ks"] <= 0.2, kpi
     for kpi in ("cqi", "throughput_mbps"):
         assert scenarios["static"][kpi]["ks"] <= 0.2, kpi
+
+
+APPS = FIXTURES / "apps"
+SMALL = ("--links", "12", "--ticks", "20", "--fit-links", "10", "--fit-ticks", "15")
+
+
+@pytest.mark.quick
+def test_fit_on_download_hold_out_netflix_reports_ks_per_scenario_and_kpi(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    call_command("calibrate_network", "--fit", str(APPS / "Download"), "--holdout", str(APPS / "Netflix"), *SMALL,
+                 "--json", str(out), verbosity=0)
+    report = json.loads(out.read_text())
+    assert report["fit_scenarios"] == ["driving_download", "static_download"]  # fitted on --fit only
+    assert set(report["holdout"]) == {"driving_netflix", "static_netflix"}
+    for scenario, result in report["holdout"].items():
+        assert result["traffic_model"] == "video"  # Netflix is simulated with the player, over the fitted radio
+        for kpi in ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl"):
+            assert 0.0 <= result[kpi]["ks"] <= 1.0, (scenario, kpi)
+            assert result[kpi]["n_real"] > 0 and result[kpi]["n_sim"] > 0
+        assert set(result["temporal"]) == {"rsrp_lag1", "sinr_lag1", "throughput_dl_lag1", "outage"}
+    assert set(report["fitted"]) == {"static", "driving"}
+    printed = capsys.readouterr().out
+    assert "static_netflix" in printed and "throughput_dl" in printed and "Goal KS <= 0.2" in printed
+
+
+@pytest.mark.quick
+def test_leave_one_scenario_out_holds_each_scenario_out_once(tmp_path):
+    out = tmp_path / "loso.json"
+    call_command("calibrate_network", "--loso", str(APPS), *SMALL, "--json", str(out), verbosity=0)
+    report = json.loads(out.read_text())
+    names = {"driving_download", "driving_netflix", "static_download", "static_netflix"}
+    assert set(report["holdout"]) == set(report["folds"]) == names
+    for name, fold in report["folds"].items():
+        assert name not in fold["fit_scenarios"] and len(fold["fit_scenarios"]) == 3
+
+
+@pytest.mark.quick
+def test_site_trace_conditions_one_static_site(tmp_path):
+    trace = sorted((APPS / "Download" / "Static").glob("*.csv"))[0]
+    out = tmp_path / "site.json"
+    call_command("calibrate_network", "--site-trace", str(trace), "--json", str(out), verbosity=0)
+    site = json.loads(out.read_text())["site"]
+    assert site["site"]["distance_m"] > 0 and 0 < site["site"]["base_load"] <= 1
+    # The conditioned site reproduces its own RSRP level (the closed-form location loss) closely.
+    assert site["rsrp"]["ks"] < 0.5 and abs(site["rsrp"]["sim"]["50"] - site["rsrp"]["real"]["50"]) < 3.0
+    driving = sorted((APPS / "Download" / "Driving").glob("*.csv"))[0]
+    with pytest.raises(CommandError, match="only static sites"):
+        call_command("calibrate_network", "--site-trace", str(driving), verbosity=0)
+
+
+@pytest.mark.quick
+def test_bad_invocations_are_refused():
+    with pytest.raises(CommandError, match="--holdout"):
+        call_command("calibrate_network", "--fit", str(APPS / "Download"), verbosity=0)
+    with pytest.raises(CommandError, match="exactly one"):
+        call_command("calibrate_network", "--loso", str(APPS), "--traces", str(APPS), verbosity=0)
+    with pytest.raises(CommandError, match="No trace CSVs"):
+        call_command("calibrate_network", "--loso", str(APPS / "nowhere"), verbosity=0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATASET.exists(), reason=f"dataset not present at {DATASET}")
+def test_netflix_held_out_is_simulated_with_the_player_not_as_a_download(tmp_path):
+    """Fitted on the Download traces only: held-out Netflix throughput matches with the video model (on/off,
+    mostly idle) and would not as a greedy download over the same radio."""
+    out = tmp_path / "fit.json"
+    root = DATASET / "5G-production-dataset"
+    call_command("calibrate_network", "--fit", str(root / "Download"), "--holdout", str(root / "Netflix"),
+                 "--links", "200", "--ticks", "150", "--json", str(out), verbosity=0)
+    holdout = json.loads(out.read_text())["holdout"]
+    for scenario in ("static_netflix", "driving_netflix"):
+        assert holdout[scenario]["throughput_dl"]["ks"] <= 0.2, scenario
+        assert holdout[scenario]["throughput_dl"]["sim"]["50"] < 0.5  # idle most seconds, like the real player
+    assert holdout["driving_netflix"]["cqi"]["ks"] <= 0.2

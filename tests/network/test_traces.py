@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,9 +43,11 @@ def test_malformed_file_names_file_and_line():
 
 
 @pytest.mark.django_db
-def test_import_command_imports_good_files_and_rejects_the_malformed_one(store, capsys):
+def test_import_command_imports_good_files_and_rejects_the_malformed_one(store, capsys, tmp_path):
+    for folder in ("Driving", "Static", "bad"):  # the three import fixtures (apps/ holds the calibration ones)
+        shutil.copytree(FIXTURES / folder, tmp_path / folder)
     with pytest.raises(CommandError, match="1 file"):
-        call_command("import_5g_traces", str(FIXTURES), "--store", store.slug, verbosity=0)
+        call_command("import_5g_traces", str(tmp_path), "--store", store.slug, verbosity=0)
     err = capsys.readouterr().err
     assert "B_2020.01.02_11.00.00.csv, line 4" in err
     names = set(TraceRecording.objects.for_store(store).values_list("name", flat=True))

@@ -1,9 +1,17 @@
-"""manage.py calibrate_network --traces <dir> [--json PATH]: simulator vs real KPI distributions.
+"""manage.py calibrate_network: simulator vs real KPI distributions (G-NetTrack / Raca et al. CSV traces).
 
-Builds a static and a driving scenario configured like the measurements (network/sim/calibration.py),
-prints percentiles side by side and the Kolmogorov-Smirnov distance per KPI, and checks the goal
-KS <= 0.2 on RSRP, RSRQ, CQI and throughput for both scenarios. Works on any folder of traces in the
-G-NetTrack/Raca format whose paths contain "Static" / "Driving".
+Modes (scenario = mobility_application from each trace's path: .../<App>/<Static|Driving>/...):
+
+  --traces DIR                   the fixed calibration scenario vs every trace (percentiles + KS), as before;
+  --fit DIR [--fit DIR ...] --holdout DIR
+                                 fit ONLY on the --fit traces (network/sim/fitting.py), report KS per KPI and
+                                 held-out scenario under holdout.<scenario>.<kpi>.ks (kpi: rsrp, rsrq, sinr, cqi,
+                                 throughput_dl), radio and throughput separately, plus lag-1 autocorrelation and
+                                 outage run lengths, real vs simulated;
+  --loso DIR                     leave-one-scenario-out: every scenario of DIR held out once, fitted on the rest;
+  --site-trace FILE              condition one static site on its trace (distance, location loss, load, users)
+                                 and report the KS of the conditioned site against the trace.
+All take --json PATH. Malformed files are skipped and named (file and line) on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from network.sim import fitting
 from network.sim.calibration import GOAL_KPIS, KPIS, PERCENTILES, CalibrationConfig, compare, simulate_scenario
 from network.sim.traces import TraceFormatError, find_traces, kpi_values, parse_trace
 
@@ -21,30 +30,187 @@ GOAL_KS = 0.2
 
 
 class Command(BaseCommand):
-    help = "Compare the simulator's KPI distributions with real 5G traces (percentiles + KS distance)."
+    help = "Compare the simulator's KPI distributions with real 5G traces (fit / hold-out / leave-one-scenario-out)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--traces", required=True, help="folder of trace CSVs (e.g. ../shared/datasets/5g-raca2020)")
+        parser.add_argument("--traces", help="folder of trace CSVs: the fixed calibration scenario vs all of them")
+        parser.add_argument("--fit", action="append", default=[], help="folder of traces to fit on (repeatable)")
+        parser.add_argument("--holdout", help="folder of traces to evaluate the fit on")
+        parser.add_argument("--loso", help="folder: leave-one-scenario-out over its scenarios")
+        parser.add_argument("--site-trace", dest="site_trace", help="one static trace: fit that site's parameters")
         parser.add_argument("--json", dest="json_path", default=None, help="write the figures as JSON here")
         parser.add_argument("--links", type=int, default=300, help="simulated links per scenario")
         parser.add_argument("--ticks", type=int, default=200, help="simulated seconds per scenario")
+        parser.add_argument("--fit-links", type=int, default=200, help="simulated links per fitting run")
+        parser.add_argument("--fit-ticks", type=int, default=120, help="simulated seconds per fitting run")
         parser.add_argument("--seed", type=int, default=2020)
 
-    def handle(self, *args, traces, json_path, links, ticks, seed, **options):
-        root = Path(traces)
-        paths = find_traces(root) if root.is_dir() else []
+    def handle(self, *args, **opts):
+        modes = [m for m in ("traces", "loso", "site_trace") if opts.get(m)] + (["fit"] if opts["fit"] else [])
+        if len(modes) != 1:
+            raise CommandError("Give exactly one of --traces DIR, --fit DIR ... --holdout DIR, --loso DIR, --site-trace FILE "
+                               "(--site-trace may be combined with --fit to start from a fitted population).")
+        if opts["fit"] and not opts.get("holdout"):
+            raise CommandError("--fit needs --holdout DIR (the traces the fit is judged on).")
+        self.quiet = opts.get("verbosity", 1) == 0
+        if opts.get("traces"):
+            report = self._legacy(opts)
+        elif opts.get("loso"):
+            report = self._loso(opts)
+        elif opts.get("site_trace"):
+            report = self._site(opts)
+        else:
+            report = self._fit_holdout(opts)
+        if opts["json_path"]:
+            Path(opts["json_path"]).write_text(json.dumps(report, indent=2, default=float))
+            self.stdout.write(f"Wrote {opts['json_path']}")
+
+    # -- loading -------------------------------------------------------------------------------------
+    def _load(self, root: str, *, single: bool = False):
+        path = Path(root)
+        paths = [path] if single and path.is_file() else (find_traces(path) if path.is_dir() else [])
         if not paths:
-            raise CommandError(f"No trace CSVs under {root}.")
+            raise CommandError(f"No trace CSVs at {path}.")
         parsed, rejected = [], []
-        for path in tqdm(paths, unit="file", desc="parsing", disable=options.get("verbosity", 1) == 0):
+        for p in tqdm(paths, unit="file", desc=f"parsing {path.name}", disable=self.quiet):
             try:
-                parsed.append(parse_trace(path))
+                parsed.append(parse_trace(p))
             except TraceFormatError as exc:
                 rejected.append(str(exc))
         for r in rejected:
             self.stderr.write(f"skipped malformed trace: {r}")
+        if single and not parsed:
+            raise CommandError(rejected[0] if rejected else f"{path}: not a trace")
+        return parsed, rejected
+
+    def _bar(self, total: int, desc: str):
+        return tqdm(total=total, unit="run", desc=desc, disable=self.quiet)
+
+    # -- fit / hold-out ------------------------------------------------------------------------------
+    def _fit_holdout(self, opts) -> dict:
+        fit_traces, rejected = [], []
+        for d in opts["fit"]:
+            parsed, rej = self._load(d)
+            fit_traces += parsed
+            rejected += rej
+        hold_traces, rej = self._load(opts["holdout"])
+        rejected += rej
+        held = {str(Path(t.path).resolve()) for t in hold_traces}
+        overlap = [t for t in fit_traces if str(Path(t.path).resolve()) in held]
+        if overlap:
+            self.stderr.write(f"{len(overlap)} trace(s) are in both --fit and --holdout; they are used for the hold-out only.")
+            fit_traces = [t for t in fit_traces if str(Path(t.path).resolve()) not in held]
+        fit_groups, hold_groups = fitting.group_traces(fit_traces), fitting.group_traces(hold_traces)
+        if not hold_groups:
+            raise CommandError(f"No held-out traces with a Static/Driving folder in their path under {opts['holdout']}.")
+        report = self._run_fold(opts, fit_groups, hold_groups, desc="fitting")
+        report.update(fit=opts["fit"], holdout_dir=opts["holdout"], rejected=rejected)
+        self._print_holdout(report["holdout"])
+        self._goal(report)
+        return report
+
+    def _run_fold(self, opts, fit_groups, hold_groups, *, desc: str) -> dict:
+        if not fit_groups:
+            raise CommandError("No fit traces with a Static/Driving folder in their path.")
+        mobilities = {s.mobility for s in fit_groups.values()}
+        per_mobility = 2 + len(fitting.LOAD_GRID) + len(fitting.GAIN_GRID)
+        total = sum(per_mobility + len(fitting.USERS_GRID) * sum(1 for s in fit_groups.values() if s.mobility == m)
+                    for m in mobilities) + len(hold_groups)
+        bar = self._bar(total, desc)
+        try:
+            report = fitting.fit_and_holdout(CalibrationConfig(), fit_groups, hold_groups, fit_links=opts["fit_links"],
+                                             fit_ticks=opts["fit_ticks"], links=opts["links"], ticks=opts["ticks"],
+                                             seed=opts["seed"], on_step=lambda: bar.update(1))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
+        report["settings"] = {k: opts[k] for k in ("links", "ticks", "fit_links", "fit_ticks", "seed")}
+        return report
+
+    def _loso(self, opts) -> dict:
+        traces, rejected = self._load(opts["loso"])
+        groups = fitting.group_traces(traces)
+        if len(groups) < 2:
+            raise CommandError(f"Leave-one-scenario-out needs at least two scenarios under {opts['loso']}; found "
+                               f"{', '.join(groups) or 'none'}.")
+        report = {"loso_dir": opts["loso"], "rejected": rejected, "scenarios": sorted(groups), "folds": {}, "holdout": {}}
+        for name in sorted(groups):
+            fit_groups = {k: v for k, v in groups.items() if k != name}
+            fold = self._run_fold(opts, fit_groups, {name: groups[name]}, desc=f"fold: hold out {name}")
+            report["folds"][name] = {"fit_scenarios": fold["fit_scenarios"], "fitted": fold["fitted"]}
+            report["holdout"][name] = fold["holdout"][name]
+            report["settings"] = fold["settings"]
+        self._print_holdout(report["holdout"], title="Leave-one-scenario-out (each row: fitted on the other scenarios)")
+        self._goal(report)
+        return report
+
+    def _site(self, opts) -> dict:
+        traces, _ = self._load(opts["site_trace"], single=True)
+        groups = fitting.group_traces(traces)
+        if not groups:
+            raise CommandError(f"{opts['site_trace']}: the path has no Static/Driving folder, so the scenario is unknown.")
+        real = next(iter(groups.values()))
+        if real.mobility != "static":
+            raise CommandError(f"{opts['site_trace']} is a {real.mobility} trace: only static sites are conditioned "
+                               "(driving routes keep the population model).")
+        population, fitted = fitting.RadioFit(), None
+        if opts["fit"]:
+            fit_traces = []
+            for d in opts["fit"]:
+                fit_traces += self._load(d)[0]
+            fit_groups = {k: v for k, v in fitting.group_traces(fit_traces).items() if v.mobility == "static"}
+            if fit_groups:
+                population = fitting.fit_mobility(CalibrationConfig(), list(fit_groups.values()))
+                fitted = population
+        bar = self._bar(2 * 2 * len(fitting.DISTANCE_GRID_M) + len(fitting.DISTANCE_GRID_M) + len(fitting.LOAD_GRID) + len(fitting.GAIN_GRID)
+                        + len(fitting.USERS_GRID), "fitting site")
+        site, result = fitting.fit_site(CalibrationConfig(), population, real, on_step=lambda: bar.update(1))
+        bar.close()
+        self.stdout.write(f"Site {opts['site_trace']} ({real.name}): distance {site.distance_m:.0f} m, location loss "
+                          f"{site.offset_db:.1f} dB, load {site.base_load:.2f}, background users {site.background_users:g}")
+        self._print_holdout({real.name: result}, title="Conditioned site vs its trace")
+        return {"site_trace": opts["site_trace"], "scenario": real.name, "population": fitted.__dict__ if fitted else None,
+                "site": result}
+
+    # -- printing ------------------------------------------------------------------------------------
+    def _print_holdout(self, holdout: dict, title: str = "Held-out scenarios (fitted on --fit only)") -> None:
+        self.stdout.write("")
+        self.stdout.write(title)
+        head = f"{'scenario':<24}{'model':<7}" + "".join(f"{k:>14}" for k in fitting.KPIS)
+        self.stdout.write(head + "   (two-sample KS; radio | throughput)")
+        for name, r in holdout.items():
+            cells = "".join(f"{r[k]['ks']:>14.3f}" if r[k]["ks"] is not None else f"{'no data':>14}" for k in fitting.KPIS)
+            self.stdout.write(f"{name:<24}{r.get('traffic_model', ''):<7}{cells}")
+        self.stdout.write("")
+        self.stdout.write(f"{'scenario':<24}{'lag-1 ACF real/sim: rsrp':>28}{'sinr':>14}{'thr':>14}"
+                          f"{'outage mean run s real/sim':>30}{'outage share':>16}")
+        for name, r in holdout.items():
+            t = r["temporal"]
+
+            def pair(key, t=t):
+                a, b = t[key]["real"], t[key]["sim"]
+                return f"{'-' if a is None else f'{a:.2f}'}/{'-' if b is None else f'{b:.2f}'}"
+
+            o = t["outage"]
+            self.stdout.write(f"{name:<24}{pair('rsrp_lag1'):>28}{pair('sinr_lag1'):>14}{pair('throughput_dl_lag1'):>14}"
+                              f"{o['real']['mean_s']:>17.1f}/{o['sim']['mean_s']:<12.1f}"
+                              f"{o['real']['fraction']:>9.3f}/{o['sim']['fraction']:<6.3f}")
+
+    def _goal(self, report: dict) -> None:
+        misses = fitting.goal_misses(report["holdout"])
+        report["goal"] = {"ks_max": fitting.GOAL_KS, "kpis": list(fitting.KPIS), "missed": misses, "met": not misses}
+        self.stdout.write("")
+        self.stdout.write(f"Goal KS <= {fitting.GOAL_KS} on {', '.join(fitting.KPIS)} for every held-out scenario: "
+                          + ("met." if not misses else "MISSED for " + ", ".join(misses)))
+
+    # -- the fixed calibration scenario (earlier interface) -------------------------------------------
+    def _legacy(self, opts) -> dict:
+        root = Path(opts["traces"])
+        parsed, rejected = self._load(opts["traces"])
         speeds = [v for t in parsed if t.scenario == "driving" for v in t.columns["speed_kmh"] if v]
-        cfg = CalibrationConfig(links=links, ticks=ticks, seed=seed, driving_speeds_kmh=speeds or [30.0])
+        cfg = CalibrationConfig(links=opts["links"], ticks=opts["ticks"], seed=opts["seed"],
+                                driving_speeds_kmh=speeds or [30.0])
         report = {"traces": str(root), "files": len(parsed), "rejected": rejected, "config": {
             k: v for k, v in cfg.__dict__.items() if k != "driving_speeds_kmh"}, "scenarios": {}}
         report["config"]["driving_speed_samples"] = len(speeds)
@@ -54,24 +220,21 @@ class Command(BaseCommand):
             if not any(real.values()):
                 self.stdout.write(f"No {scenario} traces in {root}; skipped.")
                 continue
-            bar = tqdm(total=cfg.ticks, unit="tick", desc=f"simulating {scenario}",
-                       disable=options.get("verbosity", 1) == 0)
+            bar = tqdm(total=cfg.ticks, unit="tick", desc=f"simulating {scenario}", disable=self.quiet)
             sim = simulate_scenario(cfg, scenario, on_tick=lambda _t, bar=bar: bar.update(1))
             bar.close()
             result = compare(real, sim)
             report["scenarios"][scenario] = result
-            self._print(scenario, result)
+            self._print_legacy(scenario, result)
             misses += [f"{scenario}/{k} (KS {result[k]['ks']:.3f})" for k in GOAL_KPIS
                        if result[k]["ks"] is None or result[k]["ks"] > GOAL_KS]
         report["goal"] = {"ks_max": GOAL_KS, "kpis": list(GOAL_KPIS), "missed": misses, "met": not misses}
         self.stdout.write("")
         self.stdout.write(f"Goal KS <= {GOAL_KS} on {', '.join(GOAL_KPIS)}: " +
                           ("met for both scenarios." if not misses else "MISSED for " + ", ".join(misses)))
-        if json_path:
-            Path(json_path).write_text(json.dumps(report, indent=2))
-            self.stdout.write(f"Wrote {json_path}")
+        return report
 
-    def _print(self, scenario: str, result: dict) -> None:
+    def _print_legacy(self, scenario: str, result: dict) -> None:
         self.stdout.write("")
         self.stdout.write(f"== {scenario} ==")
         head = f"{'KPI':<16}{'src':<5}" + "".join(f"{'p' + str(p):>9}" for p in PERCENTILES) + f"{'n':>9}{'KS':>8}"

@@ -1,0 +1,384 @@
+"""Calibration that is judged on traces it was not fitted to. No Django.
+
+A *scenario* is (mobility, application) read from a trace's path: ``static_download``, ``driving_netflix``,
+``static_amazon_prime``... (see traces.infer_context). Fitting uses only the ``fit`` traces:
+
+- radio, per mobility (static / driving), pooled over the applications (the radio does not depend on the app):
+  1. an RSRP level offset (antenna gain) in closed form (median to median), and an extra per-location loss spread
+     (sigma added to the O2I / car penetration, from the inter-quartile ranges) when the real spread is wider;
+  2. the cells' base load (PRB utilisation) on a grid, by KS of RSRQ + SINR;
+  3. the data-channel gain over the reference signals on a grid, by KS of CQI;
+- throughput: the cells' background users on a grid, by KS of the downlink throughput of every fit scenario,
+  **each simulated with its application's traffic model** (traffic.app_model: a download is a greedy bulk
+  transfer, a video service is the adaptive player with its on/off buffer), so the fitted capacity does not
+  absorb the player's behaviour.
+
+A held-out scenario is simulated with the radio fitted for its mobility (the other mobility's when the fit set
+has none) and its own application's traffic model, and compared per KPI (two-sample KS distance) and in time
+(lag-1 autocorrelation, outage run lengths). The model parameters of the traffic models are fixed defaults
+(traffic.TrafficParams), never fitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from scipy.stats import ks_2samp
+
+from . import traffic as traffic_models
+from .calibration import CalibrationConfig, calibration_cells, calibration_links
+from .engine import Faults, LinkSimulator, SimParams
+from .traces import Trace
+
+KPIS = ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl")
+RADIO_KPIS = ("rsrp", "rsrq", "sinr", "cqi")
+TEMPORAL_KPIS = ("rsrp", "sinr", "throughput_dl")
+PERCENTILES = (5, 25, 50, 75, 95)
+GOAL_KS = 0.2
+WARMUP_TICKS = 10
+LOAD_GRID = (0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+GAIN_GRID = (0.0, 3.0, 6.0, 9.0, 12.0, 15.0)
+USERS_GRID = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+_TRACE_COLUMN = {"rsrp": "rsrp", "rsrq": "rsrq", "sinr": "snr", "cqi": "cqi", "throughput_dl": "dl_kbps"}
+
+
+def scenario_of(trace: Trace) -> str:
+    return f"{trace.scenario or 'unknown'}_{trace.application or 'unknown'}"
+
+
+@dataclass
+class RealScenario:
+    name: str
+    mobility: str
+    application: str
+    values: dict[str, np.ndarray]  # pooled 5G samples per KPI
+    series: list[dict[str, np.ndarray]]  # per trace: KPI series over the 5G rows (NaN = missing), "outage" flags
+    speeds_kmh: list[float]
+
+
+def group_traces(traces: list[Trace]) -> dict[str, RealScenario]:
+    """Pool traces by scenario. KPI samples are the 5G rows (NSA anchor values), throughput in Mbit/s over
+    every 5G row (what a monitor sees, idle seconds included); outage = a row not on 5G."""
+    groups: dict[str, list[Trace]] = defaultdict(list)
+    for t in traces:
+        if t.scenario:
+            groups[scenario_of(t)].append(t)
+    out = {}
+    for name, ts in sorted(groups.items()):
+        values = {k: [] for k in KPIS}
+        series = []
+        for t in ts:
+            five_g = np.array([m == "5G" for m in t.network_mode])
+            one = {"outage": ~five_g}
+            for kpi, col in _TRACE_COLUMN.items():
+                col_values = np.array([np.nan if v is None else v for v in t.columns[col]], float)
+                if kpi == "throughput_dl":
+                    col_values = col_values / 1000.0
+                x = col_values[five_g]
+                one[kpi] = x
+                values[kpi].append(x[np.isfinite(x)])
+            series.append(one)
+        speeds = [v for t in ts for v in t.columns["speed_kmh"] if v]
+        out[name] = RealScenario(name, ts[0].scenario, ts[0].application,
+                                 {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}, series, speeds)
+    return out
+
+
+@dataclass
+class RadioFit:
+    rsrp_offset_db: float = 0.0
+    extra_sigma_db: float = 0.0
+    base_load: float = 0.8
+    data_gain_db: float = 9.0
+    background_users: float = 16.0
+
+
+def _config(base: CalibrationConfig, fit: RadioFit, *, links: int, ticks: int, seed: int, speeds) -> CalibrationConfig:
+    return replace(base, antenna_gain_dbi=base.antenna_gain_dbi + fit.rsrp_offset_db, base_load=fit.base_load,
+                   data_gain_db=fit.data_gain_db, background_users=fit.background_users, links=links, ticks=ticks,
+                   seed=seed, driving_speeds_kmh=list(speeds) or [30.0])
+
+
+def simulate(base: CalibrationConfig, fit: RadioFit, mobility: str, model: str, *, links: int, ticks: int, seed: int,
+             speeds=()) -> dict[str, np.ndarray]:
+    """ticks x links arrays of each KPI (NaN where the link had no service), plus 'outage' (bool)."""
+    cfg = _config(base, fit, links=links, ticks=ticks, seed=seed, speeds=speeds)
+    cells = calibration_cells(cfg)
+    link_arrays = calibration_links(cfg, "static" if mobility == "static" else "driving")
+    params = SimParams(users_sigma=cfg.users_sigma, load_sigma=cfg.load_sigma, share_with_own_links=False)
+    mix = traffic_models.TrafficMix.single(model, links)
+    sim = LinkSimulator(cells, link_arrays, seed=seed, params=params, traffic=mix)
+    state = sim.initial_state()
+    if fit.extra_sigma_db > 0:
+        z = np.random.default_rng([seed, 77]).standard_normal(links)
+        state.penetration_db = state.penetration_db + fit.extra_sigma_db * z
+        sim._rx_cache = None  # the static rows' cached power used the old penetration
+    faults = Faults.none(len(cells), links)
+    out = {k: np.full((ticks, links), np.nan) for k in KPIS}
+    outage = np.zeros((ticks, links), bool)
+    for t in range(ticks + WARMUP_TICKS):
+        res = sim.tick(state, faults)
+        if t < WARMUP_TICKS:
+            continue
+        ok = res.available
+        row = t - WARMUP_TICKS
+        for kpi, arr in (("rsrp", res.rsrp), ("rsrq", res.rsrq), ("sinr", res.sinr), ("cqi", res.cqi),
+                         ("throughput_dl", res.throughput_mbps)):
+            out[kpi][row] = np.where(ok, arr, np.nan)
+        outage[row] = ~ok
+    out["outage"] = outage
+    return out
+
+
+def _pooled(sim: dict[str, np.ndarray], kpi: str) -> np.ndarray:
+    x = sim[kpi].ravel()
+    return x[np.isfinite(x)]
+
+
+def ks(real: np.ndarray, sim: np.ndarray) -> float | None:
+    if len(real) == 0 or len(sim) == 0:
+        return None
+    return float(ks_2samp(real, sim).statistic)
+
+
+def _iqr(x: np.ndarray) -> float:
+    return float(np.subtract(*np.percentile(x, [75, 25]))) if len(x) else 0.0
+
+
+def fit_mobility(base: CalibrationConfig, scenarios: list[RealScenario], *, links: int = 200, ticks: int = 120,
+                 seed: int = 11, on_step=None) -> RadioFit:
+    """Fit the radio and the cells' background users for one mobility on its fit scenarios (module docstring)."""
+    mobility = scenarios[0].mobility
+    speeds = [v for s in scenarios for v in s.speeds_kmh]
+    real = {k: np.concatenate([s.values[k] for s in scenarios]) for k in RADIO_KPIS}
+    fit = RadioFit(base_load=base.base_load, data_gain_db=base.data_gain_db, background_users=base.background_users)
+
+    def run(f: RadioFit, model: str = "bulk"):
+        if on_step:
+            on_step()
+        return simulate(base, f, mobility, model, links=links, ticks=ticks, seed=seed, speeds=speeds)
+
+    for _ in range(2):  # the offset moves links in / out of coverage: a second pass settles it
+        sim = run(fit)
+        s_rsrp = _pooled(sim, "rsrp")
+        if len(s_rsrp) and len(real["rsrp"]):
+            offset = float(np.median(real["rsrp"]) - np.median(s_rsrp))
+            spread = max(_iqr(real["rsrp"]) ** 2 - _iqr(s_rsrp) ** 2, 0.0) ** 0.5 / 1.349
+            fit = replace(fit, rsrp_offset_db=fit.rsrp_offset_db + offset,
+                          extra_sigma_db=math.hypot(fit.extra_sigma_db, spread) if spread > 0.5 else fit.extra_sigma_db)
+
+    def best(values, field: str, kpis: tuple[str, ...]):
+        scored = []
+        for v in values:
+            f = replace(fit, **{field: v})
+            sim = run(f)
+            score = sum(ks(real[k], _pooled(sim, k)) or 1.0 for k in kpis)
+            scored.append((score, v))
+        return min(scored)[1]
+
+    fit = replace(fit, base_load=best(LOAD_GRID, "base_load", ("rsrq", "sinr")))
+    fit = replace(fit, data_gain_db=best(GAIN_GRID, "data_gain_db", ("cqi",)))
+    scored = []
+    for users in USERS_GRID:
+        f = replace(fit, background_users=users)
+        total = 0.0
+        for s in scenarios:
+            sim = run(f, traffic_models.app_model(s.application))
+            total += ks(s.values["throughput_dl"], _pooled(sim, "throughput_dl")) or 1.0
+        scored.append((total, users))
+    return replace(fit, background_users=min(scored)[1])
+
+
+def lag1(series: list[np.ndarray]) -> float | None:
+    """Lag-1 autocorrelation pooled over series (deviations from each series' mean; NaN pairs skipped)."""
+    num = den = 0.0
+    for x in series:
+        x = np.asarray(x, float)
+        if len(x) < 3:
+            continue
+        finite = np.isfinite(x)
+        if finite.sum() < 3:
+            continue
+        d = x - np.nanmean(x)
+        pair = finite[1:] & finite[:-1]
+        num += float(np.sum(d[1:][pair] * d[:-1][pair]))
+        den += float(np.sum(d[finite] ** 2))
+    return num / den if den > 0 else None
+
+
+def run_lengths(flags: list[np.ndarray]) -> list[int]:
+    runs = []
+    for f in flags:
+        f = np.asarray(f, bool)
+        if not f.any():
+            continue
+        edges = np.diff(np.concatenate([[0], f.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        runs += (ends - starts).tolist()
+    return runs
+
+
+def _runs_summary(runs: list[int], n_samples: int) -> dict:
+    return {"runs": len(runs), "mean_s": float(np.mean(runs)) if runs else 0.0,
+            "p90_s": float(np.percentile(runs, 90)) if runs else 0.0,
+            "fraction": float(sum(runs) / n_samples) if n_samples else 0.0}
+
+
+def evaluate(real: RealScenario, sim: dict[str, np.ndarray]) -> dict:
+    """KS and percentiles per KPI, and the temporal statistics, real vs simulated."""
+    out = {}
+    for kpi in KPIS:
+        r, s = real.values[kpi], _pooled(sim, kpi)
+        entry = {"ks": ks(r, s), "n_real": int(len(r)), "n_sim": int(len(s))}
+        if len(r) and len(s):
+            entry["real"] = {str(p): float(np.percentile(r, p)) for p in PERCENTILES}
+            entry["sim"] = {str(p): float(np.percentile(s, p)) for p in PERCENTILES}
+        out[kpi] = entry
+    temporal = {}
+    for kpi in TEMPORAL_KPIS:
+        temporal[f"{kpi}_lag1"] = {"real": lag1([x[kpi] for x in real.series]),
+                                   "sim": lag1([sim[kpi][:, j] for j in range(sim[kpi].shape[1])])}
+    real_flags = [x["outage"] for x in real.series]
+    sim_flags = [sim["outage"][:, j] for j in range(sim["outage"].shape[1])]
+    temporal["outage"] = {"real": _runs_summary(run_lengths(real_flags), sum(len(f) for f in real_flags)),
+                          "sim": _runs_summary(run_lengths(sim_flags), sim["outage"].size)}
+    out["temporal"] = temporal
+    return out
+
+
+def fit_and_holdout(base: CalibrationConfig, fit_scenarios: dict[str, RealScenario],
+                    holdout_scenarios: dict[str, RealScenario], *, fit_links: int = 200, fit_ticks: int = 120,
+                    links: int = 300, ticks: int = 240, seed: int = 2020, on_step=None) -> dict:
+    """Fit on `fit_scenarios` only, evaluate every held-out scenario. Returns the report dict."""
+    by_mobility: dict[str, list[RealScenario]] = defaultdict(list)
+    for s in fit_scenarios.values():
+        if s.mobility in ("static", "driving"):
+            by_mobility[s.mobility].append(s)
+    if not by_mobility:
+        raise ValueError("no fit traces with a Static or Driving folder in their path")
+    fits = {m: fit_mobility(base, ss, links=fit_links, ticks=fit_ticks, seed=seed + 101, on_step=on_step)
+            for m, ss in sorted(by_mobility.items())}
+    speeds = {m: [v for s in ss for v in s.speeds_kmh] for m, ss in by_mobility.items()}
+    report = {"fit_scenarios": sorted(fit_scenarios), "fitted": {m: asdict(f) for m, f in fits.items()},
+              "holdout": {}}
+    for name, real in sorted(holdout_scenarios.items()):
+        mobility = real.mobility if real.mobility in fits else next(iter(fits))
+        model = traffic_models.app_model(real.application)
+        # Held-out simulations use other seeds than the fit (no shared draws).
+        sim = simulate(base, fits[mobility], real.mobility or mobility, model, links=links, ticks=ticks,
+                       seed=seed + 7919, speeds=speeds.get(real.mobility) or speeds[mobility])
+        result = evaluate(real, sim)
+        result["radio_from"] = mobility
+        result["traffic_model"] = model
+        report["holdout"][name] = result
+        if on_step:
+            on_step()
+    return report
+
+
+def goal_misses(holdout: dict) -> list[str]:
+    return [f"{name}/{kpi} (KS {r[kpi]['ks']:.4f})" if r[kpi]["ks"] is not None else f"{name}/{kpi} (no data)"
+            for name, r in holdout.items() for kpi in KPIS
+            if r[kpi]["ks"] is None or r[kpi]["ks"] > GOAL_KS]
+
+
+# -- per-site conditioning --------------------------------------------------------------------------------
+DISTANCE_GRID_M = (40.0, 80.0, 150.0, 250.0, 400.0)
+
+
+def simulate_site(base: CalibrationConfig, fit: RadioFit, *, distance_m: float, offset_db: float, model: str,
+                  replicas: int = 40, ticks: int = 180, seed: int = 5) -> dict[str, np.ndarray]:
+    """One static indoor site at `distance_m` on the boresight of the centre site's first sector, with a fixed
+    location loss `offset_db` (its shadowing + building loss), simulated as `replicas` independent phones at the
+    same spot (same large-scale state, own fading, load and traffic draws)."""
+    cfg = _config(base, fit, links=replicas, ticks=ticks, seed=seed, speeds=())
+    cells = calibration_cells(cfg)
+    links = calibration_links(cfg, "static")
+    angle = math.radians(30.0)  # sector 0 boresight (calibration_cells)
+    links = replace(links, center_x=np.full(replicas, distance_m * math.cos(angle)),
+                    center_y=np.full(replicas, distance_m * math.sin(angle)), height=np.full(replicas, 1.5))
+    params = SimParams(users_sigma=cfg.users_sigma, load_sigma=cfg.load_sigma, share_with_own_links=False)
+    sim = LinkSimulator(cells, links, seed=seed, params=params,
+                        traffic=traffic_models.TrafficMix.single(model, replicas))
+    state = sim.initial_state()
+    state.shadow[:] = 0.0  # the site's own shadowing and LOS state are in the fitted location loss:
+    state.los_field[:] = np.inf  # NLOS to every cell (deterministic; the offset carries the level)
+    state.penetration_db = np.full(replicas, offset_db)
+    sim._rx_cache = None
+    faults = Faults.none(len(cells), replicas)
+    out = {k: np.full((ticks, replicas), np.nan) for k in KPIS}
+    outage = np.zeros((ticks, replicas), bool)
+    for t in range(ticks + WARMUP_TICKS):
+        res = sim.tick(state, faults)
+        if t < WARMUP_TICKS:
+            continue
+        ok = res.available
+        for kpi, arr in (("rsrp", res.rsrp), ("rsrq", res.rsrq), ("sinr", res.sinr), ("cqi", res.cqi),
+                         ("throughput_dl", res.throughput_mbps)):
+            out[kpi][t - WARMUP_TICKS] = np.where(ok, arr, np.nan)
+        outage[t - WARMUP_TICKS] = ~ok
+    out["outage"] = outage
+    return out
+
+
+@dataclass
+class SiteFit:
+    distance_m: float
+    offset_db: float
+    base_load: float
+    background_users: float
+
+
+def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, *, replicas: int = 40,
+             ticks: int = 180, seed: int = 5, on_step=None) -> tuple[SiteFit, dict]:
+    """Condition one static site on its trace: distance (SINR/RSRQ shape), location loss (RSRP level, closed
+    form), load (RSRQ/SINR), data-channel gain (CQI) and background users (throughput with the app's traffic
+    model). Returns the fit and
+    the evaluation of the conditioned site against the trace."""
+    model = traffic_models.app_model(real.application)
+
+    def run(f: RadioFit, d: float, off: float, m: str = "bulk"):
+        if on_step:
+            on_step()
+        return simulate_site(base, f, distance_m=d, offset_db=off, model=m, replicas=replicas, ticks=ticks,
+                             seed=seed)
+
+    def level(f: RadioFit, d: float) -> float:
+        off = 0.0
+        for _ in range(2):
+            s = _pooled(run(f, d, off), "rsrp")
+            if len(s) == 0:
+                return off - 20.0
+            off += float(np.median(s) - np.median(real.values["rsrp"]))
+        return off
+
+    fit = replace(population, extra_sigma_db=0.0)
+    scored = []
+    for d in DISTANCE_GRID_M:
+        off = level(fit, d)
+        sim = run(fit, d, off)
+        scored.append((sum(ks(real.values[k], _pooled(sim, k)) or 1.0 for k in ("rsrq", "sinr", "cqi")), d, off))
+    _, distance, offset = min(scored)
+    scored = []
+    for load in LOAD_GRID:
+        sim = run(replace(fit, base_load=load), distance, offset)
+        scored.append((sum(ks(real.values[k], _pooled(sim, k)) or 1.0 for k in ("rsrq", "sinr")), load))
+    fit = replace(fit, base_load=min(scored)[1])
+    scored = []
+    for gain in GAIN_GRID:
+        sim = run(replace(fit, data_gain_db=gain), distance, offset)
+        scored.append((ks(real.values["cqi"], _pooled(sim, "cqi")) or 1.0, gain))
+    fit = replace(fit, data_gain_db=min(scored)[1])
+    if len(real.values["throughput_dl"]):
+        scored = []
+        for users in USERS_GRID:
+            sim = run(replace(fit, background_users=users), distance, offset, model)
+            scored.append((ks(real.values["throughput_dl"], _pooled(sim, "throughput_dl")) or 1.0, users))
+        fit = replace(fit, background_users=min(scored)[1])
+    final = simulate_site(base, fit, distance_m=distance, offset_db=offset, model=model, replicas=replicas,
+                          ticks=ticks, seed=seed + 1000)
+    site = SiteFit(distance, offset, fit.base_load, fit.background_users)
+    return site, {"site": asdict(site), "radio": asdict(fit), "traffic_model": model, **evaluate(real, final)}
