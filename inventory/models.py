@@ -198,6 +198,10 @@ class PurchaseOrder(StoreOwned):
         return self.number
 
     @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines.all())
+
+    @property
     def total(self) -> Decimal:
         return sum((line.quantity * (line.unit_cost or Decimal("0")) for line in self.lines.all()), Decimal("0"))
 
@@ -215,6 +219,10 @@ class PurchaseOrderLine(StoreOwned):
 
     def __str__(self) -> str:
         return f"{self.purchase_order_id}: {self.quantity} x {self.product_id}"
+
+    @property
+    def line_total(self) -> Decimal | None:
+        return None if self.unit_cost is None else self.quantity * self.unit_cost
 
 
 class KpiMetric(models.TextChoices):

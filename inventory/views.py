@@ -60,10 +60,15 @@ class IndexView(StoreViewMixin, TemplateView):
                 chart_fc = selectors.forecasts_of(store, version, ForecastScope.STORE).select_related("version").first()
         from ecomops.models import Job, JobStatus
 
+        chart_product = chart_fc.product if chart_fc is not None and chart_fc.scope == ForecastScope.PRODUCT else None
         context.update(
             version=version, versions=list(selectors.forecast_versions(store)[:10]),
             order_now=lists["order_now"][:50], stockout_soon=lists["stockout_soon"][:50],
             overstocked=lists["overstocked"][:50], settings=selectors.settings_for(store),
+            counts={name: len(lists[name]) for name in ("order_now", "stockout_soon", "overstocked")},
+            sku_not_found=bool(sku) and version is not None and chart_product is None,
+            chart_title=f"{chart_product.title} ({chart_product.sku})" if chart_product else "All products (store total)",
+            horizon=version.horizon_days if version else 28,
             purchase_orders=list(selectors.purchase_orders(store)[:30]), suppliers=list(selectors.suppliers(store)),
             chart_json=forecast_chart(chart_fc), chart_key=chart_fc.key if chart_fc else "",
             products=list(Product.objects.for_store(store).order_by("sku").values_list("sku", "title")[:2000]),
