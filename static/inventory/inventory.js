@@ -49,8 +49,9 @@
     if (msg.job.status === 'succeeded') { label.textContent += ' (reload to see the new version)'; }
   });
   const METRICS = {revenue: 'Revenue', orders: 'Orders', conversion: 'Conversion'};
-  function shown(metric, v, currency) {
+  function shown(metric, v, currency, count) {
     if (metric === 'conversion') return (v * 100).toFixed(2) + '%';
+    if (metric === 'orders') return v.toLocaleString('en-US', {maximumFractionDigits: count ? 0 : 1, minimumFractionDigits: count ? 0 : 1});
     const text = v.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2});
     return metric === 'revenue' && currency ? text + ' ' + currency : text;
   }
@@ -65,7 +66,7 @@
     const li = document.createElement('li');
     li.dataset.metric = a.metric; li.dataset.date = a.date;
     const day = new Date(a.date + 'T12:00:00').toLocaleDateString(undefined, {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric'});
-    li.textContent = day + ': ' + (METRICS[a.metric] || a.metric) + ' ' + shown(a.metric, a.actual, cur) + ' was ' + a.direction +
+    li.textContent = day + ': ' + (METRICS[a.metric] || a.metric) + ' ' + shown(a.metric, a.actual, cur, true) + ' was ' + a.direction +
       ' its expected range ' + shown(a.metric, a.lo) + '–' + shown(a.metric, a.hi, cur) + ' (' + (a.size >= 0 ? '+' : '') +
       Math.round(a.size * 100) + '% vs the forecast ' + shown(a.metric, a.expected, cur) + ')';
     list.insertBefore(li, list.firstChild);
