@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from ecomops.models import Product
+from inventory.ml.anomaly import detect_anomalies
 from inventory.ml.forecast import FULL_MODELS, SeriesInput, forecast_many
 from inventory.models import KpiAnomaly
 from inventory.selectors import store_today
@@ -35,17 +36,19 @@ async def close_thread_connections():
     await sync_to_async(connections.close_all, thread_sensitive=True)()
 
 
-def selling_store(slug: str, units: np.ndarray):
-    """A store whose only product sells `units[i]` on day i (the last day is yesterday), one order a day."""
+def selling_store(slug: str, units, *, days_before_yesterday: int = 0):
+    """A store whose only product sells `units[i]` on day i (the last day is yesterday, or that many days before
+    it), one order a day."""
     store = StoreFactory(slug=slug, name=slug.title())
     owner = MembershipFactory(store=store).user
     product = ProductFactory(store=store, sku=f"{slug.upper()}-1", price=Decimal("10.00"), stock=500)
-    add_sales(store, product, units, customer=CustomerFactory(store=store))
+    end = store_today(store) - timedelta(days=1 + days_before_yesterday)
+    add_sales(store, product, units, customer=CustomerFactory(store=store), end=end)
     return store, owner
 
 
 def steady_units(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).poisson(20, HISTORY_DAYS).clip(1, None).astype(float)
+    return np.random.default_rng(seed).poisson(20, HISTORY_DAYS).clip(1, None)
 
 
 async def test_an_anomaly_of_store_a_reaches_a_socket_and_not_b_socket():
@@ -82,18 +85,21 @@ def noisy_day_store():
     """Steady history; the checked window sits at the forecast, except one day just below its 80% interval (out,
     but by less than the interval's half-width: not a 'large' excursion). Returns (store, owner, day, lo)."""
     units = steady_units(3)
-    store, owner = selling_store("noisy", units[:-CHECK_DAYS])
+    store, owner = selling_store("noisy", [int(u) for u in units[:-CHECK_DAYS]], days_before_yesterday=CHECK_DAYS)
     end = store_today(store) - timedelta(days=1)
     history = kpi_series(store, end=end - timedelta(days=CHECK_DAYS))
     fc = {f.key: f for f in forecast_many([SeriesInput(key=k, y=y) for k, y in history.items()],
                                           horizon=CHECK_DAYS, folds=3, models=FULL_MODELS, ets_max_adi=None)}
     revenue = fc["revenue"]
-    window = np.round(revenue.mean / 10).clip(1, None)  # units per day at the forecast (price 10)
+    window = np.round(revenue.mean / 10).clip(1, None).astype(int)  # units per day at the forecast (price 10)
     noisy = CHECK_DAYS - 4
     half = revenue.mean[noisy] - revenue.lo[noisy]
-    window[noisy] = np.floor((revenue.lo[noisy] - 0.3 * half) / 10)  # below lo, by ~0.3 half-widths
+    window[noisy] = int(np.floor((revenue.lo[noisy] - 0.3 * half) / 10))  # below lo, by ~0.3 half-widths
     product = Product.objects.get(store=store)
-    add_sales(store, product, window, end=end)
+    add_sales(store, product, [int(u) for u in window], end=end)
+    # without hysteresis (one day out is enough) this window alerts on exactly the noisy day
+    naive = detect_anomalies(window * 10.0, revenue.mean, revenue.lo, revenue.hi, consecutive=1)
+    assert [a.index for a in naive] == [noisy], naive
     return store, owner, end - timedelta(days=CHECK_DAYS - 1 - noisy), float(revenue.lo[noisy]), float(window[noisy])
 
 
