@@ -168,7 +168,8 @@ def _load_models(job: Job, version: CopywriterModel | None):
         job_progress(job=job, progress=1, message=f"Loading the language model ({runtime_label(version)})…")
     model, label = _model_for(version)
     if not embedder.is_loaded():
-        job_progress(job=job, progress=2, message="Loading the sentence checker…")
+        job_progress(job=job, progress=2, message="The worker is still loading the sentence checker…"
+                     if embedder.is_loading() else "Loading the sentence checker…")
         embedder.load_embedder()
     return model, label
 

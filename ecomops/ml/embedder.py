@@ -53,6 +53,11 @@ def is_loaded() -> bool:
     return _model is not None
 
 
+def is_loading() -> bool:
+    """Whether another thread (a worker's warm-up) is loading it right now (for progress messages; never waits)."""
+    return _model is None and _lock.locked()
+
+
 def unload() -> None:
     """Drop the model and the vector cache (benchmarks of per-request loading only)."""
     global _model, _tokenizer

@@ -85,15 +85,27 @@ def test_a_copy_job_on_a_fresh_worker_reports_loading_then_every_product(live_ur
     assert running, f"no progress seen in {elapsed:.0f} s; worker log:\n{log[-3000:]}"
     pcts = [s["pct"] for s in running]
     assert pcts == sorted(pcts), pcts  # never goes back
-    # the loading stage is said (the model was not ready when the job arrived), then the products, one at a time
-    assert any(s["pct"] < PCT_PRODUCTS and "language model" in s["message"] for s in running), running
+    # a loading stage is said (the worker's warm-up had not finished: the language model or the sentence checker was
+    # still loading when the job arrived), then the products, one at a time
+    t_start = running[0]["t"]
+    trace = "; ".join(f"+{(s['t'] - t_start) / 1000:.1f}s {s['pct']}% {s['message']}" for s in running)
+    # No wait without a word: either the job says what it is loading (the worker's warm-up had not finished: the
+    # language model or the sentence checker was still loading), or the models were ready and the first product
+    # starts at once. Which of the two happens depends on how soon the fresh worker takes the job.
+    loading = [s for s in running if s["pct"] < PCT_PRODUCTS and "oading" in s["message"]]
+    writing = next(s for s in running if s["pct"] >= PCT_PRODUCTS)
+    silent = max((b["t"] - a["t"]) / 1000 for a, b in zip(running, running[1:], strict=False)
+                 if b["pct"] <= writing["pct"]) if len(running) > 1 else 0
+    assert loading or silent < 5, trace
     per_product = [s for s in running if "products written" in s["message"] or "product written" in s["message"]]
-    assert [s["message"] for s in per_product] == [f"{n} of {PRODUCTS} products written" for n in range(1, PRODUCTS + 1)]
+    assert [s["message"] for s in per_product] == [f"{n} of {PRODUCTS} products written"
+                                                   for n in range(1, PRODUCTS + 1)], trace
     step = math.ceil(100 / PRODUCTS)  # one product's share of the bar
     after_loading = [p for p in pcts if p >= PCT_PRODUCTS] + [100]
     jumps = [b - a for a, b in zip(after_loading, after_loading[1:], strict=False)]
-    assert max(jumps) <= step, (after_loading, step)
-    # the first draft lands well before the last: no long stall with nothing moving
+    assert max(jumps) <= step, (trace, step)
+    # each product's step comes when that product is written, not four at once when a batch ends
     times = [s["t"] for s in per_product]
-    assert times[-1] > times[0]
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) > 1000, trace
+    print("progress seen:", trace)
     assert DescriptionDraft.objects.filter(job_id=job.pk).count() == PRODUCTS
