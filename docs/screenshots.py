@@ -115,6 +115,9 @@ def settle(page, wait_for: str | None = None) -> bool:
 
 
 def shoot(page, name: str, out: Path) -> None:
+    # from the top: a page opened at an anchor (…#forecast) would otherwise show the sticky header mid-page
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(200)
     data = small_png(page.screenshot(full_page=True))
     (out / f"{name}.png").write_bytes(data)
     print(f"{name:<24} {page.url}  {len(data) / 1000:.0f} KB")
