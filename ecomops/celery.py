@@ -48,6 +48,15 @@ def warm_language_model() -> None:
         logger.exception("language model warm-up failed; the first inference task will load it")
         return
     logger.info("language model ready in %.1f s (pid %s)", time.perf_counter() - t0, os.getpid())
+    t0 = time.perf_counter()
+    try:  # the sentence embedder that copy jobs vet drafts with and support retrieves with
+        from ecomops.ml import embedder
+
+        embedder.load_embedder()
+    except Exception:
+        logger.exception("sentence embedder warm-up failed; the first task that needs it will load it")
+        return
+    logger.info("sentence embedder ready in %.1f s (pid %s)", time.perf_counter() - t0, os.getpid())
 
 
 @celeryd_init.connect

@@ -198,6 +198,10 @@ class PurchaseOrder(StoreOwned):
         return self.number
 
     @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines.all())
+
+    @property
     def total(self) -> Decimal:
         return sum((line.quantity * (line.unit_cost or Decimal("0")) for line in self.lines.all()), Decimal("0"))
 
@@ -215,6 +219,10 @@ class PurchaseOrderLine(StoreOwned):
 
     def __str__(self) -> str:
         return f"{self.purchase_order_id}: {self.quantity} x {self.product_id}"
+
+    @property
+    def line_total(self) -> Decimal | None:
+        return None if self.unit_cost is None else self.quantity * self.unit_cost
 
 
 class KpiMetric(models.TextChoices):
@@ -244,10 +252,15 @@ class KpiAnomaly(StoreOwned):
     def __str__(self) -> str:
         return f"{self.metric} {self.date} {self.direction}"
 
-    def shown(self, value: float) -> str:
-        """A value of this metric as a person reads it (conversion as a percentage)."""
-        return f"{value:.2%}" if self.metric == KpiMetric.CONVERSION else f"{value:,.2f}"
+    def shown(self, value: float, *, count: bool = False) -> str:
+        """A value of this metric as a person reads it: conversion as a percentage, money with cents, an order
+        count as a whole number (`count`) and its expected range with one decimal."""
+        if self.metric == KpiMetric.CONVERSION:
+            return f"{value:.2%}"
+        if self.metric == KpiMetric.ORDERS:
+            return f"{value:,.0f}" if count else f"{value:,.1f}"
+        return f"{value:,.2f}"
 
     @property
     def shown_values(self) -> dict[str, str]:
-        return {k: self.shown(getattr(self, k)) for k in ("actual", "expected", "lo", "hi")}
+        return {k: self.shown(getattr(self, k), count=k == "actual") for k in ("actual", "expected", "lo", "hi")}

@@ -167,6 +167,7 @@ class ReorderRow:
     velocity: float
     plan: ReorderPlan
     unit_cost: object
+    stockout_on: date | None = None  # the day the forecast runs the shelf empty (None: not within the horizon)
 
 
 def on_order_by_product(store: Store) -> dict[int, int]:
@@ -199,10 +200,13 @@ def reorder_rows(store: Store) -> list[ReorderRow]:
             review_period_days=config.review_period_days, service_level=config.service_level,
             pack_size=supply.pack_size if supply else 1, min_order_qty=supply.min_order_qty if supply else 0,
         ))
+        # stockout_in_days counts from the forecast's first day: day N is the N-th day of the forecast
+        stockout_on = (fc.start_date + timedelta(days=max(plan.stockout_in_days - 1, 0))
+                       if plan.stockout_in_days is not None else None)
         out.append(ReorderRow(product=product, supplier=supplier, on_hand=max(0, product.stock),
                               on_order=on_order.get(product.pk, 0), lead_time_days=lead,
                               forecast_28=float(np.sum(fc.mean[:28])), velocity=fc.velocity, plan=plan,
-                              unit_cost=supply.unit_cost if supply else None))
+                              unit_cost=supply.unit_cost if supply else None, stockout_on=stockout_on))
     return out
 
 

@@ -43,6 +43,9 @@ def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+LIST_ROWS = 25  # rows per reorder list on the page; the API has them all
+
+
 class IndexView(StoreViewMixin, TemplateView):
     template_name = "inventory/index.html"
 
@@ -51,6 +54,9 @@ class IndexView(StoreViewMixin, TemplateView):
         store = self.store
         version = selectors.latest_version(store)
         lists = selectors.reorder_lists(store)
+        # "stock-out soon" is what still has stock and runs out; what has none already is its own list
+        lists["out_of_stock"] = [r for r in lists["stockout_soon"] if r.plan.stockout_in_days == 0]
+        lists["stockout_soon"] = [r for r in lists["stockout_soon"] if r.plan.stockout_in_days != 0]
         sku = (self.request.GET.get("sku") or "")[:100]
         chart_fc = None
         if version is not None:
@@ -60,11 +66,18 @@ class IndexView(StoreViewMixin, TemplateView):
                 chart_fc = selectors.forecasts_of(store, version, ForecastScope.STORE).select_related("version").first()
         from ecomops.models import Job, JobStatus
 
+        chart_product = chart_fc.product if chart_fc is not None and chart_fc.scope == ForecastScope.PRODUCT else None
         context.update(
             version=version, versions=list(selectors.forecast_versions(store)[:10]),
-            order_now=lists["order_now"][:50], stockout_soon=lists["stockout_soon"][:50],
-            overstocked=lists["overstocked"][:50], settings=selectors.settings_for(store),
+            order_now=lists["order_now"][:LIST_ROWS], stockout_soon=lists["stockout_soon"][:LIST_ROWS],
+            out_of_stock=lists["out_of_stock"][:LIST_ROWS], overstocked=lists["overstocked"][:LIST_ROWS],
+            settings=selectors.settings_for(store),
+            counts={name: len(lists[name]) for name in ("order_now", "stockout_soon", "out_of_stock", "overstocked")},
+            sku_not_found=bool(sku) and version is not None and chart_product is None,
+            chart_title=f"{chart_product.title} ({chart_product.sku})" if chart_product else "All products (store total)",
+            horizon=version.horizon_days if version else 28,
             purchase_orders=list(selectors.purchase_orders(store)[:30]), suppliers=list(selectors.suppliers(store)),
+            open_purchase_orders=selectors.purchase_orders(store).filter(status__in=["draft", "approved"]).count(),
             chart_json=forecast_chart(chart_fc), chart_key=chart_fc.key if chart_fc else "",
             products=list(Product.objects.for_store(store).order_by("sku").values_list("sku", "title")[:2000]),
             selected_sku=sku, anomalies=list(selectors.recent_anomalies(store, days=30)[:20]),

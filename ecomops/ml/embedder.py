@@ -48,6 +48,16 @@ def load_embedder():
     return _model, _tokenizer
 
 
+def is_loaded() -> bool:
+    """Whether this process has the model in memory already (for progress messages; never waits)."""
+    return _model is not None
+
+
+def is_loading() -> bool:
+    """Whether another thread (a worker's warm-up) is loading it right now (for progress messages; never waits)."""
+    return _model is None and _lock.locked()
+
+
 def unload() -> None:
     """Drop the model and the vector cache (benchmarks of per-request loading only)."""
     global _model, _tokenizer

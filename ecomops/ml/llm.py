@@ -733,6 +733,19 @@ def get_language_model(version_path: str | os.PathLike | None = None, *, engine:
         return model
 
 
+def load_state(version_path: str | os.PathLike | None = None, *, engine: str | None = None) -> str:
+    """Where this process stands with a model, without waiting: "ready" (cached), "loading" (another thread, e.g.
+    the worker's warm-up, holds the cache lock while it loads) or "absent". For progress messages only."""
+    engine = engine or default_engine()
+    key = (engine, str(Path(version_path).resolve()) if version_path else "")
+    if not _LOCK.acquire(blocking=False):
+        return "loading"
+    try:
+        return "ready" if _CACHE_PID == os.getpid() and key in _CACHE else "absent"
+    finally:
+        _LOCK.release()
+
+
 def clear_cache() -> None:
     """Forget the cached models (they are freed once nothing else holds them)."""
     with _LOCK:

@@ -236,9 +236,11 @@ def purchase_order_csv(*, purchase_order: PurchaseOrder) -> str:
     po = purchase_order
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["po_number", "supplier", "status", "sku", "title", "quantity", "unit_cost", "line_total"])
+    writer.writerow(["po_number", "supplier", "status", "sku", "title", "quantity", "unit_cost", "line_total",
+                     "currency"])
+    currency = po.store.currency
     for line in po.lines.select_related("product"):
         total = line.quantity * line.unit_cost if line.unit_cost is not None else ""
         writer.writerow([_csv_cell(v) for v in (po.number, po.supplier.name, po.status, line.product.sku,
-                                                 line.product.title, line.quantity, line.unit_cost, total)])
+                                                 line.product.title, line.quantity, line.unit_cost, total, currency)])
     return buffer.getvalue()

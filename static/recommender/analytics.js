@@ -95,11 +95,25 @@
   function drawLifecycle(d) {
     const colors = {new: '#16a34a', returning: '#2563eb', resurrecting: '#f59e0b', dormant: '#dc2626'};
     const lifecycle = Object.keys(d.series).map(function (k) {
-      return {type: 'bar', name: k, x: d.periods, y: d.series[k], marker: {color: colors[k]}};
+      return {type: 'bar', name: k, x: d.periods, y: d.series[k], marker: {color: colors[k]},
+              customdata: d.series[k].map(Math.abs), hovertemplate: '%{x}<br>%{customdata:,d} ' + k + '<extra></extra>'};
     });
-    // Dormant customers are drawn below the axis on purpose (they left); the axis says so.
+    // Dormant customers are drawn below the line on purpose (they left); the ticks count customers both ways, so
+    // the axis never reads "−600 customers".
+    let up = 0, down = 0;
+    (d.periods || []).forEach(function (_, i) {
+      let a = 0, b = 0;
+      lifecycle.forEach(function (t) { const v = t.y[i] || 0; if (v >= 0) a += v; else b -= v; });
+      up = Math.max(up, a); down = Math.max(down, b);
+    });
+    const raw = Math.max(up, down, 1) / 3, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map(function (m) { return m * mag; }).find(function (v) { return v >= raw; });
+    const ticks = [];
+    for (let v = -Math.ceil(down / step) * step; v <= Math.ceil(up / step) * step + 1e-9; v += step) ticks.push(v);
     charts.plot('lifecycle-chart', lifecycle, {barmode: 'relative', margin: margin, legend: {orientation: 'h', y: -0.2},
-      yaxis: {title: {text: 'customers (dormant below 0)'}, tickformat: ',d', zeroline: true, zerolinecolor: '#6b7280'}},
+      yaxis: {title: {text: 'customers (dormant below the line)'}, tickvals: ticks,
+              ticktext: ticks.map(function (v) { return Math.abs(Math.round(v)).toLocaleString(); }),
+              zeroline: true, zerolinecolor: '#6b7280', gridcolor: '#e5e7eb'}},
       {empty: !lifecycle.some(function (t) { return t.y.some(function (v) { return v; }); }), emptyText: 'No active customers in this period yet.'});
   }
 

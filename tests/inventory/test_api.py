@@ -114,7 +114,7 @@ def test_purchase_order_suggest_edit_approve_export_receive(api, store, selling_
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
     assert rows == [{"po_number": po["number"], "supplier": "Northwind", "status": "approved", "sku": "STEADY",
                      "title": selling_store["STEADY"].title, "quantity": "60", "unit_cost": "4.50",
-                     "line_total": "270.00"}]
+                     "line_total": "270.00", "currency": "EUR"}]
     before = Product.objects.get(pk=selling_store["STEADY"].pk).stock
     assert api.post(f"{url}receive/", {"quantities": {"OTHER": 1}}, format="json").status_code == 400
     r = api.post(f"{url}receive/", {"quantities": {"STEADY": 55}}, format="json")
@@ -173,7 +173,7 @@ def test_pages_show_forecast_lists_and_anomalies(client, store, owner, selling_s
     html = page.content.decode()
     assert 'id="forecast-chart"' in html and '"key": "STEADY"' in html and 'data-sku="STEADY"' in html
     overview = client.get("/stores/acme/").content.decode()
-    assert 'id="kpi-anomalies"' in overview and "Revenue 50.00 was below" in overview and "-75%" in overview
+    assert 'id="kpi-anomalies"' in overview and "Revenue 50.00 EUR was below" in overview and "-75%" in overview
     detail = client.get("/stores/acme/catalog/STEADY/").content.decode()
     assert 'id="product-forecast"' in detail and "units expected over the next 28 days" in detail
     other = StoreFactory(slug="other-shop")

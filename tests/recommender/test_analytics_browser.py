@@ -88,6 +88,9 @@ def test_analytics_page_draws_every_chart_and_live_counters_update():
                     expect(page.locator(f"#{name}-section[data-ready='1']")).to_be_attached(timeout=60_000)
                 for chart in ("funnel", "retention", "lifecycle", "rfm", "trends", "paths", "categories"):
                     assert page.locator(f"#{chart}-chart .main-svg").count() >= 1, chart
+                # dormant customers are drawn below the line, but no tick reads "−40 customers"
+                ticks = page.eval_on_selector_all("#lifecycle-chart .ytick text", "els => els.map(e => e.textContent)")
+                assert ticks and not any(t.strip().startswith(("-", "\u2212")) for t in ticks), ticks
                 expect(page.locator("#funnel-table tbody tr")).to_have_count(4)
                 expect(page.locator("#funnel-table tbody tr").first).to_contain_text("12")
                 # A bad parameter shows the API's field error instead of a chart.
