@@ -42,8 +42,8 @@ FEW_SHOT = (
      "You can keep a library book for 21 days and renew it twice online."),
     ("The swimming pool is open to members only, until 9 pm on weekdays.", "can I swim in the evening?",
      "Only members can use the swimming pool, and it is open until 9 pm on weekdays."),
-    ("City Library — opening hours: 8 am to 6 pm.", "when does the library open?",
-     "The City Library opens at 8 am and closes at 6 pm."),
+    ("Harbour Ferry — crossing time: 35 min.", "how long is the ferry ride?",
+     "The Harbour Ferry takes 35 min to cross."),
 )
 _SHOT_WORDS = frozenset(
     w for fact, question, answer in FEW_SHOT for w in re.findall(r"[a-z]+", f"{fact} {question} {answer}".lower())
@@ -153,18 +153,32 @@ def select_evidence(
     if not candidates:
         return []
     embed = embed or _embed_default
-    vectors = embed([question, *[fact for _, fact in candidates]]) if question_vector is None else None
+    # A product fact is scored without the product's name in front: every fact of a card carries it, so with it
+    # all of them look alike to MiniLM ("What size is the jar?" scored "in stock" as high as "volume: 50 ml").
+    scored_texts = [_PRODUCT_PREFIX.sub("", fact) for _, fact in candidates]
+    vectors = embed([question, *scored_texts]) if question_vector is None else None
     q = question_vector if question_vector is not None else vectors[0]
-    fact_vectors = embed([fact for _, fact in candidates]) if vectors is None else vectors[1:]
+    fact_vectors = embed(scored_texts) if vectors is None else vectors[1:]
     q_words = {w.rstrip("s") for w in tokenize(question) if len(w) > 2}
     scores = []
-    for (n, fact), vec in zip(candidates, fact_vectors, strict=True):
-        words = {w.rstrip("s") for w in tokenize(fact) if len(w) > 2}
+    for (n, _fact), text, vec in zip(candidates, scored_texts, fact_vectors, strict=True):
+        words = {w.rstrip("s") for w in tokenize(text) if len(w) > 2}
+        words |= {w for key, asked in ATTRIBUTE_QUESTION_WORDS.items() if text.lower().startswith(key + ":")
+                  for w in asked}
         overlap = len(q_words & words) / max(len(q_words), 1)
         scores.append(float(vec @ q) + 0.3 * overlap - 0.03 * (n - 1))
     best = max(scores)
     ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
     chosen = [i for i in ranked[:max_evidence] if scores[i] >= best - EVIDENCE_MARGIN]
+    # A question about a whole policy section ("What is your return policy?") gets the whole section (up to the cap):
+    # any one sentence of it would drop the others' time limits and conditions.
+    top_n = candidates[ranked[0]][0]
+    top = shown[top_n - 1]
+    title_words = {w.rstrip("s") for w in tokenize(top.title)} | _GENERAL_QUESTION_WORDS
+    if top.kind == "policy" and q_words and q_words <= title_words:
+        section = [i for i, (n, _) in enumerate(candidates) if n == top_n]
+        if len(section) <= max_evidence:
+            chosen = section
     # A question with several parts ("are they waterproof, what's the battery life?") needs a fact for each part:
     # the best fact of every clause joins the evidence, within the same cap.
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(question) if len(tokenize(c.strip())) >= 2]
@@ -178,6 +192,17 @@ def select_evidence(
 
 
 _CLAUSE_SPLIT = re.compile(r"[,;?]|\band\b|\balso\b", re.I)
+_PRODUCT_PREFIX = re.compile(r"^.+? — (?=[a-z][a-z -]{0,40}:|[a-z])")
+_GENERAL_QUESTION_WORDS = frozenset({"policy", "policie", "rule", "term", "condition", "work", "info", "information"})
+# The words customers ask a product attribute with, beside its own name (MiniLM does not tie "heavy" to "weight:").
+ATTRIBUTE_QUESTION_WORDS = {
+    "weight": ("heavy", "weigh", "light"), "volume": ("size", "big", "much", "large", "small"),
+    "capacity": ("size", "big", "hold", "much", "large", "fit"), "battery life": ("battery", "last", "long", "charge"),
+    "water resistance": ("waterproof", "water", "rain", "wet", "swim"), "dimensions": ("size", "big", "large", "wide"),
+    "scent": ("smell", "scented", "fragrance", "perfume"), "material": ("made",), "price": ("cost", "much", "price"),
+    "connectivity": ("bluetooth", "connect", "wireless", "wifi"), "warranty": ("guarantee", "warranty"),
+    "dishwasher safe": ("dishwasher",), "skin type": ("skin",),
+}  # fmt: skip
 
 
 def _prompt(fact: str, question: str) -> str:
@@ -256,13 +281,46 @@ def _supported_by(text: str, sources: list[str], question: str, *, min_share: fl
     return not any(t.lower().strip(" ?") in text.lower() for t in titles if len(t) > 12)
 
 
+# Words a sentence may use that its source does not say: the grammar of an answer to a customer (and unit names
+# written out), none of which states a fact. Every other word must come from the source sentence (a 135M model's
+# additions were "popular", "on all products", "The Electronics Company": each a claim nobody made).
+ANSWER_WORDS = frozenset(
+    "yes you your yours can get gets have has had use used uses using pay send sent back return returned order "
+    "orders ordered item items product products buy bought keep put come comes came with there here also both "
+    "will would just each take takes taking make makes get able need needs want lasts last hold holds holding "
+    "weigh weighs contain contains rated rating made cost costs add added arrive arrives goes hours hour days day "
+    "minutes minute months month years year litres liters litre liter grams gram millilitres ml euros euro".split()
+)
+
+
+def unsupported_words(sentence: str, sources: list[str]) -> list[str]:
+    """The sentence's content words that neither its sources nor the grammar of an answer (`ANSWER_WORDS`) give."""
+    def root(w: str) -> str:  # "resistant" / "resistance", "delivered" / "delivery": one root
+        return _stem(w)[:6]
+
+    source = {root(w) for w in tokenize(" ".join(sources))}
+    return [w for w in tokenize(re.sub(r"\[\d+\]", " ", sentence))
+            if not w.isdigit() and root(w) not in source and w not in ANSWER_WORDS and _stem(w) not in ANSWER_WORDS]
+
+
+def keeps_polarity(sentence: str, sources: list[str]) -> bool:
+    """A source that says no ("dishwasher safe: no", "not refundable") must be answered with a no: a sentence
+    without any negation realises its fact as the opposite (measured: "you can put it in the dishwasher")."""
+    from .grounding import facts_in
+
+    return not facts_in(" ".join(sources))["negations"] or bool(facts_in(sentence)["negations"])
+
+
 def sentence_vetted(sentence: str, sources: list[str], question: str, *, titles: tuple[str, ...] = ()) -> bool:
-    """May this generated sentence be shown: grounded in `sources`, reads as an answer, keeps their qualifiers."""
-    if not sentence or len(sentence) < 12:
+    """May this generated sentence be shown: grounded in `sources` (no number, term or negation they lack, no
+    content word they do not give), says no where they do, reads as an answer, keeps their qualifiers."""
+    if not sentence or len(sentence) < 12 or _NOT_AN_ANSWER.search(sentence):
         return False
-    if not check_grounding(sentence, sources).grounded:
+    if not check_grounding(sentence, sources).grounded or not keeps_polarity(sentence, sources):
         return False
-    if not _supported_by(sentence, sources, question, titles=titles):
+    if len(tokenize(sentence)) < 3 or unsupported_words(sentence, sources):
+        return False
+    if any(t.lower().strip(" ?") in sentence.lower() for t in titles if len(t) > 12):
         return False
     return not missing_qualifiers(" ".join(sources), sentence)
 
@@ -566,7 +624,7 @@ def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> 
             return fallback()
         # A product's name may be said (it is what the answer is about); an FAQ question's text may not (an echo).
         echo_titles = tuple(p.title for p in cited if p.kind != "product")
-        if not _supported_by(plain, sources + [p.title for p in cited], question, titles=echo_titles):
+        if not sentence_vetted(plain, sources, question, titles=echo_titles):
             return fallback()
     if not re.search(r"\[\d+\]", text):
         text = f"{text} [{numbers[0]}]"
