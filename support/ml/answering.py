@@ -159,17 +159,31 @@ def select_evidence(
     vectors = embed([question, *scored_texts]) if question_vector is None else None
     q = question_vector if question_vector is not None else vectors[0]
     fact_vectors = embed(scored_texts) if vectors is None else vectors[1:]
-    q_words = {w.rstrip("s") for w in tokenize(question) if len(w) > 2}
-    scores = []
-    for (n, _fact), text, vec in zip(candidates, scored_texts, fact_vectors, strict=True):
+    fact_words = []
+    for _fact, text in zip(candidates, scored_texts, strict=True):
         words = {w.rstrip("s") for w in tokenize(text) if len(w) > 2}
         words |= {w for key, asked in ATTRIBUTE_QUESTION_WORDS.items() if text.lower().startswith(key + ":")
                   for w in asked}
-        overlap = len(q_words & words) / max(len(q_words), 1)
-        scores.append(float(vec @ q) + 0.3 * overlap - 0.03 * (n - 1))
+        fact_words.append(words)
+    # A product card's free-text description ranks behind its facts: a question about a product asks a fact.
+    penalty = [0.15 if shown[n - 1].kind == "product" and not _PRODUCT_ATTRIBUTE.match(fact) else 0.0
+               for n, fact in candidates]
+
+    # The words that name a product ("the earbuds") say which card, not which of its facts: left out of the overlap.
+    name_words = [{w.rstrip("s") for w in tokenize(shown[n - 1].title)} if shown[n - 1].kind == "product" else set()
+                  for n, _ in candidates]
+
+    def score(i: int, vec_q: np.ndarray, words_q: set[str]) -> float:
+        asked = words_q - name_words[i]
+        overlap = len(asked & fact_words[i]) / max(len(asked), 1)
+        return float(fact_vectors[i] @ vec_q) + 0.3 * overlap - 0.03 * (candidates[i][0] - 1) - penalty[i]
+
+    q_words = {w.rstrip("s") for w in tokenize(question) if len(w) > 2}
+    scores = [score(i, q, q_words) for i in range(len(candidates))]
     best = max(scores)
     ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
-    chosen = [i for i in ranked[:max_evidence] if scores[i] >= best - EVIDENCE_MARGIN]
+    # a product's description sentence is evidence only when it is the best one (it states no fact asked for)
+    chosen = [i for i in ranked[:max_evidence] if scores[i] >= best - EVIDENCE_MARGIN and (not penalty[i] or i == ranked[0])]
     # A question about a whole policy section ("What is your return policy?") gets the whole section (up to the cap):
     # any one sentence of it would drop the others' time limits and conditions.
     top_n = candidates[ranked[0]][0]
@@ -184,8 +198,9 @@ def select_evidence(
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(question) if len(tokenize(c.strip())) >= 2]
     if len(clauses) > 1:
         clause_vectors = embed(clauses)
-        for vec_c in clause_vectors:
-            part = max(range(len(candidates)), key=lambda i: float(fact_vectors[i] @ vec_c))
+        for clause, vec_c in zip(clauses, clause_vectors, strict=True):
+            c_words = {w.rstrip("s") for w in tokenize(clause) if len(w) > 2}
+            part = max(range(len(candidates)), key=lambda i: score(i, vec_c, c_words))
             if part not in chosen and len(chosen) < max_evidence:
                 chosen.append(part)
     return [Evidence(candidates[i][0], candidates[i][1], scores[i]) for i in sorted(chosen)]
@@ -193,6 +208,7 @@ def select_evidence(
 
 _CLAUSE_SPLIT = re.compile(r"[,;?]|\band\b|\balso\b", re.I)
 _PRODUCT_PREFIX = re.compile(r"^.+? — (?=[a-z][a-z -]{0,40}:|[a-z])")
+_PRODUCT_ATTRIBUTE = re.compile(r"^.+? — [a-z][a-z -]{0,40}: ")
 _GENERAL_QUESTION_WORDS = frozenset({"policy", "policie", "rule", "term", "condition", "work", "info", "information"})
 # The words customers ask a product attribute with, beside its own name (MiniLM does not tie "heavy" to "weight:").
 ATTRIBUTE_QUESTION_WORDS = {
@@ -289,7 +305,8 @@ ANSWER_WORDS = frozenset(
     "orders ordered item items product products buy bought keep put come comes came with there here also both "
     "will would just each take takes taking make makes get able need needs want lasts last hold holds holding "
     "weigh weighs contain contains rated rating made cost costs add added arrive arrives goes hours hour days day "
-    "minutes minute months month years year litres liters litre liter grams gram millilitres ml euros euro".split()
+    "minutes minute months month years year litres liters litre liter grams gram millilitres ml euros euro "
+    "deliver delivered connect connects rated not no".split()
 )
 
 
@@ -405,7 +422,7 @@ def _reply_sentence(raw: str) -> str:
 def _is_copy(sentence: str, fact: str) -> bool:
     """The model repeated its source sentence: that is a quote, not an answer in the bot's own words."""
     a, b = tokenize(sentence), tokenize(fact)
-    return a == b or (len(set(a) ^ set(b)) <= 1 and abs(len(a) - len(b)) <= 1)
+    return a == b
 
 
 RELEVANCE_MARGIN = 0.15  # a sentence may be this much less similar to the question than its source sentence
@@ -615,7 +632,7 @@ def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> 
         return fallback(result.unsupported)
     # Every sentence must keep the qualifiers of the source sentences it realises: the evidence when known, else
     # the cited passages' sentences that share content words with it.
-    for sentence in _sentences(text):
+    for sentence in re.split(r"(?<=[.!?])\s*(?:\[\d+\])?\s+(?=[\"'(A-Z0-9])", text):  # "… delivery. [1] Your …"
         plain = re.sub(r"\s*\[\d+\]", "", sentence).strip()
         if draft.evidence and any(plain == e.rstrip() for e in draft.evidence):
             continue  # a quoted source sentence

@@ -60,7 +60,7 @@ _ATTRIBUTE = {
     "price": "The {t} {cost} {v}.",
     "battery life": "The {t} {have} a battery life of {v}.",
     "water resistance": "The {t} {be} rated {v} for water resistance.",
-    "connectivity": "The {t} {connect} over {v}.",
+    "connectivity": "The {t} {use} {v}.",
     "capacity": "The {t} {hold} {v}.",
     "volume": "The {t} {contain} {v}.",
     "weight": "The {t} {weigh} {v}.",
@@ -76,7 +76,7 @@ _ATTRIBUTE = {
 
 def _verbs(title: str) -> dict[str, str]:
     plural = title.split()[-1].lower().endswith("s") and not title.lower().endswith("ss")
-    forms = {"have": ("has", "have"), "be": ("is", "are"), "connect": ("connects", "connect"), "hold": ("holds", "hold"),
+    forms = {"have": ("has", "have"), "be": ("is", "are"), "use": ("uses", "use"), "connect": ("connects", "connect"), "hold": ("holds", "hold"),
              "contain": ("contains", "contain"), "weigh": ("weighs", "weigh"), "come": ("comes", "come"), "cost": ("costs", "cost")}
     return {k: v[1] if plural else v[0] for k, v in forms.items()}
 
@@ -100,9 +100,11 @@ def _product_fact(sentence: str) -> str | None:
 
 
 def _product_line(sentence: str, title: str) -> str | None:
-    if sentence.strip() in {"In stock.", "Out of stock."}:
-        return f"The {title} is {sentence.strip().lower().rstrip('.')}." if title else None
-    return None
+    m = re.match(r"^(?:(?P<title>.+?) — )?(?P<state>in stock|out of stock)\.?$", sentence.strip(), re.IGNORECASE)
+    title = (m.group("title") or title) if m else ""
+    if m is None or not title:
+        return None
+    return f"The {title} {_verbs(title)['be']} {m.group('state').lower()}."
 
 
 # --- policy and FAQ sentences --------------------------------------------------------------------------------
