@@ -301,13 +301,17 @@ def _supported_by(text: str, sources: list[str], question: str, *, min_share: fl
 # written out), none of which states a fact. Every other word must come from the source sentence (a 135M model's
 # additions were "popular", "on all products", "The Electronics Company": each a claim nobody made).
 ANSWER_WORDS = frozenset(
-    "yes you your yours can get gets have has had use used uses using pay send sent back return returned order "
-    "orders ordered item items product products buy bought keep put come comes came with there here also both "
+    "yes you your yours can get gets have has had use used uses using pay order "
+    "orders item items product products keep put come comes came with there here also both "
     "will would just each take takes taking make makes get able need needs want lasts last hold holds holding "
     "weigh weighs contain contains rated rating made cost costs add added arrive arrives goes hours hour days day "
     "minutes minute months month years year litres liters litre liter grams gram millilitres ml euros euro "
     "deliver delivered connect connects rated not no".split()
 )
+
+
+# "The backpack is a 5-year warranty.", "The backpack is a 30 l.": a thing equated with a quantity (SmolLM2, measured)
+_NOT_A_SENTENCE = re.compile(r"\b(?:is|are) an? \d", re.IGNORECASE)
 
 
 def unsupported_words(sentence: str, sources: list[str]) -> list[str]:
@@ -336,6 +340,8 @@ def sentence_vetted(sentence: str, sources: list[str], question: str, *, titles:
     if not check_grounding(sentence, sources).grounded or not keeps_polarity(sentence, sources):
         return False
     if len(tokenize(sentence)) < 3 or unsupported_words(sentence, sources):
+        return False
+    if _NOT_A_SENTENCE.search(sentence):
         return False
     if any(t.lower().strip(" ?") in sentence.lower() for t in titles if len(t) > 12):
         return False
@@ -632,11 +638,15 @@ def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> 
         return fallback(result.unsupported)
     # Every sentence must keep the qualifiers of the source sentences it realises: the evidence when known, else
     # the cited passages' sentences that share content words with it.
-    for sentence in re.split(r"(?<=[.!?])\s*(?:\[\d+\])?\s+(?=[\"'(A-Z0-9])", text):  # "… delivery. [1] Your …"
+    sentences = re.split(r"(?<=[.!?])\s*(?:\[\d+\])?\s+(?=[\"'(A-Z0-9])", text)  # "… delivery. [1] Your …"
+    # The planner's answer has one sentence per evidence sentence, in order: each is checked against its own.
+    paired = draft.evidence if draft.evidence and len(draft.evidence) == len(sentences) else None
+    for k, sentence in enumerate(sentences):
         plain = re.sub(r"\s*\[\d+\]", "", sentence).strip()
         if draft.evidence and any(plain == e.rstrip() for e in draft.evidence):
             continue  # a quoted source sentence
-        sources = _realised_sources(plain, draft.evidence or [s for p in cited for s in passage_facts(p)])
+        sources = [paired[k]] if paired else _realised_sources(
+            plain, draft.evidence or [s for p in cited for s in passage_facts(p)])
         if not sources or missing_qualifiers(" ".join(sources), plain):
             return fallback()
         # A product's name may be said (it is what the answer is about); an FAQ question's text may not (an echo).

@@ -184,3 +184,8 @@ def test_sentences_the_small_model_wrote_that_must_not_pass():
                                ["Mira Botanics Face Cream — skin type: sensitive."], "is it ok for sensitive skin?")
     assert sentence_vetted("The Auralis earbuds have a battery life of 40 hours.",
                            ["Auralis Wireless Earbuds — battery life: 40 h."], "how long does the battery last")
+    assert not sentence_vetted("The Fjordwalk Trail Backpack is a 5-year warranty.",
+                               ["Fjordwalk Trail Backpack — warranty: 5 years."], "what's the warranty?")
+    assert not sentence_vetted(  # "return shipping" is a claim the source does not make
+        "The Express Shipping is 1 to 2 business days, and the return shipping takes 3 to 5 business days.",
+        ["Standard shipping takes 3 to 5 business days; express shipping takes 1 to 2 business days."], "q")
