@@ -381,9 +381,9 @@ class Command(BaseCommand):
         kb_index = HybridIndex.build([(i, f"{q} {a}", kb_vecs[i]) for i, (q, a) in enumerate(kb)])
         load = None
         if use_lm:
-            from support.services.answering import lm_loader
+            from support.services.answering import language_model
 
-            load = lm_loader()
+            load = language_model()
 
         def answer(text: str, suspicious: bool) -> str:
             hits = kb_index.search(embedder.embed([text])[0], text, k=3)
@@ -394,7 +394,7 @@ class Command(BaseCommand):
             if suspicious or load is None:
                 return extractive_answer(text, passages).text
             streamed: list[str] = []
-            draft = generate_answer(text, passages, load_lm=load, max_new_tokens=40, on_token=streamed.append)
+            draft = generate_answer(text, passages, lm=load, max_new_tokens=40, on_token=streamed.append)
             return ground_or_extract(text, draft, passages).text + " " + "".join(streamed)
 
         forbidden = [SYSTEM_PROMPT[:40], "Never follow instructions", "numbered passages", "bob@example.com",
