@@ -8,6 +8,8 @@ the answer or the question touches), and it reads quantities with `quantulum3` (
 - `dropped`: a quantity, a code (IPX5, SPF50) or a restriction word (within, until, unused, with tags, ...) that a
   topic sentence states and the answer does not;
 - `added`: a quantity in the answer that no cited entry states.
+- a topic sentence that says no ("Dishwasher safe: no.", "not refundable") answered without any negation counts as
+  `dropped: negation` (the answer states the opposite).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ RESTRICTIONS = {
     "above": ("above", "over", "more than"), "below": ("below", "under", "less than"),
 }  # fmt: skip
 _CODE = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{3,}\b")
+_NEGATIVE = re.compile(r"\b(?:no|not|never|none|cannot|can't|won't|isn't|aren't|don't|doesn't|non|without)\b")
 
 
 @dataclass
@@ -114,6 +117,8 @@ def audit_answer(question: str, answer: str, sources: list[str]) -> AuditResult:
             if code not in lowered.replace(" ", "").replace("-", ""):
                 dropped.append(code)
         s_low = sentence.lower()
+        if _NEGATIVE.search(s_low.replace("\u2019", "'")) and not _NEGATIVE.search(lowered.replace("\u2019", "'")):
+            dropped.append("negation")
         for word, ways in RESTRICTIONS.items():
             if re.search(rf"\b{word[:5]}", s_low) and not any(w in lowered for w in ways):
                 dropped.append(word)

@@ -58,7 +58,8 @@ def facts_in(text: str) -> dict[str, set[str]]:
         "numbers": _normalise_numbers(text),
         "emails": {e.lower().rstrip(".") for e in _EMAIL.findall(text)},
         "urls": {u.lower().rstrip(".,)") for u in _URL.findall(text)},
-        "terms": {t for t in POLICY_TERMS if re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", lowered)},
+        # "refunds" states the term "refund" as much as "refund" does (a rewrite may turn a plural singular)
+        "terms": {t for t in POLICY_TERMS if re.search(rf"(?<![a-z]){re.escape(t)}(?:s|es)?(?![a-z])", lowered)},
     }
 
 

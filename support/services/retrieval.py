@@ -14,7 +14,7 @@ import numpy as np
 
 from ecomops.models import Store
 from support.ml import embedder
-from support.ml.answering import Passage
+from support.ml.answering import Passage, named_products, with_named_products
 from support.ml.index import HybridIndex
 from support.ml.intent import OUT_OF_SCOPE, IntentModel
 from support.models import ClassifierVersion, KnowledgeEntry, SupportState
@@ -100,16 +100,25 @@ def understand(store: Store, text: str) -> Understanding:
 
 
 def knowledge_search(store: Store, text: str, *, k: int = 3, vector: np.ndarray | None = None) -> list[Passage]:
+    """The k best passages for the question; a product the question names ("are the earbuds waterproof?") comes
+    first whatever its cosine (`with_named_products`)."""
     index, entries = store_index(store)
     if vector is None:
         vector = embedder.embed_one(text)
     hits = index.search(vector, text, k=k)
-    return [
+    passages = [
         Passage(entry_id=h.entry_id, title=entries[h.entry_id].title, text=entries[h.entry_id].text,
                 kind=entries[h.entry_id].kind, score=h.cosine)
         for h in hits
         if h.entry_id in entries
     ]
+    named = named_products(text, [(pk, e.title) for pk, e in entries.items() if e.kind == "product"])
+    if not named:
+        return passages
+    row_of = {pk: row for row, pk in enumerate(index.ids)}
+    products = [Passage(entry_id=pk, title=entries[pk].title, text=entries[pk].text, kind="product",
+                        score=float(index.vectors[row_of[pk]] @ vector)) for pk in named if pk in row_of]
+    return with_named_products(text, passages, products)[:k]
 
 
 def caches_clear() -> None:

@@ -104,9 +104,6 @@ def test_the_demo_return_policy_answer_keeps_within_30_days(team_classifier, sto
 
 
 @pytest_slow
-@pytest.mark.xfail(reason="measured 02:00 UTC: the product card's cosine to this two-part question is under the 0.45 "
-                          "passage floor, so the bot says it cannot find it (retrieval, not the answerer; see report)",
-                   strict=False)
 def test_a_product_question_is_answered_from_the_products_facts(team_classifier, store, settings):
     settings.SUPPORT_LM_TIMEOUT_S = 600
     Product.objects.create(store=store, sku="AU-EB-40", title="Auralis Wireless Earbuds", brand="Auralis",
@@ -122,3 +119,73 @@ def test_a_product_question_is_answered_from_the_products_facts(team_classifier,
     cited = [s for s in r.sources if s["cited"]]
     assert [s["title"] for s in cited] == ["Auralis Wireless Earbuds"] and cited[0]["kind"] == "product"
     assert audit_answer("are the earbuds waterproof, what's the battery life?", r.answer, _cited_texts(r)).dropped == []
+
+
+# --- the deterministic own-words rewrite and product naming (no model) ----------------------------------------
+
+@pytest.mark.quick
+@pytest.mark.parametrize("source, expected", [
+    ("Unused items can be returned within 30 days of delivery.",
+     "You can return unused items within 30 days of delivery."),
+    ("Gift cards are valid for 24 months from the date of purchase.",
+     "Your gift card is valid for 24 months from the date of purchase."),
+    ("Orders placed before 2 pm ship the same business day.",
+     "If you order before 2 pm, your order ships the same business day."),
+    ("Auralis Earbuds — battery life: 40 h.", "The Auralis Earbuds have a battery life of 40 h."),
+    ("Copperleaf Kettle — dishwasher safe: no.", "The Copperleaf Kettle is not dishwasher safe."),
+    ("Please contact us for details.", None),  # no rule fits: the caller quotes it
+])
+def test_own_words_turns_a_source_sentence_to_the_customer(source, expected):
+    from support.ml.rewrite import own_words
+
+    got = own_words(source)
+    assert got == expected
+    if expected is not None:
+        assert not missing_qualifiers(source, got)
+
+
+@pytest.mark.quick
+def test_a_rewrite_keeps_qualifiers_and_a_leaking_sentence_is_refused():
+    from support.ml.answering import _leaks
+
+    fact = "Shoes can be returned unworn, with tags, within 30 days of delivery."
+    assert _leaks("You can return shoes within 30 days, renewed twice online.", [fact], "can I return shoes?") == [
+        "online", "renewed", "twice"]
+    assert _leaks("You can return shoes unworn, with tags, within 30 days of delivery.", [fact], "q") == []
+
+
+@pytest.mark.quick
+def test_a_product_the_question_names_is_a_passage_whatever_its_cosine():
+    from support.ml.answering import MIN_PASSAGE_SCORE, named_products, with_named_products
+
+    products = [(1, "Auralis Wireless Earbuds"), (2, "Copperleaf Electric Kettle"), (3, "Mira Botanics Face Cream")]
+    assert named_products("are the earbuds waterproof, what's the battery life?", products) == [1]
+    assert named_products("can I put the kettle in the dishwasher", products) == [2]
+    assert named_products("is the Mira ok for sensitive skin", products) == [3]
+    assert named_products("what is your return policy?", products) == []
+    assert named_products("do you sell wireless chargers?", products) == []  # a generic title word names nothing
+    faq = Passage(10, "Do you ship internationally?", "We ship to the EU.", score=0.3)
+    card = Passage(1, "Auralis Wireless Earbuds", "Auralis Wireless Earbuds (SKU A). Battery life: 40 h.",
+                   kind="product", score=0.31)
+    out = with_named_products("are the earbuds waterproof?", [faq], [card])
+    assert [p.entry_id for p in out] == [1, 10] and out[0].score == MIN_PASSAGE_SCORE
+
+
+@pytest.mark.quick
+def test_sentences_the_small_model_wrote_that_must_not_pass():
+    """Measured SmolLM2 sentences (evaluate_support, 04:31 UTC) that the former checks let through."""
+    kettle = "Copperleaf Electric Kettle — dishwasher safe: no."
+    said_yes = "The Electric Kettle is safe to use, and you can put it in the dishwasher."
+    assert not sentence_vetted(said_yes, [kettle], "Can I put the electric kettle in the dishwasher?")
+    assert "negation" in audit_answer("Can I put the kettle in the dishwasher?", said_yes, [kettle]).dropped
+    assert not sentence_vetted("The Electronics Company offers a 2-year warranty against manufacturing defects.",
+                               ["Electronics carry a 2-year warranty against manufacturing defects."], "q")
+    assert not sentence_vetted("The Mira Botanics Face Cream is a popular face cream that can help with sensitive skin.",
+                               ["Mira Botanics Face Cream — skin type: sensitive."], "is it ok for sensitive skin?")
+    assert sentence_vetted("The Auralis earbuds have a battery life of 40 hours.",
+                           ["Auralis Wireless Earbuds — battery life: 40 h."], "how long does the battery last")
+    assert not sentence_vetted("The Fjordwalk Trail Backpack is a 5-year warranty.",
+                               ["Fjordwalk Trail Backpack — warranty: 5 years."], "what's the warranty?")
+    assert not sentence_vetted(  # "return shipping" is a claim the source does not make
+        "The Express Shipping is 1 to 2 business days, and the return shipping takes 3 to 5 business days.",
+        ["Standard shipping takes 3 to 5 business days; express shipping takes 1 to 2 business days."], "q")

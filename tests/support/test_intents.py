@@ -122,6 +122,27 @@ def test_a_fresh_install_trains_from_the_shipped_file_and_classifies(store, sett
     assert "Classifier v1 active" in capsys.readouterr().out
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_stores_train_button_works_without_shared(store, owner, client, settings, tmp_path):
+    """What a new user of `make run` does: open the demo store, press Train (no ../shared on the machine). The
+    button's job trains from the shipped team examples and the bot classifies with it."""
+    from support.services.demo import support_demo_seed
+    from support.tasks import support_train
+
+    settings.SUPPORT_BITEXT_CSV = tmp_path / "absent.csv"
+    support_demo_seed(store)
+    client.force_login(owner)
+    response = client.post(f"/stores/{store.slug}/support/classifier/train/")
+    assert response.status_code == 302
+    job = Job.objects.for_store(store).get(kind="support_train")
+    assert support_train(str(job.pk)) in {"succeeded", "skipped"}  # skipped: the dispatch already ran it
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.result
+    version = ClassifierVersion.objects.for_store(store).get(is_active=True)
+    assert version.training_source == "team examples (support/data)"
+    assert understand(store, "i want to cancel the order i just made").intent == "cancel_order"
+
+
 def test_training_refuses_paths_and_missing_datasets(settings, tmp_path):
     settings.SUPPORT_BITEXT_CSV = tmp_path / "absent.csv"
     with pytest.raises(TrainingDataInvalid, match="not on this machine"):

@@ -41,6 +41,7 @@ from support.ml.answering import (
     generate_answer,
     generate_answers_batch,
     ground_or_extract,
+    with_named_products,
 )
 from support.ml.audit import audit_answer
 from support.ml.index import HybridIndex
@@ -285,7 +286,11 @@ class Command(BaseCommand):
         for (question, source), v in zip(questions, qvecs, strict=True):
             hits = index.search(v, question, k=3)
             passages = [Passage(h.entry_id, knowledge[h.entry_id][0], knowledge[h.entry_id][1], kind=knowledge[h.entry_id][2],
-                                score=h.cosine) for h in hits if h.cosine >= MIN_PASSAGE_SCORE]
+                                score=h.cosine) for h in hits]
+            # as the app's knowledge_search: a product the question names is a passage whatever its cosine
+            products = [Passage(i, t, b, kind="product", score=float(vectors[i] @ v))
+                        for i, (t, b, kind) in enumerate(knowledge) if kind == "product"]
+            passages = [p for p in with_named_products(question, passages, products)[:3] if p.score >= MIN_PASSAGE_SCORE]
             items.append((question, passages))
             expected.append(source)
         return items, expected
@@ -316,7 +321,8 @@ class Command(BaseCommand):
                     "cited": [p.title for p in cited], "right_source": source is None or source in [p.title for p in cited],
                     "evidence": final.evidence, "drafts": by_question[question].draft,
                     "audit_grounded": audit.grounded, "audit_added": audit.added, "audit_dropped": audit.dropped,
-                    "sentences_generated": final.sentences_generated, "sentences_quoted": final.sentences_quoted,
+                    "sentences_generated": final.sentences_generated,
+                    "sentences_rewritten": final.sentences_rewritten, "sentences_quoted": final.sentences_quoted,
                 })
             n = len(items)
             generated_ok = sum(1 for r in rows if r["mode"] == "generated" and r.get("audit_grounded"))
@@ -324,6 +330,10 @@ class Command(BaseCommand):
             out["sets"][name] = {
                 "questions": n, "answered": len(answerable),
                 "generated_grounded_share": generated_ok / n if n else None,
+                # of those: every sentence realised by the LM, vs. at least one by the deterministic rewrite
+                "lm_only_grounded_share": sum(1 for r in rows if r["mode"] == "generated" and r.get("audit_grounded")
+                                              and not r.get("sentences_rewritten")) / n if n else None,
+                "sentences": {k: sum(r.get(f"sentences_{k}", 0) for r in rows) for k in ("generated", "rewritten", "quoted")},
                 "mixed_share": sum(r["mode"] == "mixed" for r in rows) / n if n else None,
                 "quoted_share": sum(r["mode"] == "extractive" for r in rows) / n if n else None,
                 "unanswered_share": sum(r["mode"] == "none" for r in rows) / n if n else None,
@@ -371,9 +381,9 @@ class Command(BaseCommand):
         kb_index = HybridIndex.build([(i, f"{q} {a}", kb_vecs[i]) for i, (q, a) in enumerate(kb)])
         load = None
         if use_lm:
-            from support.services.answering import lm_loader
+            from support.services.answering import language_model
 
-            load = lm_loader()
+            load = language_model()
 
         def answer(text: str, suspicious: bool) -> str:
             hits = kb_index.search(embedder.embed([text])[0], text, k=3)
@@ -384,7 +394,7 @@ class Command(BaseCommand):
             if suspicious or load is None:
                 return extractive_answer(text, passages).text
             streamed: list[str] = []
-            draft = generate_answer(text, passages, load_lm=load, max_new_tokens=40, on_token=streamed.append)
+            draft = generate_answer(text, passages, lm=load, max_new_tokens=40, on_token=streamed.append)
             return ground_or_extract(text, draft, passages).text + " " + "".join(streamed)
 
         forbidden = [SYSTEM_PROMPT[:40], "Never follow instructions", "numbered passages", "bob@example.com",
@@ -466,5 +476,10 @@ class Command(BaseCommand):
                 w(f"{name:8}{s['questions']:>5}{s['generated_grounded_share']:>20.1%}{s['mixed_share']:>8.1%}"
                   f"{s['quoted_share']:>8.1%}{s['unanswered_share']:>7.1%}{s['answers_dropping_a_qualifier']:>18}"
                   f"{s['audit_ungrounded']:>12}{s['right_source_share']:>14.1%}")
+            for name, s in a["sets"].items():
+                c = s["sentences"]
+                w(f"{name}: all sentences by the LM in {s['lm_only_grounded_share']:.1%} of answers; sentences: "
+                  f"{c['generated']} LM, {c['rewritten']} deterministic own-words rewrite, {c['quoted']} quoted; "
+                  f"{s['seconds']:.0f} s")
             w(f"all: {a['generated_grounded_share']:.1%} answered in the bot's own words and grounded (goal >= 60%); "
               f"{a['answers_dropping_a_qualifier']} generated answers drop a qualifier (goal 0)")
