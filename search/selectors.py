@@ -1,0 +1,324 @@
+"""Reads: hybrid search over one store's catalogue, its baselines, "did you mean", and the search analytics.
+
+Hybrid = reciprocal-rank fusion of three ranked lists, each computed with the filters inside it:
+  1. lexical: PostgreSQL full text (english config; title/brand weighted A, category/attributes B, description D),
+     ts_rank over the OR of the query's words plus 1 for documents that contain every word (or a synonym of it);
+  2. typo: pg_trgm word_similarity of the whole query to title + brand + category (GIN trigram index);
+  3. semantic: cosine of the query's MiniLM vector to every product vector of the store, exact, in numpy, over a
+     per-process matrix keyed by the store's index version.
+Every list is restricted by the same WHERE clause (status, category, price, stock, attributes) before it is cut
+to its top N, so a filter never empties a page that unfiltered results would have filled.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from ecomops.ml import embedder
+from ecomops.models import Product, ProductStatus, Store
+from search.ml.fusion import reciprocal_rank_fusion
+from search.ml.text import STOP_WORDS, SynonymRule, normalise_query, synonym_expansions, synonym_rule_parse, tokens
+from search.ml.vectors import VectorIndex
+from search.models import SearchDocument, SearchEvent, SearchIndexState, SearchSource, SearchSynonym
+
+CANDIDATES = 100  # per list; fusion of three lists of 100 keeps every plausible product
+TRIGRAM_THRESHOLD = 0.45  # word_similarity below this is noise ("kettle" vs "bottle" is 0.3)
+VECTOR_MIN_SCORE = 0.40  # MiniLM cosine under which a product is not an answer, only a neighbour
+DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    category: str = ""  # a category path prefix: "Apparel" matches "Apparel > Tops"
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool | None = None
+    attributes: dict[str, str] = field(default_factory=dict)  # name -> value, case-insensitive
+    statuses: tuple[str, ...] = ()  # empty: any status (the dashboard); the storefront passes ('active',)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.category or self.price_min is not None or self.price_max is not None
+                    or self.in_stock is not None or self.attributes or self.statuses)
+
+
+PUBLIC = SearchFilters(statuses=(ProductStatus.ACTIVE,))
+
+
+@dataclass
+class SearchResult:
+    query: str
+    product_ids: list[int]
+    terms: list[str]  # what to highlight: the query's words and their synonyms
+    did_you_mean: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.product_ids)
+
+
+def _where(filters: SearchFilters) -> tuple[str, list]:
+    """The filter clause over `p` (ecomops_product), with its parameters."""
+    clauses, params = [], []
+    if filters.statuses:
+        clauses.append("p.status = ANY(%s)")
+        params.append(list(filters.statuses))
+    if filters.category:
+        clauses.append("(p.category = %s OR p.category LIKE %s)")
+        escaped = filters.category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params += [filters.category, escaped + " >%"]
+    if filters.price_min is not None:
+        clauses.append("p.price >= %s")
+        params.append(filters.price_min)
+    if filters.price_max is not None:
+        clauses.append("p.price <= %s")
+        params.append(filters.price_max)
+    if filters.in_stock is True:
+        clauses.append("p.stock > 0")
+    elif filters.in_stock is False:
+        clauses.append("p.stock <= 0")
+    for name, value in filters.attributes.items():
+        clauses.append("lower(p.attributes ->> %s) = lower(%s)")
+        params += [name, value]
+    return (" AND " + " AND ".join(clauses)) if clauses else "", params
+
+
+def synonym_rules(store: Store) -> list[SynonymRule]:
+    rules = []
+    for row in SearchSynonym.objects.for_store(store).values_list("terms", flat=True):
+        try:
+            rules.append(synonym_rule_parse(row))
+        except ValueError:
+            continue  # saved before a rule change; the form never writes one
+    return rules
+
+
+def _tsquery_sql(groups: list[list[str]], joiner: str) -> tuple[str, list]:
+    """A tsquery expression: each group is a word OR its synonyms; groups joined by `joiner` (&& or ||)."""
+    parts, params = [], []
+    for group in groups:
+        alternatives = []
+        for term in group:
+            alternatives.append("phraseto_tsquery('english', %s)" if " " in term else "plainto_tsquery('english', %s)")
+            params.append(term)
+        parts.append("(" + " || ".join(alternatives) + ")")
+    return "(" + f" {joiner} ".join(parts) + ")", params
+
+
+def _query_groups(query: str, rules: list[SynonymRule]) -> list[list[str]]:
+    words = [t for t in tokens(query) if t not in STOP_WORDS] or tokens(query)
+    groups = [[w] for w in words]
+    padded = f" {' '.join(tokens(query))} "
+    for rule in rules:
+        for source in rule.sources:
+            if f" {source} " in padded:
+                first = source.split()[0]
+                for group in groups:
+                    if group[0] == first:
+                        group.extend(t for t in rule.targets if t not in group)
+    return groups
+
+
+def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list[SynonymRule] | None = None,
+                limit: int = CANDIDATES) -> list[int]:
+    """Full-text ranking: ts_rank of the OR query, plus 1 when every word (or one of its synonyms) is present."""
+    groups = _query_groups(query, rules or [])
+    if not groups:
+        return []
+    any_sql, any_params = _tsquery_sql(groups, "||")
+    all_sql, all_params = _tsquery_sql(groups, "&&")
+    where, where_params = _where(filters)
+    sql = f"""
+        SELECT d.product_id
+        FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id,
+             (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
+        WHERE d.store_id = %s AND d.tsv @@ q.anyq {where}
+        ORDER BY ts_rank(d.tsv, q.anyq) + CASE WHEN d.tsv @@ q.allq THEN 1 ELSE 0 END DESC, d.product_id
+        LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*any_params, *all_params, store.pk, *where_params, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def trigram_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES) -> list[int]:
+    """Products whose title, brand or category contains a stretch similar to the query (typos, run-together words)."""
+    text = " ".join(tokens(query))
+    if len(text) < 3:
+        return []
+    where, where_params = _where(filters)
+    sql = f"""
+        SELECT d.product_id
+        FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id
+        WHERE d.store_id = %s AND %s <%% d.title_text {where}
+        ORDER BY word_similarity(%s, d.title_text) DESC, d.product_id
+        LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [str(TRIGRAM_THRESHOLD)])
+        cursor.execute(sql, [store.pk, text, *where_params, text, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- the per-process vector matrix ---------------------------------------------------------------------------
+
+_vector_lock = threading.Lock()
+_vector_cache: dict[int, tuple[int, VectorIndex, frozenset[str]]] = {}
+
+
+def index_version(store: Store) -> int:
+    return SearchIndexState.objects.filter(store=store).values_list("version", flat=True).first() or 0
+
+
+def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
+    """The store's vectors and vocabulary, loaded once per index version per process."""
+    version = index_version(store)
+    hit = _vector_cache.get(store.pk)
+    if hit is not None and hit[0] == version:
+        return hit[1], hit[2]
+    with _vector_lock:
+        hit = _vector_cache.get(store.pk)
+        if hit is not None and hit[0] == version:
+            return hit[1], hit[2]
+        rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text"))
+        index = VectorIndex.from_rows([(pid, blob) for pid, blob, _ in rows], embedder.EMBEDDING_DIM)
+        vocabulary = frozenset(w for _, _, text in rows for w in tokens(text) if len(w) >= 3 and not w.isdigit())
+        _vector_cache[store.pk] = (version, index, vocabulary)
+        return index, vocabulary
+
+
+def vector_cache_clear() -> None:
+    with _vector_lock:
+        _vector_cache.clear()
+
+
+def _allowed_ids(store: Store, filters: SearchFilters) -> np.ndarray | None:
+    if filters.is_empty:
+        return None
+    where, params = _where(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id FROM ecomops_product p WHERE p.store_id = %s {where}", [store.pk, *params])
+        return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+
+
+def vector_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES,
+               min_score: float = VECTOR_MIN_SCORE) -> list[int]:
+    index, _ = _loaded_index(store)
+    if len(index) == 0:
+        return []
+    vector = embedder.embed_one(query)
+    return [pid for pid, _ in index.search(vector, top=limit, allowed=_allowed_ids(store, filters), min_score=min_score)]
+
+
+def did_you_mean(store: Store, query: str) -> str:
+    """The query with each word the catalogue does not know replaced by the closest word it does, or ''."""
+    _, vocabulary = _loaded_index(store)
+    if not vocabulary:
+        return ""
+    words = tokens(query)
+    changed = False
+    out = []
+    for word in words:
+        if word in vocabulary or word in STOP_WORDS or len(word) < 3 or word.isdigit():
+            out.append(word)
+            continue
+        close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.75)
+        if close:
+            out.append(close[0])
+            changed = True
+        else:
+            out.append(word)
+    return " ".join(out) if changed else ""
+
+
+def search_products(store: Store, query: str, *, filters: SearchFilters | None = None, limit: int = CANDIDATES,
+                    suggest: bool = True) -> SearchResult:
+    """Hybrid search: product ids best first (at most `limit`), the terms to highlight, and a spelling suggestion
+    when the query found fewer than DID_YOU_MEAN_BELOW products."""
+    filters = filters or SearchFilters()
+    query = normalise_query(query)
+    timings: dict[str, float] = {}
+    if not tokens(query):
+        return SearchResult(query=query, product_ids=[], terms=[])
+    rules = synonym_rules(store)
+    expansions = synonym_expansions(query, rules)
+    started = time.perf_counter()
+    lexical = lexical_ids(store, query, filters, rules=rules)
+    timings["lexical"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    typo = trigram_ids(store, query, filters)
+    timings["trigram"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    semantic_query = query if not expansions else f"{query} ({', '.join(expansions)})"
+    semantic = vector_ids(store, semantic_query, filters)
+    timings["vector"] = (time.perf_counter() - started) * 1000
+    fused = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic])][:limit]
+    suggestion = did_you_mean(store, query) if suggest and len(fused) < DID_YOU_MEAN_BELOW else ""
+    return SearchResult(query=query, product_ids=fused, terms=[*tokens(query), *expansions],
+                        did_you_mean=suggestion, timings_ms=timings)
+
+
+def lexical_only_ids(store: Store, query: str, *, filters: SearchFilters | None = None, limit: int = CANDIDATES) -> list[int]:
+    """The baseline: full-text ranking alone (no synonyms, no trigram, no vectors)."""
+    return lexical_ids(store, normalise_query(query), filters or SearchFilters(), limit=limit)
+
+
+def substring_ids(store: Store, query: str, *, limit: int = CANDIDATES) -> list[int]:
+    """The catalog page's search before this app: icontains on title, SKU or brand, ordered by title."""
+    q = query.strip()
+    return list(
+        Product.objects.for_store(store)
+        .filter(Q(title__icontains=q) | Q(sku__icontains=q) | Q(brand__icontains=q))
+        .order_by("title", "sku").values_list("pk", flat=True)[:limit]
+    )
+
+
+def products_in_order(store: Store, ids: list[int]) -> list[Product]:
+    """The products with these ids, in this order; ids of another store or of deleted products are dropped."""
+    found = {p.pk: p for p in Product.objects.for_store(store).filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+# --- index state and analytics ----------------------------------------------------------------------------------
+
+
+def index_status(store: Store) -> dict:
+    docs = SearchDocument.objects.for_store(store)
+    state = SearchIndexState.objects.filter(store=store).first()
+    embedded = docs.exclude(embedded_hash="").filter(embedding__isnull=False).count()
+    return {
+        "products": Product.objects.for_store(store).count(),
+        "documents": docs.count(),
+        "embedded": embedded,
+        "version": state.version if state else 0,
+        "indexed_at": state.indexed_at if state else None,
+        "built": state is not None,
+    }
+
+
+def top_queries(store: Store, *, days: int = 30, limit: int = 20, source: str = SearchSource.STOREFRONT) -> list[dict]:
+    since = timezone.now() - timedelta(days=days)
+    return list(
+        SearchEvent.objects.for_store(store).filter(created_at__gte=since, source=source)
+        .values("query").annotate(searches=Count("id"), last=Max("created_at"))
+        .order_by("-searches", "query")[:limit]
+    )
+
+
+def zero_result_queries(store: Store, *, days: int = 30, limit: int = 20,
+                        source: str = SearchSource.STOREFRONT) -> list[dict]:
+    since = timezone.now() - timedelta(days=days)
+    return list(
+        SearchEvent.objects.for_store(store).filter(created_at__gte=since, source=source, results=0)
+        .values("query").annotate(searches=Count("id"), last=Max("created_at"))
+        .order_by("-searches", "-last")[:limit]
+    )
