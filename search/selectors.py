@@ -33,7 +33,8 @@ from search.models import SearchDocument, SearchEvent, SearchIndexState, SearchS
 
 CANDIDATES = 100  # per list; fusion of three lists of 100 keeps every plausible product
 TRIGRAM_THRESHOLD = 0.45  # word_similarity below this is noise ("kettle" vs "bottle" is 0.3)
-VECTOR_MIN_SCORE = 0.40  # MiniLM cosine under which a product is not an answer, only a neighbour
+VECTOR_MIN_SCORE = 0.30  # MiniLM cosine under which a product is not an answer (the median product scores ~0.15)
+FUZZY_CUTOFF = 0.75  # difflib ratio for a catalogue word to stand in for a word the catalogue does not know
 DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
 
 
@@ -133,6 +134,13 @@ def _query_groups(query: str, rules: list[SynonymRule]) -> list[list[str]]:
 def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list[SynonymRule] | None = None,
                 limit: int = CANDIDATES) -> list[int]:
     """Full-text ranking: ts_rank of the OR query, plus 1 when every word (or one of its synonyms) is present."""
+    return [pid for pid, _ in lexical_matches(store, query, filters, rules=rules, limit=limit)]
+
+
+def lexical_matches(store: Store, query: str, filters: SearchFilters, *, rules: list[SynonymRule] | None = None,
+                    limit: int = CANDIDATES) -> list[tuple[int, bool]]:
+    """(product id, has every word) best first, by ts_rank of the OR query plus 1 for having every word (or one
+    of its synonyms or spelling corrections)."""
     groups = _query_groups(query, rules or [])
     if not groups:
         return []
@@ -140,7 +148,7 @@ def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list
     all_sql, all_params = _tsquery_sql(groups, "&&")
     where, where_params = _where(filters)
     sql = f"""
-        SELECT d.product_id
+        SELECT d.product_id, d.tsv @@ q.allq
         FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id,
              (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
         WHERE d.store_id = %s AND d.tsv @@ q.anyq {where}
@@ -148,7 +156,7 @@ def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list
         LIMIT %s"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [*any_params, *all_params, store.pk, *where_params, limit])
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], bool(row[1])) for row in cursor.fetchall()]
 
 
 def trigram_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES) -> list[int]:
@@ -189,9 +197,11 @@ def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
         hit = _vector_cache.get(store.pk)
         if hit is not None and hit[0] == version:
             return hit[1], hit[2]
-        rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text"))
-        index = VectorIndex.from_rows([(pid, blob) for pid, blob, _ in rows], embedder.EMBEDDING_DIM)
-        vocabulary = frozenset(w for _, _, text in rows for w in tokens(text) if len(w) >= 3 and not w.isdigit())
+        rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text",
+                                                                        "meta_text"))
+        index = VectorIndex.from_rows([(row[0], row[1]) for row in rows], embedder.EMBEDDING_DIM)
+        vocabulary = frozenset(w for row in rows for text in row[2:] for w in tokens(text)
+                               if len(w) >= 3 and not w.isdigit())
         _vector_cache[store.pk] = (version, index, vocabulary)
         return index, vocabulary
 
@@ -219,6 +229,24 @@ def vector_ids(store: Store, query: str, filters: SearchFilters, *, limit: int =
     return [pid for pid, _ in index.search(vector, top=limit, allowed=_allowed_ids(store, filters), min_score=min_score)]
 
 
+def _closest_words(word: str, vocabulary: frozenset[str], n: int = 1) -> list[str]:
+    if word in vocabulary or word in STOP_WORDS or len(word) < 4 or any(ch.isdigit() for ch in word):
+        return []
+    return difflib.get_close_matches(word, vocabulary, n=n, cutoff=FUZZY_CUTOFF)
+
+
+def fuzzy_rules(store: Store, query: str) -> list[SynonymRule]:
+    """For each query word the catalogue does not contain, the closest catalogue words as alternatives
+    ('headphnes' -> 'headphones'), as one-way rules the lexical list applies like synonyms."""
+    _, vocabulary = _loaded_index(store)
+    rules = []
+    for word in tokens(query):
+        close = _closest_words(word, vocabulary, n=2)
+        if close:
+            rules.append(SynonymRule(sources=(word,), targets=tuple(close)))
+    return rules
+
+
 def did_you_mean(store: Store, query: str) -> str:
     """The query with each word the catalogue does not know replaced by the closest word it does, or ''."""
     _, vocabulary = _loaded_index(store)
@@ -228,10 +256,7 @@ def did_you_mean(store: Store, query: str) -> str:
     changed = False
     out = []
     for word in words:
-        if word in vocabulary or word in STOP_WORDS or len(word) < 3 or word.isdigit():
-            out.append(word)
-            continue
-        close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.75)
+        close = _closest_words(word, vocabulary)
         if close:
             out.append(close[0])
             changed = True
@@ -252,18 +277,32 @@ def search_products(store: Store, query: str, *, filters: SearchFilters | None =
     rules = synonym_rules(store)
     expansions = synonym_expansions(query, rules)
     started = time.perf_counter()
-    lexical = lexical_ids(store, query, filters, rules=rules)
+    corrections = fuzzy_rules(store, query)
+    timings["fuzzy"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    matches = lexical_matches(store, query, filters, rules=[*rules, *corrections])
+    lexical = [pid for pid, _ in matches]
+    complete = {pid for pid, has_all in matches if has_all}
     timings["lexical"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    typo = trigram_ids(store, query, filters)
+    # The trigram list is the typo fallback: when every word is one the catalogue uses, full text has them all and
+    # trigram neighbours ("linen" -> the brand "Loom & Linen") only add noise.
+    _, vocabulary = _loaded_index(store)
+    unknown = [w for w in tokens(query) if w not in vocabulary and w not in STOP_WORDS and not w.isdigit()]
+    typo = trigram_ids(store, query, filters) if unknown else []
     timings["trigram"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     semantic_query = query if not expansions else f"{query} ({', '.join(expansions)})"
     semantic = vector_ids(store, semantic_query, filters)
     timings["vector"] = (time.perf_counter() - started) * 1000
-    fused = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic])][:limit]
+    # Products that contain every word of the query (or a synonym or correction of it) come first, in fused
+    # order; then the rest in fused order. Without this tier a vector neighbour ("t-shirt" for "shirt") can
+    # outrank a product that has every word the shopper typed.
+    fused_all = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic])]
+    fused = ([pid for pid in fused_all if pid in complete] + [pid for pid in fused_all if pid not in complete])[:limit]
     suggestion = did_you_mean(store, query) if suggest and len(fused) < DID_YOU_MEAN_BELOW else ""
-    return SearchResult(query=query, product_ids=fused, terms=[*tokens(query), *expansions],
+    corrected = [t for rule in corrections for t in rule.targets[:1]]
+    return SearchResult(query=query, product_ids=fused, terms=[*tokens(query), *expansions, *corrected],
                         did_you_mean=suggestion, timings_ms=timings)
 
 

