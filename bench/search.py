@@ -28,6 +28,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+# bench/http.py is named like the standard library's `http`, and Python puts this script's folder first on sys.path.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings.local")
 

@@ -35,6 +35,7 @@ CANDIDATES = 100  # per list; fusion of three lists of 100 keeps every plausible
 TRIGRAM_THRESHOLD = 0.45  # word_similarity below this is noise ("kettle" vs "bottle" is 0.3)
 VECTOR_MIN_SCORE = 0.30  # MiniLM cosine under which a product is not an answer (the median product scores ~0.15)
 FUZZY_CUTOFF = 0.75  # difflib ratio for a catalogue word to stand in for a word the catalogue does not know
+VECTOR_PROBE = 1000  # nearest products checked against the filters before all passing ids are fetched
 DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
 
 
@@ -147,16 +148,25 @@ def lexical_matches(store: Store, query: str, filters: SearchFilters, *, rules: 
     any_sql, any_params = _tsquery_sql(groups, "||")
     all_sql, all_params = _tsquery_sql(groups, "&&")
     where, where_params = _where(filters)
-    sql = f"""
-        SELECT d.product_id, d.tsv @@ q.allq
-        FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id,
-             (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
-        WHERE d.store_id = %s AND d.tsv @@ q.anyq {where}
-        ORDER BY ts_rank(d.tsv, q.anyq) + CASE WHEN d.tsv @@ q.allq THEN 1 ELSE 0 END DESC, d.product_id
-        LIMIT %s"""
+    base = "FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id"
+    # Products with every word rank first; they are found by the selective AND query through the GIN index.
+    # Only when they do not fill the list are the rest (any word) ranked: ts_rank over every product that has
+    # one common word ("black") is the expensive part, and most multi-word queries never need it.
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*any_params, *all_params, store.pk, *where_params, limit])
-        return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+        cursor.execute(f"""
+            SELECT d.product_id {base}, (SELECT {all_sql} AS q) q
+            WHERE d.store_id = %s AND d.tsv @@ q.q {where}
+            ORDER BY ts_rank(d.tsv, q.q) DESC, d.product_id LIMIT %s""",
+            [*all_params, store.pk, *where_params, limit])
+        complete = [(row[0], True) for row in cursor.fetchall()]
+        if len(complete) >= limit or len(groups) == 1:
+            return complete
+        cursor.execute(f"""
+            SELECT d.product_id {base}, (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
+            WHERE d.store_id = %s AND d.tsv @@ q.anyq AND NOT (d.tsv @@ q.allq) {where}
+            ORDER BY ts_rank(d.tsv, q.anyq) DESC, d.product_id LIMIT %s""",
+            [*any_params, *all_params, store.pk, *where_params, limit - len(complete)])
+        return complete + [(row[0], False) for row in cursor.fetchall()]
 
 
 def trigram_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES) -> list[int]:
@@ -200,7 +210,7 @@ def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
         rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text",
                                                                         "meta_text"))
         index = VectorIndex.from_rows([(row[0], row[1]) for row in rows], embedder.EMBEDDING_DIM)
-        vocabulary = frozenset(w for row in rows for text in row[2:] for w in tokens(text)
+        vocabulary = Vocabulary(w for row in rows for text in row[2:] for w in tokens(text)
                                if len(w) >= 3 and not w.isdigit())
         _vector_cache[store.pk] = (version, index, vocabulary)
         return index, vocabulary
@@ -220,19 +230,65 @@ def _allowed_ids(store: Store, filters: SearchFilters) -> np.ndarray | None:
         return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
 
 
+def _filtered_among(store: Store, ids: list[int], filters: SearchFilters) -> set[int]:
+    where, params = _where(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id FROM ecomops_product p WHERE p.store_id = %s AND p.id = ANY(%s) {where}",
+                       [store.pk, ids, *params])
+        return {row[0] for row in cursor.fetchall()}
+
+
 def vector_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES,
                min_score: float = VECTOR_MIN_SCORE) -> list[int]:
+    """The `limit` products nearest to the query among those passing the filters (exact, not approximate).
+
+    With filters, the nearest VECTOR_PROBE products of the whole store are checked against them first: when at
+    least `limit` pass (or the probe already reaches below min_score), those are exactly the filtered top, since
+    every product outside the probe is farther than all inside it. Only otherwise are all passing ids fetched."""
     index, _ = _loaded_index(store)
     if len(index) == 0:
         return []
     vector = embedder.embed_one(query)
-    return [pid for pid, _ in index.search(vector, top=limit, allowed=_allowed_ids(store, filters), min_score=min_score)]
+    if filters.is_empty:
+        return [pid for pid, _ in index.search(vector, top=limit, min_score=min_score)]
+    probe = index.search(vector, top=VECTOR_PROBE, min_score=min_score)
+    passing = _filtered_among(store, [pid for pid, _ in probe], filters)
+    kept = [pid for pid, _ in probe if pid in passing]
+    if len(kept) >= limit or len(probe) < min(VECTOR_PROBE, len(index)):
+        return kept[:limit]
+    return [pid for pid, _ in index.search(vector, top=limit, allowed=_allowed_ids(store, filters),
+                                           min_score=min_score)]
 
 
 def _closest_words(word: str, vocabulary: frozenset[str], n: int = 1) -> list[str]:
+    """Catalogue words within difflib ratio FUZZY_CUTOFF, among those of nearly the same length that share the
+    first or the second letter (a typo rarely changes both): a fraction of the vocabulary per lookup."""
     if word in vocabulary or word in STOP_WORDS or len(word) < 4 or any(ch.isdigit() for ch in word):
         return []
-    return difflib.get_close_matches(word, vocabulary, n=n, cutoff=FUZZY_CUTOFF)
+    candidates = [w for w in _vocabulary_buckets(vocabulary).get(word[0], ()) if abs(len(w) - len(word)) <= 2]
+    candidates += [w for w in _vocabulary_buckets(vocabulary).get("_" + word[1], ())
+                   if abs(len(w) - len(word)) <= 2 and w[0] != word[0]]
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=FUZZY_CUTOFF)
+
+
+class Vocabulary(frozenset):
+    """A store's words, with lookup buckets by first and by second letter (built once per index version)."""
+
+    @property
+    def buckets(self) -> dict[str, list[str]]:
+        buckets = self.__dict__.get("_buckets")
+        if buckets is None:
+            buckets = {}
+            for w in sorted(self):
+                buckets.setdefault(w[0], []).append(w)
+                if len(w) > 1:
+                    buckets.setdefault("_" + w[1], []).append(w)
+            self.__dict__["_buckets"] = buckets
+        return buckets
+
+
+def _vocabulary_buckets(vocabulary: frozenset[str]) -> dict[str, list[str]]:
+    return vocabulary.buckets if isinstance(vocabulary, Vocabulary) else Vocabulary(vocabulary).buckets
 
 
 def fuzzy_rules(store: Store, query: str) -> list[SynonymRule]:
@@ -285,11 +341,14 @@ def search_products(store: Store, query: str, *, filters: SearchFilters | None =
     complete = {pid for pid, has_all in matches if has_all}
     timings["lexical"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    # The trigram list is the typo fallback: when every word is one the catalogue uses, full text has them all and
-    # trigram neighbours ("linen" -> the brand "Loom & Linen") only add noise.
+    # The trigram list is the typo fallback for words neither the catalogue's vocabulary nor its close spellings
+    # explain (run-together words, "parkavenue"): when every word is known or corrected, full text has them all
+    # and trigram neighbours ("linen" -> the brand "Loom & Linen") only add noise and time.
     _, vocabulary = _loaded_index(store)
-    unknown = [w for w in tokens(query) if w not in vocabulary and w not in STOP_WORDS and not w.isdigit()]
-    typo = trigram_ids(store, query, filters) if unknown else []
+    corrected_words = {rule.sources[0] for rule in corrections}
+    unexplained = [w for w in tokens(query) if w not in vocabulary and w not in STOP_WORDS and not w.isdigit()
+                   and w not in corrected_words]
+    typo = trigram_ids(store, query, filters) if unexplained else []
     timings["trigram"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     semantic_query = query if not expansions else f"{query} ({', '.join(expansions)})"

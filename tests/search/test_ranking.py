@@ -84,3 +84,13 @@ def test_one_store_never_sees_another_stores_products(indexed, other_store):
 def test_did_you_mean_when_results_are_few(indexed):
     result = search_products(indexed, "yogga", filters=SearchFilters(category="Home"))
     assert result.did_you_mean == "yoga"
+
+
+def test_filtered_vector_search_falls_back_to_every_passing_product(indexed, monkeypatch):
+    """When the nearest-products probe holds too few passing products, all passing ids are searched."""
+    from search import selectors
+
+    monkeypatch.setattr(selectors, "VECTOR_PROBE", 2)
+    filters = SearchFilters(category="Sports")
+    probe_only = selectors.vector_ids(indexed, "earbuds", filters, limit=3, min_score=-1.0)
+    assert set(skus(indexed, probe_only)) == {"KB-8", "KB-16", "YM-1"}
