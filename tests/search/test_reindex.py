@@ -43,8 +43,10 @@ def test_the_job_runs_with_progress_and_a_product_write_queues_the_next(store, d
         product_update(product=Product.objects.get(store=store, sku="MUG-1"), title="Brightware Mug, cobalt")
     queued = Job.objects.filter(store=store, kind=REINDEX_KIND, status=JobStatus.QUEUED)
     assert queued.count() == 1
-    assert search_reindex_job.run_inline(str(queued.get().pk), {}) == "succeeded"
-    assert Job.objects.get(pk=queued.get().pk).result["embedded"] == 1
+    next_job = queued.get()
+    assert search_reindex_job.run_inline(str(next_job.pk), {}) == "succeeded"
+    next_job.refresh_from_db()
+    assert next_job.result["embedded"] == 1 and next_job.result["documents_updated"] == 1
 
 
 def test_a_store_without_an_index_does_not_queue_jobs(store, django_capture_on_commit_callbacks):
