@@ -12,6 +12,7 @@ to its top N, so a filter never empties a page that unfiltered results would hav
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import threading
 import time
@@ -197,8 +198,16 @@ def index_version(store: Store) -> int:
     return SearchIndexState.objects.filter(store=store).values_list("version", flat=True).first() or 0
 
 
+_current: contextvars.ContextVar[tuple[int, VectorIndex, frozenset[str]] | None] = contextvars.ContextVar(
+    "search_loaded_index", default=None)
+
+
 def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
-    """The store's vectors and vocabulary, loaded once per index version per process."""
+    """The store's vectors and vocabulary, loaded once per index version per process; within one search_products
+    call the version is read once (one round trip, not one per list)."""
+    current = _current.get()
+    if current is not None and current[0] == store.pk:
+        return current[1], current[2]
     version = index_version(store)
     hit = _vector_cache.get(store.pk)
     if hit is not None and hit[0] == version:
@@ -330,6 +339,15 @@ def search_products(store: Store, query: str, *, filters: SearchFilters | None =
     timings: dict[str, float] = {}
     if not tokens(query):
         return SearchResult(query=query, product_ids=[], terms=[])
+    token = _current.set((store.pk, *_loaded_index(store)))
+    try:
+        return _search(store, query, filters, limit=limit, suggest=suggest, timings=timings)
+    finally:
+        _current.reset(token)
+
+
+def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, suggest: bool,
+            timings: dict[str, float]) -> SearchResult:
     rules = synonym_rules(store)
     expansions = synonym_expansions(query, rules)
     started = time.perf_counter()
