@@ -45,6 +45,7 @@ from tqdm import tqdm  # noqa: E402
 from ecomops.ml import embedder  # noqa: E402
 from ecomops.models import Product, ProductStatus, Store  # noqa: E402
 from ecomops.services.demo_data import ADJECTIVES, KINDS  # noqa: E402
+from ecomops.services.ingest import tables_analyse  # noqa: E402
 from search.ml.metrics import percentile  # noqa: E402
 from search.models import SearchDocument, SearchIndexState  # noqa: E402
 from search.selectors import PUBLIC, lexical_only_ids, search_products, substring_ids  # noqa: E402
@@ -165,6 +166,7 @@ def ensure_store(count: int, vectors: str) -> tuple[Store, list[dict], dict]:
             with transaction.atomic():
                 Product.objects.bulk_create([Product(store=store, **{k: r[k] for k in fields})
                                              for r in rows[start:start + 5000]])
+    tables_analyse([Product])
     started = time.perf_counter()
     bar = tqdm(total=100, desc="index text")
     documents_sync(store=store, on_progress=lambda pct, msg: bar.update(max(0, pct - bar.n)))
@@ -175,6 +177,7 @@ def ensure_store(count: int, vectors: str) -> tuple[Store, list[dict], dict]:
         filled = random_vectors(store)
         SearchIndexState.objects.update_or_create(store=store, defaults={"documents": count})
         SearchIndexState.objects.filter(store=store).update(version=F("version") + 1)
+        tables_analyse([Product, SearchDocument])
         return store, rows, {"vectors": "random (latency only)", "random_filled": filled}
     cache_file = RESULTS / f"search-bench-embeddings-{digest}.npz"
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -184,6 +187,7 @@ def ensure_store(count: int, vectors: str) -> tuple[Store, list[dict], dict]:
     bar.close()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     search_reindex(store=store)  # bumps the index version; nothing left to embed
+    tables_analyse([Product, SearchDocument])
     return store, rows, {"vectors": "minilm", "documents_to_embed": stale, "embedded": embedded["embedded"], "wall_s": round(wall, 1),
                          "cpu_s": round(cpu, 1), "cache_file": str(cache_file.relative_to(RESULTS.parent.parent)),
                          "text_index_s": round(text_seconds, 1),

@@ -16,6 +16,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ecomops.models import Product, Store
+from ecomops.services.ingest import tables_analyse
 from search.ml.metrics import capped_recall_at_k, ndcg_at_k, percentile, recall_at_k
 from search.ml.text import normalise
 from search.selectors import lexical_only_ids, search_products, substring_ids
@@ -144,6 +145,7 @@ def scratch_store_create(rows: list[CatalogRow]) -> Store:
                     description=r.description, attributes=r.attributes, price=r.price, stock=10)
             for i, r in enumerate(rows)
         ], batch_size=2000)
+    tables_analyse([Product])
     return store
 
 

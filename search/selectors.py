@@ -36,6 +36,7 @@ CANDIDATES = 100  # per list; fusion of three lists of 100 keeps every plausible
 TRIGRAM_THRESHOLD = 0.45  # word_similarity below this is noise ("kettle" vs "bottle" is 0.3)
 VECTOR_MIN_SCORE = 0.30  # MiniLM cosine under which a product is not an answer (the median product scores ~0.15)
 FUZZY_CUTOFF = 0.75  # difflib ratio for a catalogue word to stand in for a word the catalogue does not know
+PARTIAL_CAP = 2000  # partial full-text matches ours ranks at most (see lexical_matches)
 VECTOR_PROBE = 1000  # nearest products checked against the filters before all passing ids are fetched
 DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
 
@@ -140,7 +141,7 @@ def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list
 
 
 def lexical_matches(store: Store, query: str, filters: SearchFilters, *, rules: list[SynonymRule] | None = None,
-                    limit: int = CANDIDATES) -> list[tuple[int, bool]]:
+                    limit: int = CANDIDATES, partial_cap: int | None = None) -> list[tuple[int, bool]]:
     """(product id, has every word) best first, by ts_rank of the OR query plus 1 for having every word (or one
     of its synonyms or spelling corrections)."""
     groups = _query_groups(query, rules or [])
@@ -162,10 +163,14 @@ def lexical_matches(store: Store, query: str, filters: SearchFilters, *, rules: 
         complete = [(row[0], True) for row in cursor.fetchall()]
         if len(complete) >= limit or len(groups) == 1:
             return complete
+        # A query with a common word ("black", "women") has thousands of partial matches; ours ranks at most
+        # `partial_cap` of them (the vector list covers partial matches by meaning), the lexical baseline all.
+        capped = f"LIMIT {int(partial_cap)}" if partial_cap else ""
         cursor.execute(f"""
-            SELECT d.product_id {base}, (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
-            WHERE d.store_id = %s AND d.tsv @@ q.anyq AND NOT (d.tsv @@ q.allq) {where}
-            ORDER BY ts_rank(d.tsv, q.anyq) DESC, d.product_id LIMIT %s""",
+            SELECT s.product_id FROM (
+                SELECT d.product_id, d.tsv, q.anyq {base}, (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
+                WHERE d.store_id = %s AND d.tsv @@ q.anyq AND NOT (d.tsv @@ q.allq) {where} {capped}) s
+            ORDER BY ts_rank(s.tsv, s.anyq) DESC, s.product_id LIMIT %s""",
             [*any_params, *all_params, store.pk, *where_params, limit - len(complete)])
         return complete + [(row[0], False) for row in cursor.fetchall()]
 
@@ -354,7 +359,7 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
     corrections = fuzzy_rules(store, query)
     timings["fuzzy"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    matches = lexical_matches(store, query, filters, rules=[*rules, *corrections])
+    matches = lexical_matches(store, query, filters, rules=[*rules, *corrections], partial_cap=PARTIAL_CAP)
     lexical = [pid for pid, _ in matches]
     complete = {pid for pid, has_all in matches if has_all}
     timings["lexical"] = (time.perf_counter() - started) * 1000

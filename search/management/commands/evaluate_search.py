@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ecomops.models import Store
+from ecomops.models import Product, Store
+from ecomops.services.ingest import tables_analyse
 from search.evaluation import (
     FORMATS,
     EvaluationInputError,
@@ -28,6 +29,7 @@ from search.evaluation import (
     scratch_store_create,
     table,
 )
+from search.models import SearchDocument
 from search.services import search_reindex
 
 
@@ -69,6 +71,7 @@ class Command(BaseCommand):
             cache = Path(settings.BASE_DIR) / "var" / "cache" / "search-eval-embeddings.npz"
             search_reindex(store=store, on_progress=progress, cache_file=cache)
             bar.close()
+            tables_analyse([Product, SearchDocument])  # the planner's row counts after a bulk load
             qbar = tqdm(total=len(queries), desc="queries", disable=quiet)
             try:
                 result = evaluate(store, queries, on_query=lambda n: qbar.update(n - qbar.n))
