@@ -6,5 +6,5 @@ from search.api import views
 
 urlpatterns = [
     path("search", views.StorefrontSearchView.as_view(), name="storefront-search"),
-    path("search/", views.StorefrontSearchView.as_view()),
+    path("search/", views.StorefrontSearchView.as_view(), name="storefront-search-slash"),
 ]
