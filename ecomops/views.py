@@ -73,19 +73,34 @@ class OverviewView(StoreViewMixin, TemplateView):
 
 
 class CatalogListView(StoreViewMixin, ListView):
+    """The catalogue; a search goes through the search app's hybrid ranking (full text, typos, meaning) with the
+    status and category filters inside it, best match first. Before the store's first index is built, the plain
+    substring match answers and the page offers to build the index."""
+
     template_name = "ecomops/catalog_list.html"
     paginate_by = 50
     context_object_name = "products"
+    search_limit = 500
 
     def get_queryset(self):
+        from search.selectors import SearchFilters, index_version, products_in_order, search_products
+
         qs = Product.objects.for_store(self.store)
-        q = self.request.GET.get("q", "").strip()
-        if q:
-            qs = qs.filter(Q(title__icontains=q) | Q(sku__icontains=q) | Q(brand__icontains=q))
+        q = self.request.GET.get("q", "").strip()[:200]
         status = self.request.GET.get("status", "")
+        category = self.request.GET.get("category", "").strip()
+        self.search_result = None
+        self.search_index_built = True
+        if q:
+            self.search_index_built = index_version(self.store) > 0
+            if self.search_index_built:
+                filters = SearchFilters(category=category,
+                                        statuses=(status,) if status in ProductStatus.values else ())
+                self.search_result = search_products(self.store, q, filters=filters, limit=self.search_limit)
+                return products_in_order(self.store, self.search_result.product_ids)
+            qs = qs.filter(Q(title__icontains=q) | Q(sku__icontains=q) | Q(brand__icontains=q))
         if status in ProductStatus.values:
             qs = qs.filter(status=status)
-        category = self.request.GET.get("category", "").strip()
         if category:
             qs = qs.filter(category__startswith=category)
         return qs.order_by("title", "sku")
@@ -94,6 +109,10 @@ class CatalogListView(StoreViewMixin, ListView):
         context = super().get_context_data(**kwargs)
         params = self.request.GET.copy()
         params.pop("page", None)
+        result = self.search_result
+        suggestion = params.copy()
+        if result is not None and result.did_you_mean:
+            suggestion["q"] = result.did_you_mean
         context.update(
             q=self.request.GET.get("q", ""),
             status=self.request.GET.get("status", ""),
@@ -103,6 +122,10 @@ class CatalogListView(StoreViewMixin, ListView):
                 Product.objects.for_store(self.store).order_by("category").values_list("category", flat=True).distinct()[:200]
             ),
             querystring=params.urlencode(),
+            search_terms=result.terms if result is not None else [],
+            did_you_mean=result.did_you_mean if result is not None else "",
+            did_you_mean_querystring=suggestion.urlencode(),
+            search_index_built=self.search_index_built,
         )
         return context
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "recommender",
     "network",
     "inventory",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -202,7 +203,8 @@ ECOMOPS_MODEL_DIR = Path(env_str("ECOMOPS_MODEL_DIR", str(VAR_DIR / "models")))
 SUPPORT_BITEXT_CSV = Path(env_str("SUPPORT_BITEXT_CSV", str(
     BASE_DIR.parent / "shared" / "datasets" / "bitext-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")))
 # Called as fn(store_id) after events or orders are ingested and committed (API bulk, import_* commands).
-ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested", "ecomops.hotcache.on_data_ingested"]
+ECOMOPS_INGEST_HOOKS = ["recommender.analytics.live.on_events_ingested", "ecomops.hotcache.on_data_ingested",
+                        "search.receivers.on_catalog_ingested"]
 
 # --- REST API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -275,6 +277,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The public storefront search (search/api): requests per client address per store.
+SEARCH_STOREFRONT_RATE = env_str("SEARCH_STOREFRONT_RATE", "120/min")
 
 # --- Client identity behind proxies, and login protection ------------------------------------------------
 # How many trusted reverse proxies append to X-Forwarded-For in front of the app server (0: none; the header

@@ -93,6 +93,8 @@ ROUTE_MODELS: dict[str, str] = {
 PUBLIC_ROUTES: dict[str, str] = {
     "support-public:widget-js": "the embeddable chat widget script: public by design, no store data by id",
     "support-public:widget-try": "the public try-the-widget page: public by design, no store data by id",
+    "storefront-search": "the shop's public search: the store's active catalogue only (tests/search isolation tests)",
+    "storefront-search-slash": "the same storefront search with a trailing slash",
 }
 
 # Routes whose object kwarg names an identifier the *caller's own* store may simply not know, where the spec
