@@ -26,6 +26,7 @@ store_pages = [
     path("recommendations/", include("recommender.urls")),
     path("network/", include("network.urls")),
     path("inventory/", include("inventory.urls")),
+    path("categories/", include("categories.urls")),
 ]
 
 api_v1 = [
@@ -36,6 +37,7 @@ api_v1 = [
     path("stores/<slug:store_slug>/", include("recommender.api.urls")),
     path("stores/<slug:store_slug>/network/", include("network.api.urls")),
     path("stores/<slug:store_slug>/inventory/", include("inventory.api.urls")),
+    path("stores/<slug:store_slug>/categories/", include("categories.api.urls")),
 ]
 
 urlpatterns = [

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "recommender",
     "network",
     "inventory",
+    "categories",
 ]
 
 MIDDLEWARE = [
