@@ -174,7 +174,7 @@ def _colours(text: str) -> list[tuple[str, str]]:
     return [(v, low[a:b]) for a, b, v in merged]
 
 
-def _materials(text: str) -> list[tuple[str, str]]:
+def _materials(text: str, *, in_title: bool = False) -> list[tuple[str, str]]:
     low = _lower_words(text)
     out: list[tuple[str, str]] = []
     for phrase in ("stainless steel", "faux leather", "vegan leather", "pu leather", "memory foam", "cast iron",
@@ -193,7 +193,9 @@ def _materials(text: str) -> list[tuple[str, str]]:
         after = low[m.end(): m.end() + 14]
         if re.match(r"[\s-]+(?:[a-z]+[\s-]+)?(blue|grey|gray|white|black|green|beige|brown)\b", after):
             continue  # "stone grey", "denim blue": a shade
-        if word in MATERIAL_STOP:
+        if word in MATERIAL_STOP and in_title and re.match(r"[\s-]+(?!weight|wt|content|quantity|price)[a-z]", after):
+            pass  # "Glass Kettle", "Canvas Tote": a title's material word before the product noun
+        elif word in MATERIAL_STOP:
             window = low[max(0, m.start() - 20): m.end() + 20]
             if not MATERIAL_CONTEXT_RE.search(window):
                 continue
@@ -280,7 +282,7 @@ def extract_attributes(title: str, description: str = "") -> dict[str, Extracted
                 put("colour", joined, " / ".join(e for _, e in colours[:2]), source)
             else:
                 put("colour", colours[0][0], colours[0][1], source)
-        materials = _materials(text)
+        materials = _materials(text, in_title=source == "title")
         mvalues = list(dict.fromkeys(v for v, _ in materials))
         if mvalues and (source == "title" or len(mvalues) <= 2):
             put("material", " & ".join(mvalues[:2]) if len(mvalues) > 1 else mvalues[0],

@@ -51,9 +51,9 @@ class LabelledProduct:
 
 
 def title_type(title: str) -> str:
-    """The product type a fashion name ends with: the last word before any 'with ...' / 'and ...' tail,
+    """The product type a fashion name ends with: the last word before any 'with ...' / 'for ...' tail,
     singular and capitalised ("Set of 2 Kurtas" is rare enough to be ignored)."""
-    head = re.split(r"\s+(?:with|and|&|for|\+)\s+", title.strip(), maxsplit=1)[0]
+    head = re.split(r"\s+(?:with|for|\+)\s+", title.strip(), maxsplit=1)[0]
     words = re.findall(r"[A-Za-z][A-Za-z\-]*", head)
     if not words:
         return ""
