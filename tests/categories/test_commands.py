@@ -88,7 +88,6 @@ def test_rescore_job_reports_progress_on_the_row(store, other_store):
     make_catalogue(other_store, prefix="R")
     job = rescore_start(store=store, params={"attributes": False})
     seen = []
-    claimed = Job.objects.get(pk=job.pk)
     from ecomops.services.jobs import job_start, job_succeed
 
     claimed = job_start(job_id=job.pk)
@@ -96,7 +95,7 @@ def test_rescore_job_reports_progress_on_the_row(store, other_store):
     job_succeed(job=claimed, result=result)
     assert seen and seen[-1][0] == 100
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)
-    assert any("embedded" in m for _, m in seen)
+    assert any("training on 36 categorised products" in m for _, m in seen)
     row = Job.objects.get(pk=job.pk)
     assert row.status == JobStatus.SUCCEEDED and row.result["categories"]["products"] == 36
     assert not Job.objects.for_store(other_store).exists()
