@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,9 @@ class CategoryHead:
         if fit:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            self._tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=50_000)
+            # words seen once add parameters, not evidence, once a catalogue is big enough to have repeats
+            self._tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(texts) >= 200 else 1, sublinear_tf=True,
+                                          max_features=30_000)
             tf = self._tfidf.fit_transform(texts)
         else:
             tf = self._tfidf.transform(texts)
@@ -140,13 +143,18 @@ class CategoryHead:
 
     # --- training -------------------------------------------------------------------------------------------
     def fit(self, texts: list[str], labels: list[str], vectors: np.ndarray | None = None) -> CategoryHead:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
         if len(set(labels)) < 2:
             raise ValueError("At least two different categories are needed to train a category model.")
         x = self._matrix(texts, vectors, fit=True)
-        self._lr = LogisticRegression(C=self.c, max_iter=2000)
-        self._lr.fit(x, labels)
+        # tol/max_iter: hundreds of categories x 30k features must train in a job, not an afternoon; the ranking
+        # of classes is settled long before lbfgs' default tolerance
+        self._lr = LogisticRegression(C=self.c, max_iter=300, tol=1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self._lr.fit(x, labels)
         return self
 
     def fit_with_threshold(self, texts: list[str], labels: list[str], groups: list[str],
