@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from categories.ml.attributes import existing_value, extract_attributes, same_value
+from categories.ml.attributes import already_stated, existing_value, extract_attributes, same_value
 from categories.ml.classifier import (
     DEFAULT_FEATURES,
     DEFAULT_TARGET_PRECISION,
@@ -160,9 +160,9 @@ def attribute_rescore(*, store: Store, on_progress: Progress | None = None) -> d
                    .values_list("product_id", "name", "value"))
     rows = []
     for n, product in enumerate(products):
-        for name, found in extract_attributes(product.title, product.description).items():
+        for name, found in extract_attributes(product.title, product.description, product.brand).items():
             key, value = existing_value(product.attributes or {}, name)
-            if key is not None and same_value(value, found.value):
+            if key is not None and already_stated(value, found.value, found.evidence):
                 continue
             if (product.pk, name, found.value) in rejected:
                 continue

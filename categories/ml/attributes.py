@@ -40,6 +40,11 @@ EXTRA_COLOURS = {"multicolour": "multi", "multi-colour": "multi", "multi-color":
 COLOUR_STOP = {"denim-blue", "ash", "snow", "sand", "stone", "wine", "cherry", "lemon", "mint", "coffee",
                "chocolate", "copper-brown", "rust", "amber", "jet", "sage", "nude", "slate", "melange", "rainbow",
                "see-through", "peach", "coral", "salmon", "plum", "gold", "golden", "silver", "bronze"}
+# A colour word right before these nouns, or "cream" after these, names a food or a product, not a colour.
+NOT_COLOUR_BEFORE = re.compile(r"\s(?:tea|juice|chill?i|chillies|pepper|peppers|beans|lentils|curry|apple|apples|grapes|"
+                               r"olives|onion|onions|cabbage|salad|label|card|belt(?= in\b)|cross|peas)\b")
+NOT_COLOUR_AFTER = re.compile(r"\b(?:face|hand|body|eye|sun|night|day|shaving|ice|cold|sour|whipped|foot|nappy|"
+                              r"barrier|hair)[\s-]$")
 # ... but a metal shade is a colour when the text says so ("gold-toned", "silver colour").
 METAL_COLOUR_RE = re.compile(r"\b(gold|silver|rose gold|bronze|copper)(?:[- ]?(?:tone[d]?|plated|colou?r(?:ed)?))\b",
                              re.I)
@@ -69,7 +74,7 @@ SIZE_RE = re.compile(
 )
 # number + unit; the unit alternatives are the spellings shops use
 QUANTITY_RE = re.compile(
-    r"(?<![\w.])(?P<num>\d{1,6}(?:[.,]\d{1,3})?)\s?(?P<unit>"
+    r"(?<![\w.,])(?P<num>\d{1,3}(?:,\d{3})+|\d{1,6}(?:[.,]\d{1,3})?)\s?(?P<unit>"
     r"millilit(?:er|re)s?|ml|mL|lit(?:er|re)s?|ltrs?|l|L|cl|fl\.? ?oz|"
     r"mah|mAh|kwh|wh|"
     r"gb|GB|tb|TB|"
@@ -125,6 +130,9 @@ def _unit_name(unit: str) -> str:
 
 
 def _number(text: str) -> float:
+    """'10,000' is ten thousand, '1,5' one and a half (a decimal comma has one or two digits after it)."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
+        return float(text.replace(",", ""))
     return float(text.replace(",", "."))
 
 
@@ -153,15 +161,24 @@ def _colours(text: str) -> list[tuple[str, str]]:
             if free(*m.span()):
                 found.append((m.start(), m.end(), phrase))
                 taken.append(m.span())
-    modifiers = "|".join(COLOUR_MODIFIERS)
-    for m in re.finditer(rf"(?<![\w-])(?:(?P<mod>{modifiers})[\s-])?(?P<word>[a-z]+(?:-[a-z]+)?)(?![\w-])", low):
-        word = m.group("word")
-        if word not in COLOUR_FAMILIES or word in COLOUR_STOP or not free(*m.span()):
+    for m in re.finditer(r"(?<![\w-])([a-z]+)[- ]colou?red\b", low):
+        # "nude-coloured", "peach-coloured": a colour whatever else the word can mean
+        if m.group(1) in COLOUR_FAMILIES and free(*m.span()):
+            found.append((m.start(), m.end(), m.group(1)))
+            taken.append(m.span())
+    words = [(w.start(), w.end(), w.group(0)) for w in re.finditer(r"(?<![\w-])[a-z]+(?:-[a-z]+)?(?![\w-])", low)]
+    for i, (a, b, word) in enumerate(words):
+        if word not in COLOUR_FAMILIES or word in COLOUR_STOP or not free(a, b):
             continue
-        mod = m.group("mod")
-        value = f"{mod} {word}" if mod and mod != word else word
-        found.append((m.start(), m.end(), value))
-        taken.append(m.span())
+        if NOT_COLOUR_BEFORE.match(low, b) or NOT_COLOUR_AFTER.search(low[max(0, a - 12):a]):
+            continue
+        value, start = word, a
+        if i > 0:
+            pa, pb, prev = words[i - 1]
+            if prev in COLOUR_MODIFIERS and prev != word and low[pb:a] in (" ", "-") and free(pa, pb):
+                value, start = f"{prev} {word}", pa
+        found.append((start, b, value))
+        taken.append((start, b))
     found.sort()
     merged: list[tuple[int, int, str]] = []
     for a, b, v in found:
@@ -260,9 +277,17 @@ def _first_distinct(items: list[tuple[str, str]]) -> tuple[str, str] | None:
     return items[0] if items else None
 
 
-def extract_attributes(title: str, description: str = "") -> dict[str, ExtractedAttribute]:
+def _without_brand(text: str, brand: str) -> str:
+    """The text with the brand's name blanked ("Harbor & Pine", "Loom & Linen" are not materials)."""
+    if not brand or not brand.strip():
+        return text
+    return re.sub(re.escape(brand.strip()), " ", text, flags=re.I)
+
+
+def extract_attributes(title: str, description: str = "", brand: str = "") -> dict[str, ExtractedAttribute]:
     """The attributes a product's texts state, one value per attribute name."""
     result: dict[str, ExtractedAttribute] = {}
+    title, description = _without_brand(title or "", brand), _without_brand(description or "", brand)
 
     def put(name: str, value: str, evidence: str, source: str) -> None:
         if name not in result and value:
@@ -288,6 +313,11 @@ def extract_attributes(title: str, description: str = "") -> dict[str, Extracted
             put("material", " & ".join(mvalues[:2]) if len(mvalues) > 1 else mvalues[0],
                 " / ".join(e for _, e in materials[:2]), source)
         pattern = _first_distinct(_patterns(text))
+        colour_words = "|".join(re.escape(c) for c in COLOUR_FAMILIES)
+        if pattern and source == "description" and pattern[0] == "solid" and not re.search(
+                rf"\bsolid[\s-]+(?:colou?r|pattern|design|{colour_words})\b|\b(?:{colour_words})[\s-]+solid\b",
+                text.lower()):
+            pattern = None  # "feels solid", "a solid build": not a plain pattern
         if pattern:
             put("pattern", pattern[0], pattern[1], source)
         sizes = _sizes(text)
@@ -296,6 +326,15 @@ def extract_attributes(title: str, description: str = "") -> dict[str, Extracted
         for name, value, evidence in _quantities(text):
             put(name, value, evidence, source)
     return result
+
+
+def colour_family(value: str) -> str | None:
+    """'navy blue' -> 'blue', 'Off White' -> 'white': the family of the last colour word."""
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", str(value).lower())
+    for word in reversed(words):
+        if word in COLOUR_FAMILIES:
+            return COLOUR_FAMILIES[word]
+    return None
 
 
 def existing_value(attributes: dict, name: str) -> tuple[str | None, object]:
@@ -308,6 +347,19 @@ def existing_value(attributes: dict, name: str) -> tuple[str | None, object]:
     return None, None
 
 
+def _norm(value: object) -> str:
+    return re.sub(r"[\s\-_,]+", " ", str(value).strip().lower())
+
+
 def same_value(a: object, b: object) -> bool:
-    norm = lambda v: re.sub(r"[\s\-_]+", " ", str(v).strip().lower())  # noqa: E731
-    return norm(a) == norm(b)
+    return _norm(a) == _norm(b)
+
+
+def already_stated(existing: object, value: str, evidence: str = "") -> bool:
+    """The merchant's value says the same or more ("full-grain leather" for leather, "stoneware" for ceramic read
+    from "stoneware", "10,000 mAh" for 10000 mAh): nothing to suggest."""
+    have = f" {_norm(existing)} "
+    if same_value(existing, value) or f" {_norm(value)} " in have or (evidence and f" {_norm(evidence)} " in have):
+        return True
+    digits = lambda v: re.sub(r"[^\w]", "", _norm(v))  # noqa: E731
+    return digits(existing) == digits(value)

@@ -258,8 +258,10 @@ class LabelledAttributes:
     expected: dict[str, str]
 
 
-def read_attribute_csv(path: Path) -> list[LabelledAttributes]:
-    """`title`, optional `description`, `attributes` (a JSON object of the hand-labelled values)."""
+def read_attribute_csv(path: Path, *, expected_columns: dict[str, str] | None = None) -> list[LabelledAttributes]:
+    """`title`, optional `description`, `attributes` (a JSON object of the hand-labelled values); or, for a
+    catalogue with its own attribute columns, `expected_columns` {attribute: column} (rows with it empty are
+    skipped)."""
     import json
 
     try:
@@ -270,17 +272,29 @@ def read_attribute_csv(path: Path) -> list[LabelledAttributes]:
     with handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
-        if "title" not in fields or "attributes" not in fields:
+        title_col, desc_col = _column(fields, "title"), _column(fields, "description")
+        if expected_columns:
+            missing = [c for c in expected_columns.values() if c not in fields]
+            if title_col is None or missing:
+                raise BadCsv(f"{path}:1: needs a title column and {', '.join(missing) or 'the expected columns'}.")
+        elif title_col is None or "attributes" not in fields:
             raise BadCsv(f"{path}:1: needs columns title, attributes (JSON), optional description.")
         for lineno, row in enumerate(reader, start=2):
+            if expected_columns:
+                expected = {n: (row.get(c) or "").strip() for n, c in expected_columns.items()}
+                if not all(expected.values()):
+                    continue
+                rows.append(LabelledAttributes(lineno, (row.get(title_col) or "").strip(),
+                                               (row.get(desc_col) or "").strip() if desc_col else "", expected))
+                continue
             try:
                 expected = json.loads(row.get("attributes") or "{}")
             except json.JSONDecodeError as exc:
                 raise BadCsv(f"{path}:{lineno}: attributes is not valid JSON ({exc.msg}).") from None
             if not isinstance(expected, dict):
                 raise BadCsv(f"{path}:{lineno}: attributes must be a JSON object.")
-            rows.append(LabelledAttributes(lineno, (row.get("title") or "").strip(),
-                                           (row.get("description") or "").strip(),
+            rows.append(LabelledAttributes(lineno, (row.get(title_col) or "").strip(),
+                                           (row.get(desc_col) or "").strip() if desc_col else "",
                                            {str(k): str(v) for k, v in expected.items()}))
     return rows
 
@@ -290,9 +304,10 @@ def _value_set(value: str) -> frozenset[str]:
                      if v.strip())
 
 
-def evaluate_attributes(rows: list[LabelledAttributes]) -> dict:
-    """Precision and recall per attribute name and overall (a value counts when its set of parts matches)."""
-    from categories.ml.attributes import ATTRIBUTE_NAMES, extract_attributes
+def evaluate_attributes(rows: list[LabelledAttributes], *, colour_match: str = "exact") -> dict:
+    """Precision and recall per attribute name and overall (a value counts when its set of parts matches; with
+    colour_match="family", a colour counts when its family matches: "navy blue" for "Navy")."""
+    from categories.ml.attributes import ATTRIBUTE_NAMES, colour_family, extract_attributes
 
     counts = {name: {"tp": 0, "fp": 0, "fn": 0} for name in ATTRIBUTE_NAMES}
     errors = []
@@ -300,7 +315,9 @@ def evaluate_attributes(rows: list[LabelledAttributes]) -> dict:
         found = {k: v.value for k, v in extract_attributes(row.title, row.description).items()}
         for name in ATTRIBUTE_NAMES:
             want, got = row.expected.get(name), found.get(name)
-            if got is not None and want is not None and _value_set(got) == _value_set(want):
+            if got is not None and want is not None and (_value_set(got) == _value_set(want) or (
+                    name == "colour" and colour_match == "family" and colour_family(want) is not None
+                    and colour_family(want) in {colour_family(part) for part in _value_set(got)})):
                 counts[name]["tp"] += 1
                 continue
             if got is not None:

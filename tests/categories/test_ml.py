@@ -104,6 +104,24 @@ def test_extraction_does_not_invent():
     assert "colour" not in extract_attributes("Sneakers", "Goes with black, white or red outfits.")
 
 
+def test_read_from_the_demo_catalogue_brands_thousands_and_product_nouns():
+    # each of these was a wrong suggestion on the demo store before the rule existed
+    assert extract_attributes("Phone stand, 10,000 mAh")["capacity"].value == "10000 mAh"
+    assert "material" not in extract_attributes("Harbor & Pine Polo shirt, navy", brand="Harbor & Pine")
+    assert "colour" not in extract_attributes("Face cream, 50 ml")
+    assert "pattern" not in extract_attributes("Trail runner", "It feels solid underfoot.")
+    assert extract_attributes("Kettle 1,5 L")["capacity"].value == "1.5 L"
+
+
+def test_a_merchant_value_that_already_says_it_is_not_resuggested():
+    from categories.ml.attributes import already_stated
+
+    assert already_stated("full-grain leather", "leather")
+    assert already_stated("stoneware", "ceramic", "stoneware")
+    assert already_stated("10,000 mAh", "10000 mAh")
+    assert not already_stated("Blue", "red")
+
+
 def test_title_beats_description_and_existing_value_finds_any_spelling():
     found = extract_attributes("Red mug", "Also available in blue.")
     assert found["colour"].value == "red" and found["colour"].source == "title"
