@@ -42,7 +42,7 @@ COLOUR_STOP = {"denim-blue", "ash", "snow", "sand", "stone", "wine", "cherry", "
                "see-through", "peach", "coral", "salmon", "plum", "gold", "golden", "silver", "bronze"}
 # A colour word right before these nouns, or "cream" after these, names a food or a product, not a colour.
 NOT_COLOUR_BEFORE = re.compile(r"\s(?:tea|juice|chill?i|chillies|pepper|peppers|beans|lentils|curry|apple|apples|grapes|"
-                               r"olives|onion|onions|cabbage|salad|label|card|belt(?= in\b)|cross|peas)\b")
+                               r"olives|oil|oils|onion|onions|cabbage|salad|label|card|belt(?= in\b)|cross|peas)\b")
 NOT_COLOUR_AFTER = re.compile(r"\b(?:face|hand|body|eye|sun|night|day|shaving|ice|cold|sour|whipped|foot|nappy|"
                               r"barrier|hair)[\s-]$")
 # ... but a metal shade is a colour when the text says so ("gold-toned", "silver colour").
