@@ -79,9 +79,10 @@ class ReviewQueueView(StoreViewMixin, TemplateView):
 
 def _ids(values: list[str]) -> list[int] | None:
     try:
-        return [int(v) for v in values]
+        ids = [int(v) for v in values]
     except ValueError:
         return None
+    return ids if all(0 < i < 2**63 for i in ids) else None
 
 
 class DecideView(StoreViewMixin, View):

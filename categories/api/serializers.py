@@ -5,6 +5,8 @@ from rest_framework import serializers
 from categories.ml.attributes import ATTRIBUTE_NAMES
 from categories.models import AttributeSuggestion, CategorySuggestion, SuggestionReason, SuggestionStatus
 
+MAX_ID = 2**63 - 1  # a bigint primary key; a larger number is a field error, not a database error
+
 
 class CategorySuggestionOut(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
@@ -42,9 +44,9 @@ class AttributeQuery(serializers.Serializer):
 
 class DecideIn(serializers.Serializer):
     action = serializers.ChoiceField(choices=["accept", "reject"])
-    category_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list,
+    category_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list,
                                          max_length=1000)
-    attribute_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list,
+    attribute_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list,
                                           max_length=1000)
     overwrite = serializers.BooleanField(required=False, default=False,
                                          help_text="Replace a merchant's different attribute value")

@@ -49,6 +49,7 @@ def test_bulk_accept_and_reject(api_client, store):
     ({"action": "accept", "category_ids": ["x"]}, "category_ids"),
     ({"action": "accept", "category_ids": [999999]}, "category_ids"),
     ({"action": "accept", "attribute_ids": "1"}, "attribute_ids"),
+    ({"action": "accept", "category_ids": [10**30]}, "category_ids"),
 ])
 def test_decide_bad_input_is_a_400_with_field_errors(api_client, store, body, field):
     r = api_client.post(f"{BASE}/suggestions/decide/", body, format="json")
