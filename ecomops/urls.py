@@ -27,6 +27,7 @@ store_pages = [
     path("network/", include("network.urls")),
     path("inventory/", include("inventory.urls")),
     path("search/", include("search.urls")),
+    path("categories/", include("categories.urls")),
 ]
 
 api_v1 = [
@@ -38,6 +39,7 @@ api_v1 = [
     path("stores/<slug:store_slug>/network/", include("network.api.urls")),
     path("stores/<slug:store_slug>/inventory/", include("inventory.api.urls")),
     path("stores/<slug:store_slug>/", include("search.api.urls")),  # public storefront search
+    path("stores/<slug:store_slug>/categories/", include("categories.api.urls")),
 ]
 
 urlpatterns = [

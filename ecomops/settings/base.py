@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "network",
     "inventory",
     "search",
+    "categories",
 ]
 
 MIDDLEWARE = [
