@@ -178,8 +178,9 @@ class Command(BaseCommand):
             sources.append(f"{Path(path).name}: {len(more)} reference descriptions")
 
         def sentences(exs):
+            # the lengths vetting ever scores (copywriter.ml.vet: 4-45 words); run-on Myntra blurbs are not sentences
             return [(e.facts, s) for e in exs for _, _, s in factlib.split_sentences(e.description)
-                    if len(s.split()) >= 4]
+                    if 4 <= len(s.split()) <= 45]
 
         model = get_language_model()
         items = sentences(pool)
