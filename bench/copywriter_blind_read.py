@@ -5,7 +5,7 @@ labels A and B in a random order, so the reader cannot tell which system wrote w
     .venv/bin/python bench/copywriter_blind_read.py make --csv tests/fixtures/copywriter/blind20.csv \
         --sheet out/blind_sheet.md --key out/blind_key.json --grades out/blind_grades.csv
     # 2. read the sheet; per product fill in the grades CSV: publishable_A, publishable_B (yes/no: publishable
-    #    after a light edit), better (A/B)
+    #    after a light edit), better (A/B, or tie when the two read the same)
     # 3. unblind: join the grades with the key
     .venv/bin/python bench/copywriter_blind_read.py score --key out/blind_key.json --grades out/blind_grades.csv \
         --json out/blind.json
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/ (its http.py would shadow the stdlib)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings")
 
 
@@ -85,9 +85,10 @@ def score(args: argparse.Namespace) -> None:
             if g[f"publishable_{label}"].strip().lower() in {"yes", "y", "1"}:
                 pub[k[label]] += 1
         choice = g["better"].strip().upper()
-        if choice not in {"A", "B"}:
-            raise SystemExit(f"product {g['product']}: better must be A or B, got {g['better']!r}")
-        better[k[choice]] += 1
+        if choice not in {"A", "B", "TIE"}:
+            raise SystemExit(f"product {g['product']}: better must be A, B or tie, got {g['better']!r}")
+        if choice != "TIE":  # identical or equally good drafts: neither is ranked above the other
+            better[k[choice]] += 1
     n = len(grades)
     print(f"{'system':<10} {'publishable':>12} {'ranked better':>14}")
     for s in ("pipeline", "template"):

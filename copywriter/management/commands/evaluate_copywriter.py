@@ -184,7 +184,10 @@ class Command(BaseCommand):
 
         model = get_language_model()
         items = sentences(pool)
+        self.stdout.write(f"scoring {len(items)} human sentences ({'; '.join(sources)})")
         cal, _ = sense.calibrate(model, items, source="; ".join(sources))
+        self.stdout.write(json.dumps(cal.as_dict()))
+        self.stdout.flush()
         held = sentences(test[:rows // 2])
         verdicts = sense.check(held, model, cal)
         lm_fail = sum(1 for v in verdicts if v.lm_score is not None and v.lm_score < cal.threshold)
