@@ -222,7 +222,8 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
         verdicts.append(v)
     # the LM score only for sentences that passed everything else (scoring costs a forward pass each)
     scorable = [i for i, v in enumerate(verdicts) if v.text and not v.reasons]
-    sense_vs = sense.check([(items[i][0], verdicts[i].text) for i in scorable], model)
+    sense_vs = sense.check([(items[i][0], verdicts[i].text) for i in scorable], model,
+                           roles=[items[i][2].role for i in scorable])
     for i, sv in zip(scorable, sense_vs, strict=True):
         verdicts[i].reasons += sv.reasons
         verdicts[i].lm_score = sv.lm_score

@@ -177,10 +177,33 @@ def predicate_reasons(sentence: str, facts: ProductFacts, words: set[str] | None
     return [f"says the product is '{' '.join(np_words)}', which the facts do not make it"]
 
 
-def rule_reasons(sentence: str, facts: ProductFacts) -> list[str]:
+def naming_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[str]:
+    """How the sentence names the product: the full title without an article ("Helix Carbon Trekking Poles have
+    …") reads wrong, and a body sentence that repeats the whole title reads like a spec sheet; an all-capitals
+    name or code the facts lack ("an LCD screen") is an invented detail."""
+    reasons = []
+    title = facts.title.strip()
+    core = re.sub(r"\s+\S*\d\S*(?:\s+(?:ml|l|g|kg|cm|mm|m|v|w))?$", "", title, flags=re.I)  # "... 125 ml"
+    if len(core.split()) >= 3:
+        low, core_low = sentence.lower(), core.lower()
+        if low.startswith(core_low):
+            reasons.append("names the product without an article")
+        elif role == "body" and core_low in low:
+            reasons.append("repeats the full product name")
+    facts_text = " ".join([facts.title, facts.brand, facts.category, *facts.attributes.keys(),
+                           *facts.attributes.values()]).lower()
+    words = re.findall(r"[A-Za-z]+", sentence)
+    shouting = words and sum(w.isupper() for w in words) >= len(words) / 2  # "HIGH DENSITY LOGO PRINT."
+    for m in ([] if shouting else re.finditer(r"\b[A-Z]{2,6}\b", sentence)):
+        if m.group(0).lower() not in facts_text and m.group(0) not in {"UK", "EU", "US", "OK"}:
+            reasons.append(f"names {m.group(0)}, which is not in the facts")
+    return reasons
+
+
+def rule_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[str]:
     words = fact_words(facts)
     return made_of_reasons(sentence, facts) + opener_reasons(sentence, facts, words) + \
-        predicate_reasons(sentence, facts, words)
+        predicate_reasons(sentence, facts, words) + naming_reasons(sentence, facts, role)
 
 
 # --- the language model's acceptability score ------------------------------------------------------------
@@ -244,13 +267,15 @@ class SenseVerdict:
 
 
 def check(items: Sequence[tuple[ProductFacts, str]], model: Any = None,
-          cal: SenseCalibration | None = None) -> list[SenseVerdict]:
-    """Rules for every sentence; the LM score too when ``model`` can score."""
+          cal: SenseCalibration | None = None, roles: Sequence[str] | None = None) -> list[SenseVerdict]:
+    """Rules for every sentence; the LM score too when ``model`` can score. ``roles`` ("opening", "body" …) lets
+    a body sentence be judged as one."""
     cal = cal or calibration()
     scores = lm_scores(model, items)
+    roles = roles or [""] * len(items)
     out = []
-    for (facts, sentence), score in zip(items, scores, strict=True):
-        v = SenseVerdict(sentence, rule_reasons(sentence, facts), score)
+    for (facts, sentence), score, role in zip(items, scores, roles, strict=True):
+        v = SenseVerdict(sentence, rule_reasons(sentence, facts, role), score)
         if score is not None and score < cal.threshold:
             v.reasons.append(f"reads wrong (LM score {score:.2f} < {cal.threshold:.2f})")
         out.append(v)

@@ -50,6 +50,20 @@ def test_sentences_that_read_right_pass(facts, sentence):
     assert sense.rule_reasons(sentence, facts) == []
 
 
+POLES = ProductFacts.build(title="Helix Carbon Trekking Poles (pair)", category="Sports > Hiking",
+                           attributes={"shaft": "carbon fibre", "grip": "cork"})
+
+
+@pytest.mark.parametrize("facts,sentence,role,why", [
+    (POLES, "Helix Carbon Trekking Poles (pair) have a carbon fibre shaft.", "body", "without an article"),
+    (POLES, "They have a cork grip, and the Helix Carbon Trekking Poles (pair) fold away.", "body", "repeats"),
+    (POLES, "These poles have a cork grip and an LCD screen.", "body", "LCD"),
+])
+def test_naming_rules(facts, sentence, role, why):
+    assert any(why in r for r in sense.rule_reasons(sentence, facts, role))
+    assert not sense.rule_reasons("These poles have a cork grip and a carbon fibre shaft.", facts, role)
+
+
 def _rows(path):
     with path.open(newline="", encoding="utf-8") as fh:
         return [ProductFacts.build(title=r["title"], brand=r["brand"], category=r["category"],
