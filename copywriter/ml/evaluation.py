@@ -9,6 +9,9 @@ Every system's drafts are judged by the same judges, and not only by the checker
 * ``empty_drafts``, ``looping_drafts`` (a phrase repeated, :func:`copywriter.ml.vet.has_loop`);
 * ``unsupported_fact_rate``: drafts with any claim the product input does not back (the fact checker);
 * ``rouge_l``: ROUGE-L F1 against the human description (Google's ``rouge-score``, stemming on);
+* ``nonsense_sentence_rate``: sentences the sense check fails (:mod:`copywriter.ml.sense`: "made of" a colour
+  or finish, an opener that is not one of the facts, "is a daily routine", and, when the command has a model
+  to score with, a SmolLM2 log-prob far below human copy's), over all judged sentences;
 * attribute coverage, length adherence (within +-50% of the target words), distinct-2, tokens/s.
 
 The "human" row judges the reference descriptions themselves, so the pipeline's off-topic rate can be compared
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import facts as factlib
-from . import relevance, vet
+from . import relevance, sense, vet
 from .generate import (
     SYSTEM_PROMPT,
     BadProductInput,
@@ -131,25 +134,32 @@ class Judged:
     spec_dump: bool
     looping: bool
     coverage: float
+    nonsense: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"title": self.title, "facts": self.facts, "text": self.text,
                 "unsupported_facts": self.unsupported, "offtopic_sentences": self.offtopic,
-                "spec_dump": self.spec_dump, "looping": self.looping}
+                "spec_dump": self.spec_dump, "looping": self.looping, "nonsense_sentences": self.nonsense}
 
 
-def judge(examples: Sequence[Example], texts: Sequence[str], options: Options) -> list[Judged]:
-    """Fact check, relevance (all drafts in one MiniLM pass), spec dumps, loops: the same for every system."""
+def judge(examples: Sequence[Example], texts: Sequence[str], options: Options, scorer: Any = None) -> list[Judged]:
+    """Fact check, relevance (all drafts in one MiniLM pass), sense (rules, plus the LM score when ``scorer`` is a
+    model that can score), spec dumps, loops: the same for every system."""
     sentence_lists = [[s for _, _, s in factlib.split_sentences(t)] for t in texts]
     verdicts = relevance.score_sentences([(e.facts, sl) for e, sl in zip(examples, sentence_lists, strict=True)])
+    flat = [(e.facts, s) for e, sl in zip(examples, sentence_lists, strict=True) for s in sl if len(s.split()) >= 4]
+    sense_vs = iter(sense.check(flat, scorer))
+    sense_lists = [[next(sense_vs) for s in sl if len(s.split()) >= 4] for sl in sentence_lists]
     out = []
-    for e, text, vs in zip(examples, texts, verdicts, strict=True):
+    for e, text, vs, svs in zip(examples, texts, verdicts, sense_lists, strict=True):
         report = factlib.check_facts(text, source=source_for(e.facts, options))
         out.append(Judged(
             title=e.facts.title, facts=dict(e.facts.attributes), text=text,
             unsupported=report.unsupported_facts, offtopic=[v.as_dict() for v in vs if not v.ok],
             judged_sentences=sum(1 for v in vs if v.score is not None), spec_dump=vet.is_spec_dump(text),
             looping=vet.has_loop(text), coverage=report.coverage,
+            nonsense=[{"text": v.text, "reasons": v.reasons,
+                       "lm_score": None if v.lm_score is None else round(v.lm_score, 3)} for v in svs if not v.ok],
         ))
     return out
 
@@ -162,8 +172,9 @@ class SystemResult:
     new_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def metrics(self, examples: Sequence[Example], options: Options, *, reference: bool = False) -> dict[str, Any]:
-        judged = judge(examples, self.texts, options)
+    def metrics(self, examples: Sequence[Example], options: Options, *, reference: bool = False,
+                scorer: Any = None) -> dict[str, Any]:
+        judged = judge(examples, self.texts, options, scorer)
         n = len(judged) or 1
         refs = [e.description for e in examples]
         sentences = sum(j.judged_sentences for j in judged)
@@ -175,6 +186,9 @@ class SystemResult:
             "offtopic_sentence_rate": round(off / sentences, 4) if sentences else 0.0,
             "offtopic_sentences": off,
             "judged_sentences": sentences,
+            "nonsense_sentence_rate": round(sum(len(j.nonsense) for j in judged) / sentences, 4) if sentences
+            else 0.0,
+            "nonsense_sentences": sum(len(j.nonsense) for j in judged),
             "contradicting_sentences": sum(1 for j in judged for o in j.offtopic if o.get("family")),
             "spec_dump_rate": round(sum(j.spec_dump for j in judged) / n, 4),
             "empty_drafts": sum(1 for j in judged if not j.text.strip()),
@@ -240,10 +254,10 @@ def run_raw(name: str, model: Any, test: Sequence[Example], options: Options, *,
     return SystemResult(name, texts, seconds, tokens)
 
 
-TABLE_COLUMNS = ["system", "n", "offtopic_sentence_rate", "contradicting_sentences", "spec_dump_rate", "empty_drafts",
+TABLE_COLUMNS = ["system", "n", "offtopic_sentence_rate", "nonsense_sentence_rate", "contradicting_sentences", "spec_dump_rate", "empty_drafts",
                  "looping_drafts", "unsupported_fact_rate", "rouge_l", "attribute_coverage", "length_adherence",
                  "avg_words", "distinct_2", "tokens_per_s"]
-SHORT = {"offtopic_sentence_rate": "offtopic", "contradicting_sentences": "contra", "spec_dump_rate": "specdump",
+SHORT = {"offtopic_sentence_rate": "offtopic", "nonsense_sentence_rate": "nonsense", "contradicting_sentences": "contra", "spec_dump_rate": "specdump",
          "empty_drafts": "empty", "looping_drafts": "loops", "unsupported_fact_rate": "unsupported",
          "attribute_coverage": "coverage", "length_adherence": "len_adh", "tokens_per_s": "tok/s"}
 

@@ -584,7 +584,14 @@ def _value_covered(name: str, value: str, draft_low: str, draft_claims: list[Cla
         want_negated = vlow in _NEGATIVE_VALUES
         if feat:
             return any(c.kind == "feature" and c.key == feat and c.negated == want_negated for c in draft_claims)
+        if key.endswith(" required") and not want_negated:  # "assembly_required: yes" -> "requires assembly"
+            return key in draft_low or f"requires {key[: -len(' required')]}" in draft_low
         return key in draft_low
+    if vlow in {"included", "required", "needed", "supplied"}:
+        # "case: included" is stated by "comes with a case", "assembly: required" by "requires assembly"
+        key_words = [_stem(w) for w in _tokens(name.replace("_", " ")) if w not in STOPWORDS]
+        return bool(key_words) and all(w in draft_stems or any(d.startswith(w[:5]) for d in draft_stems)
+                                       for w in key_words)
     if "warranty" in name.lower() or "guarantee" in name.lower():
         wanted = {c.key for c in extract_claims(f"warranty {v}") if c.kind == "warranty"}
         if wanted:

@@ -29,7 +29,7 @@ from typing import Any
 
 from . import facts as factlib
 from . import plan as planlib
-from . import relevance, vet
+from . import relevance, sense, vet
 from .inputs import (  # noqa: F401  (re-exported: callers import these from here)
     LENGTH_WORDS,
     MAX_ATTRIBUTES,
@@ -59,7 +59,7 @@ TONE_HINTS = {
     "technical": "precise and technical",
 }
 SENTENCE_MAX_TOKENS = 64
-RETRY_TEMPERATURE = 0.8
+RETRY_TEMPERATURE = 0.5  # lower than 0.8: fewer invented openers and predicates in the resample
 
 
 class GenerationStopped(Exception):
@@ -204,12 +204,14 @@ class _Slot:
     source: str = ""
     raw: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
-    best_score: float = -1.0
+    best_score: float = -1e9
 
 
 def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.PlannedSentence, str]],
-                  options: Options) -> list[vet.SentenceVerdict]:
-    """Style, loop, facts and planned-facts checks per sentence, then relevance for all of them in one pass."""
+                  options: Options, model: Any = None) -> list[vet.SentenceVerdict]:
+    """Style, loop, facts and planned-facts checks per sentence, the sense check (:mod:`copywriter.ml.sense`:
+    "made of" a material, openers from the facts, a predicate the product can be, and the LM acceptability score
+    when ``model`` can score), then relevance for all of them in one pass."""
     verdicts = []
     for _facts, src, planned, text in items:
         v = vet.SentenceVerdict(text, vet.style_reasons(text, options.avoid_words))
@@ -218,6 +220,13 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
             v.reasons += reasons
             v.unsupported = unsupported
         verdicts.append(v)
+    # the LM score only for sentences that passed everything else (scoring costs a forward pass each)
+    scorable = [i for i, v in enumerate(verdicts) if v.text and not v.reasons]
+    sense_vs = sense.check([(items[i][0], verdicts[i].text) for i in scorable], model,
+                           roles=[items[i][2].role for i in scorable])
+    for i, sv in zip(scorable, sense_vs, strict=True):
+        verdicts[i].reasons += sv.reasons
+        verdicts[i].lm_score = sv.lm_score
     todo = [i for i, v in enumerate(verdicts) if v.text]
     by_product: dict[int, list[int]] = {}
     for i in todo:
@@ -227,6 +236,9 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
     for g, rels in zip(groups, scored, strict=True):
         for i, r in zip(g, rels, strict=True):
             verdicts[i].relevance = r.score
+            if verdicts[i].lm_score is not None and r.score is not None:
+                # rerank passing candidates by fluency (LM score), relevance breaking near-ties
+                verdicts[i].rank_score = verdicts[i].lm_score + 0.5 * r.score
             if r.off_topic:
                 verdicts[i].reasons.append(f"off-topic (relevance {r.score:.2f})")
             if r.contradiction:
@@ -289,12 +301,13 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
         stats.new_tokens += sum(n for _, n in outs)
         texts = [vet.clean_sentence(t) for t, _ in outs]
         verdicts = vet_sentences([(products[slots[i].product], srcs[slots[i].product], slots[i].planned, t)
-                                  for i, t in zip(todo, texts, strict=True)], options)
+                                  for i, t in zip(todo, texts, strict=True)], options, model)
         for i, (raw, _), v in zip(todo, outs, verdicts, strict=True):
             slot = slots[i]
             slot.raw.append(raw)
-            if v.ok and (v.relevance or 0.0) > slot.best_score and not slot.source:
-                slot.best_score = v.relevance or 0.0
+            score = v.rank_score if v.rank_score is not None else (v.relevance or 0.0)
+            if v.ok and score > slot.best_score and not slot.source:
+                slot.best_score = score
                 slot.chosen = v.text
             elif not v.ok:
                 slot.rejected.append({"text": v.text or raw, "reasons": v.reasons})
@@ -423,7 +436,7 @@ def stream_draft(model: Any, facts: ProductFacts, options: Options, *, seed: int
             n_tokens += model.count_tokens(raw)
             slot.raw.append(raw)
             text = vet.clean_sentence(raw)
-            verdict = vet_sentences([(facts, src, planned, text)], options)[0]
+            verdict = vet_sentences([(facts, src, planned, text)], options, model)[0]
             if verdict.ok:
                 slot.chosen, slot.source = verdict.text, "model"
                 break

@@ -15,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from . import realise
 from .inputs import Options, ProductFacts
 
 # --- product families: a safe "use" for the opening, and prototypes for the relevance check -------------
@@ -151,11 +152,15 @@ class Noun:
 def product_noun(facts: ProductFacts) -> Noun:
     """What the product is, from the end of its title ("... Casual Shirt" -> shirt, "Socket Set" -> socket set),
     else the category leaf."""
+    leaf = _leaf_in_title(facts)
+    if leaf is not None:
+        return leaf
     words = [w for w in re.split(r"\s+", facts.title.strip()) if w]
     low = [w.lower() for w in words]
     if "with" in low[1:]:  # "Kurta Set with Jacket": the noun comes before "with"
         words = words[: low.index("with")]
-    while words and (_SKIP_TAIL.match(words[-1]) or len(re.sub(r"[^A-Za-z]", "", words[-1])) <= 2):
+    while words and (_SKIP_TAIL.match(words[-1]) or len(re.sub(r"[^A-Za-z]", "", words[-1])) <= 2
+                     or words[-1].lower() in _SIZE_WORDS or _is_code(words[-1])):
         words.pop()
     if words:
         last = re.sub(r"[^\w\-]", "", words[-1]).lower()
@@ -168,6 +173,57 @@ def product_noun(facts: ProductFacts) -> Noun:
     if leaf.endswith("s") and not leaf.endswith("ss") and leaf not in PAIR_NOUNS:
         leaf = leaf[:-1]
     return Noun(leaf or "product", False)
+
+
+_SIZE_WORDS = {"small", "medium", "large", "xl", "xxl", "mini", "maxi", "regular", "single", "double", "king",
+               "queen", "edition", "pro", "plus", "max", "lite", "new", "v2", "gen"}
+
+
+def _is_code(word: str) -> bool:
+    """A model code or unit written in capitals ("SPF", "S2", "4K", "XL"): not the product noun."""
+    w = re.sub(r"[^\w\-]", "", word)
+    return bool(w) and (w.isupper() and len(w) <= 4 or bool(re.search(r"\d", w)))
+
+
+def _singular(word: str) -> str:
+    if word in PAIR_NOUNS or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def _tail_ok(tail: str) -> bool:
+    """What follows the category leaf in the title: nothing but sizes/codes, or a variant ("salmon & sweet potato",
+    "with lid"); not another noun ("Badminton" + "Racket": the racket is the product)."""
+    words = tail.split()
+    rest = [w for w in words if not (re.fullmatch(r"[\d.,x\-]+|[a-z]?\d+[a-z]*|ml|l|g|kg|cm|mm|m|oz|lb|inch|inches|pcs",
+                                                  w) or w in _SIZE_WORDS)]
+    return not rest or bool(set(words) & {"and", "with", "for", "in"}) or "&" in tail or "," in tail
+
+
+def _leaf_in_title(facts: ProductFacts) -> Noun | None:
+    """The category leaf when the title names it ("Pets > Dogs > Dog Food" + "... Dog Food Salmon & Sweet
+    Potato 12 kg" -> dog food; "Power Banks" + "Voltis 20000 mAh Power Bank" -> power bank)."""
+    if not facts.category or ">" not in facts.category:
+        return None
+    leaf = _plain(facts.category.split(">")[-1]).split()
+    title = " " + " ".join(re.sub(r"[^a-z0-9\-&, ]+", " ", facts.title.lower()).replace("&", " & ")
+                           .replace(",", " , ").split()) + " "
+    if not leaf:
+        return None
+    for n in range(min(3, len(leaf)), 0, -1):
+        words = leaf[-n:]
+        sing = words[:-1] + [_singular(words[-1])]
+        for cand, plural in ((sing, False), (words, True)):
+            phrase = " ".join(cand)
+            at = title.rfind(f" {phrase} ")
+            if at >= 0 and _tail_ok(title[at + len(phrase) + 2:]):
+                is_plural = cand[-1] in PAIR_NOUNS or (plural and cand[-1] != sing[-1])
+                return Noun(phrase, is_plural)
+    return None
 
 
 # --- attribute phrases ---------------------------------------------------------------------------------
@@ -188,121 +244,25 @@ def _pick(options: list[str], seed: str) -> str:
     return options[h % len(options)]
 
 
-def _lower_first(v: str) -> str:
-    # keep acronyms and brand-like capitals ("USB-C", "IPX4", "TPE"), lower-case ordinary words ("Navy blue")
-    first = v.split(" ", 1)[0]
-    if first[:1].isupper() and first[1:].islower():
-        return first.lower() + v[len(first):]
-    return v
-
-
 COMPONENTS = {"frame", "upper", "sole", "midsole", "handle", "legs", "cover", "top", "base", "lining", "strap",
               "shell", "back", "blade", "panel", "display", "case", "lid", "stand", "seat", "closure", "finish",
               "mount", "bladder", "carafe", "basket", "filter", "clasp", "stone", "binding", "ruling", "paint",
               "zip", "ink", "tip"}
-QUANTITY_VERBS = {
-    "capacity": ["holds {v}", "has a capacity of {v}"], "volume": ["contains {v}", "comes in a {v} size"],
-    "weight": ["weighs {v}", "weighs just {v}"], "dimensions": ["measures {v}"], "size_cm": ["measures {v}"],
-    "length": ["is {v} long"], "height": ["stands {v} tall"], "width": ["is {v} wide"],
-    "diameter": ["is {v} across"], "thickness": ["is {v} thick"], "depth": ["is {v} deep"],
-    "battery life": ["offers a battery life of {v}", "runs for {v} on a charge"],
-    "runtime": ["runs for {v} on a charge"], "power": ["is rated at {v}"], "output power": ["puts out {v}"],
-    "pieces": ["includes {v} pieces"], "pack size": ["comes as a pack of {v}"], "seats": ["seats {v}"],
-    "max load": ["takes a load of up to {v}"], "wear time": ["lasts {v}"], "play time": ["plays in {v}"],
-    "players": ["is for {v} players"], "age range": ["suits ages {v}"], "spf": ["offers {v} protection"],
-    "speed": ["reaches {v}"], "range": ["works up to {v} away"], "keeps cold": ["keeps drinks cold for {v}"],
-    "keeps hot": ["keeps drinks hot for {v}"], "cable length": ["has a {v} cable"],
-    "screen size": ["has a {v} screen"], "refresh rate": ["refreshes at {v}"], "resolution": ["offers {v} resolution"],
-}
-AUDIENCE_KEYS = {"gender", "audience", "for", "suitable for", "life stage", "skin type", "hair type", "suitable_for"}
-LIST_VERBS = {"key ingredients": "is made with {v}", "ingredients": "is made with {v}",
-              "top notes": "opens with notes of {v}", "heart notes": "has a heart of {v}",
-              "base notes": "settles into {v}", "sensors": "tracks {v}", "ports": "has {v} ports",
-              "functions": "offers {v} functions", "attachments": "comes with {v}", "modes": "offers {v}",
-              "presets": "has {v} presets", "compatible with": "works with {v}", "colours": "comes in {v} colours",
-              "connectivity": "connects over {v}", "hob compatibility": "works on {v} hobs", "origin": "comes from {v}",
-              "filling": "is filled with {v}", "fill": "is filled with {v}", "upholstery": "is upholstered in {v}",
-              "protein source": "is made with {v}", "technology": "uses {v} technology", "charging": "charges over {v}",
-              "included": "comes with {v}", "heads included": "comes with {v} brush heads"}
-ADJECTIVE_SUFFIXES = ("able", "ible", "proof", "free", "safe", "ed", "ive", "ic", "al", "less")
-ADJECTIVES = {"vegan", "organic", "waterproof", "wireless", "portable", "lightweight", "reversible", "handmade",
-              "non slip", "reflective", "chewable", "foldable", "hypoallergenic", "breathable", "caffeine"}
-
-
-def _is_adjective(label: str) -> bool:
-    return label in ADJECTIVES or label.endswith(ADJECTIVE_SUFFIXES)
+AUDIENCE_KEYS = realise.AUDIENCE_KEYS - {"age", "age range", "ages", "recommended age"}
 
 
 def attribute_phrase(name: str, value: str, noun: Noun, seed: str = "") -> Phrase:
-    """One attribute as a verb phrase for "It/This <noun> ..." (or an independent clause), never "key: value"."""
-    label, v = _label(name), value.strip()
-    vl = v.lower()
-    s = seed + name
-    if label == "pair" and vl in {"yes", "true"}:
-        return Phrase(name, "is sold as a pair")
-    if vl in {"yes", "true", "y"}:
-        if label == "caffeine":
-            return Phrase(name, "contains caffeine")
-        if label.endswith(" included"):
-            return Phrase(name, f"comes with {label[: -len(' included')]} included")
-        return Phrase(name, f"is {label.replace('non slip', 'non-slip')}" if _is_adjective(label)
-                      else _pick([f"comes with {label}", f"features {label}"], s))
-    if vl == "included":
-        return Phrase(name, f"comes with {_a(label)}" if not _pluralish(label) else f"comes with {label}")
-    if vl in {"no", "false", "n"}:
-        return Phrase(name, f"is not {label}" if _is_adjective(label) else f"does not come with {label}")
-    if label in {"colour", "color", "primary colour", "primary color", "shade", "colour name"}:
-        return Phrase(name, _pick([f"comes in {_lower_first(v)}", f"is finished in {_lower_first(v)}"], s))
-    if label in {"material", "fabric", "blade material", "strap material"}:
-        what = "" if label in {"material", "fabric"} else label.replace(" material", "") + " "
-        lead = f"has a {what}made of {_lower_first(v)}" if what else None
-        return Phrase(name, lead or _pick([f"is made of {_lower_first(v)}", f"is made from {_lower_first(v)}"], s))
-    if label in AUDIENCE_KEYS:
-        if label == "gender":
-            return Phrase(name, "is a unisex design" if vl == "unisex" else f"is made for {vl}")
-        if label == "skin type":
-            return Phrase(name, f"suits {vl}" + ("" if "skin" in vl else " skin"))
-        if label == "hair type":
-            return Phrase(name, f"is made for {vl}" + ("" if "hair" in vl else " hair"))
-        if label == "life stage":
-            return Phrase(name, f"is made for {vl} pets" if vl in {"adult", "senior", "puppy", "kitten"}
-                          else f"is made for the {vl} stage")
-        return Phrase(name, f"is suitable for {_lower_first(v)}")
-    if label == "size" or label.endswith(" size") and label not in QUANTITY_VERBS:
-        if "," in v or " and " in vl:
-            return Phrase(name, f"comes in sizes {v}")
-        return Phrase(name, f"comes in size {v}" if len(v) <= 12 else f"comes in {v} size")
-    if label == "fit":
-        return Phrase(name, f"has a {vl}" if "fit" in vl else f"has a {vl} fit")
-    if label == "care":
-        if "machine wash" in vl:
-            return Phrase(name, f"is {vl}" if vl.startswith("machine washable") else f"can be machine washed ({v})")
-        if "hand wash" in vl:
-            return Phrase(name, "should be washed by hand")
-        return Phrase(name, f"has simple care instructions ({v})")
-    if label in QUANTITY_VERBS:
-        return Phrase(name, _pick(QUANTITY_VERBS[label], s).format(v=v))
-    if label in LIST_VERBS:
-        return Phrase(name, LIST_VERBS[label].format(v=_lower_first(v)))
-    head = label.split()[-1]
-    if head in COMPONENTS or label in COMPONENTS:
-        if len(v.split()) <= 4:
-            return Phrase(name, f"has {_a(_lower_first(v))} {label}" if not _pluralish(label)
-                          else f"has {_lower_first(v)} {label}")
-        return Phrase(name, f"its {label} {'are' if _pluralish(label) else 'is'} {_lower_first(v)}", clause=True)
-    if _is_adjective(label):
-        return Phrase(name, f"is {label} {v}" if not v[:1].isdigit() else f"is {label} for {v}")
-    if re.fullmatch(r"\d+", v):
-        return Phrase(name, f"has {v} {label}" if _pluralish(label) or v == "1" else f"has {_a(label)} of {v}")
-    if re.match(r"^[\d.,\-–/ x×]+", v):
-        return Phrase(name, f"has {label} of {v}" if _pluralish(label) else f"has {_a(label)} of {v}")
-    if len(v.split()) <= 3:
-        return Phrase(name, f"has {_a(_lower_first(v))} {label}")
-    return Phrase(name, f"its {label} {'are' if _pluralish(label) else 'is'} {_lower_first(v)}", clause=True)
+    """One attribute as a verb phrase for "It/This <noun> ..." (or an independent clause), never "key: value".
+    The frame follows the attribute's kind (:mod:`copywriter.ml.realise`): a connector is not a rating, a finish
+    is not a material, a duration is not a size."""
+    text, clause = realise.phrase_for(name, value)
+    if not clause and text.startswith("comes in ") and realise.value_kind(value) == "colour":
+        text = _pick([text, "is finished in " + text[len("comes in "):]], seed + name)
+    return Phrase(name, text, clause)
 
 
 def _a(text: str) -> str:
-    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+    return realise.a(text)
 
 
 def _pluralish(label: str) -> bool:
@@ -320,6 +280,8 @@ def join_phrases(subject: str, phrases: list[Phrase], *, plural: bool = False) -
         body = vps[0] if len(vps) == 1 else ", ".join(vps[:-1]) + " and " + vps[-1]
         out.append(f"{subject} {body}.")
     for c in clauses:
+        if plural and c.startswith("its "):
+            c = "their " + c[len("its "):]
         out.append(c[0].upper() + c[1:] + ".")
     return " ".join(out)
 
@@ -346,6 +308,11 @@ def attribute_kind(name: str, value: str) -> str:
     label, vl = _label(name), value.strip().lower()
     if label in AUDIENCE_KEYS:
         return "audience"
+    vk = realise.value_kind(value)
+    if label in realise.COLOUR_LABELS or vk in {"colour", "finish"} and label not in realise.MATERIAL_LABELS:
+        return "look"
+    if label in realise.MATERIAL_LABELS or label.endswith(" material") or vk == "material":
+        return "build"
     if label in {"colour", "color", "primary colour", "shade", "pattern", "finish", "style", "colours"}:
         return "look"
     if label in {"material", "fabric", "upholstery", "filling", "fill"} or label.split()[-1] in COMPONENTS:

@@ -84,6 +84,8 @@ class SentenceVerdict:
     reasons: list[str] = field(default_factory=list)
     unsupported: list[dict] = field(default_factory=list)
     relevance: float | None = None
+    lm_score: float | None = None  # mean token log-prob under the LM (copywriter.ml.sense), None when unscored
+    rank_score: float | None = None  # what best-of-N picks by among passing candidates
 
     @property
     def ok(self) -> bool:

@@ -231,6 +231,12 @@ class LanguageModel:
         """The prompt text the model sees for ``messages`` (its own chat template, generation prompt added)."""
         raise NotImplementedError
 
+    def token_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        """For each ``(context, text)``: the natural-log probability of every token of ``text`` given ``context``
+        and the tokens of ``text`` before it (plain text, no chat template). What an acceptability check scores
+        a sentence by; nothing is generated."""
+        raise NotImplementedError
+
 
 def _check_messages(messages: Any) -> list[dict]:
     if not isinstance(messages, list | tuple) or not messages:
@@ -534,6 +540,44 @@ class LlamaCppLanguageModel(LanguageModel):
                 yield rest
         finally:
             sampler.close()
+
+    # -- scoring --
+
+    def token_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        import numpy as np
+
+        out: list[list[float]] = []
+        lc = self._lc
+        with self._stream_lock:
+            ctx, batch = self._llama._ctx, self._stream_batch
+            try:
+                for context, text in pairs:
+                    head = self._model.tokenize(context.encode("utf-8"), True, False) if context else \
+                        self._model.tokenize(b"", True, False)
+                    body = self._model.tokenize(text.encode("utf-8"), False, False)
+                    tokens = (head + body)[-BATCH_TOKENS:]
+                    n_body = min(len(body), len(tokens) - 1)
+                    if n_body <= 0:
+                        out.append([])
+                        continue
+                    lc.llama_memory_seq_rm(ctx.memory, 0, 0, -1)
+                    self._fill(batch.batch, tokens, 0, 0, logits_last=False)
+                    first = len(tokens) - n_body - 1  # the position whose logits predict the first body token
+                    for j in range(first, len(tokens) - 1):
+                        batch.batch.logits[j] = True
+                    self._decode(ctx, batch.batch)
+                    scores = []
+                    for k, j in enumerate(range(first, len(tokens) - 1)):
+                        ptr = lc.llama_get_logits_ith(ctx.ctx, j)
+                        row = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).astype(np.float64)
+                        m = row.max()
+                        lse = m + np.log(np.exp(row - m).sum())
+                        scores.append(float(row[tokens[first + k + 1]] - lse))
+                    out.append(scores)
+            finally:
+                lc.llama_memory_seq_rm(ctx.memory, 0, 0, -1)
+                self._stream_tokens = []  # the stream's cached prompt is gone
+        return out
 
     # -- many sequences --
 

@@ -54,9 +54,16 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=4, help="products whose sentences decode together")
         parser.add_argument("--systems", default="template,pipeline,finetuned,raw,human")
         parser.add_argument("--json", dest="json_path")
+        parser.add_argument("--no-lm-judge", action="store_true",
+                            help="judge sense by the rules only (no SmolLM2 acceptability score)")
         parser.add_argument("--calibrate-relevance", action="store_true",
                             help="derive and store the relevance calibration from the CSV's training split")
         parser.add_argument("--calibration-rows", type=int, default=600)
+        parser.add_argument("--calibrate-sense", action="store_true",
+                            help="derive and store the acceptability threshold (SmolLM2 log-prob of human "
+                                 "sentences) from the CSV's training split, plus --sense-extra CSVs' references")
+        parser.add_argument("--sense-extra", action="append", default=[],
+                            help="another CSV whose reference copy joins the sense calibration (repeatable)")
 
     def handle(self, *args, **o):
         store = None
@@ -84,6 +91,8 @@ class Command(BaseCommand):
             raise CommandError(f"{dataset}: no usable rows (each needs a title, attributes and a description).")
         if o["calibrate_relevance"]:
             return self.calibrate(examples, dataset, o["calibration_rows"])
+        if o["calibrate_sense"]:
+            return self.calibrate_sense(examples, dataset, o["calibration_rows"], o["sense_extra"])
         train, test = ev.heldout(examples, None)
         if o["split"] == "all":
             test = list(examples)
@@ -99,16 +108,27 @@ class Command(BaseCommand):
             active = CopywriterModel.objects.for_store(store).filter(is_active=True).first()
             version_path = active.path if active else None
         rows = []
+        scorer = None
+        if not o["no_lm_judge"]:
+            from ecomops.ml.llm import LMUnavailable, get_language_model
+
+            try:
+                scorer = get_language_model()  # the sense judge's LM score, the same for every system
+            except LMUnavailable as exc:
+                self.stdout.write(f"sense judge without the LM score: {exc}")
         for name in wanted:
             result = self.run_system(name, test, options, o, version_path)
             if result is not None:
-                rows.append(result.metrics(test, options, reference=name == "human"))
+                rows.append(result.metrics(test, options, reference=name == "human", scorer=scorer))
         self.stdout.write(ev.format_table(rows))
         summaries = [ev.summary_row(r) for r in rows]
         EvaluationReport.objects.create(store=store, dataset=dataset, n_examples=len(test), systems=summaries)
         if o["json_path"]:
+            from copywriter.ml import sense
+
             payload = {"dataset": dataset, "n": len(test), "split": o["split"], "length": o["length"],
-                       "relevance_calibration": cal.as_dict(), "systems": rows}
+                       "relevance_calibration": cal.as_dict(), "sense_calibration": sense.calibration().as_dict(),
+                       "systems": rows}
             Path(o["json_path"]).write_text(json.dumps(payload, indent=1, ensure_ascii=False))
             self.stdout.write(f"wrote {o['json_path']}")
 
@@ -138,3 +158,45 @@ class Command(BaseCommand):
         relevance.save_calibration(cal)
         self.stdout.write(json.dumps(cal.as_dict(), indent=1))
         self.stdout.write(f"wrote {relevance.CALIBRATION_FILE}")
+
+    def calibrate_sense(self, examples, dataset, rows, extra):
+        from copywriter.ml import facts as factlib
+        from copywriter.ml import sense
+        from ecomops.ml.llm import get_language_model
+
+        train, test = ev.heldout(examples, None)
+        random.Random(0).shuffle(train)
+        train = train[:rows]
+        sources = [f"{Path(dataset).name}: {len(train)} rows of the training split (seed 0)"]
+        pool = list(train)
+        for path in extra:
+            try:
+                more = ev.load_examples(path)
+            except ev.BadCsv as exc:
+                raise CommandError(str(exc)) from None
+            pool += more
+            sources.append(f"{Path(path).name}: {len(more)} reference descriptions")
+
+        def sentences(exs):
+            # the lengths vetting ever scores (copywriter.ml.vet: 4-45 words); run-on Myntra blurbs are not sentences
+            return [(e.facts, s) for e in exs for _, _, s in factlib.split_sentences(e.description)
+                    if 4 <= len(s.split()) <= 45]
+
+        model = get_language_model()
+        items = sentences(pool)
+        self.stdout.write(f"scoring {len(items)} human sentences ({'; '.join(sources)})")
+        cal, _ = sense.calibrate(model, items, source="; ".join(sources))
+        self.stdout.write(json.dumps(cal.as_dict()))
+        self.stdout.flush()
+        held = sentences(test[:rows // 2])
+        verdicts = sense.check(held, model, cal)
+        lm_fail = sum(1 for v in verdicts if v.lm_score is not None and v.lm_score < cal.threshold)
+        rule_fail = sum(1 for v in verdicts if any(not r.startswith("reads wrong") for r in v.reasons))
+        cal.derivation["heldout"] = {
+            "source": f"{Path(dataset).name}: {min(len(test), rows // 2)} rows of the held-out split",
+            "n_sentences": len(held), "lm_failure_rate": round(lm_fail / max(1, len(held)), 4),
+            "rule_failure_rate": round(rule_fail / max(1, len(held)), 4),
+            "any_failure_rate": round(sum(1 for v in verdicts if not v.ok) / max(1, len(held)), 4)}
+        sense.save_calibration(cal)
+        self.stdout.write(json.dumps(cal.as_dict(), indent=1))
+        self.stdout.write(f"wrote {sense.CALIBRATION_FILE}")
