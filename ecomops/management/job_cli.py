@@ -100,3 +100,31 @@ def job_report(job: Job) -> str:
     if job.status != JobStatus.SUCCEEDED:
         raise CommandError(f"Job {job.pk} ended {job.status}: {job.error or job.message}")
     return f"Job {job.pk} succeeded: {job.result}"
+
+
+def job_run_here(job: Job, job_fn: Any, params: dict, *, desc: str, label: str = "Job", quiet: bool = False) -> dict:
+    """Claims a queued job and runs its body in this process with a tqdm bar fed by the body's own progress
+    listener (the same row, messages and broadcasts a worker would produce); returns the job's result.
+
+    A worker that later receives the job's message finds it finished and skips it. A failure marks the row failed
+    with a readable reason and becomes a CommandError (a non-zero exit)."""
+    from ecomops.services.jobs import job_fail, job_start, job_succeed
+
+    claimed = job_start(job_id=job.pk)
+    if claimed is None:
+        raise CommandError(f"Job {job.pk} was already taken by a worker; follow it on the dashboard.")
+    bar = tqdm(total=100, desc=desc, unit="%", disable=quiet)
+
+    def listener(progress: int, message: str) -> None:
+        bar.update(max(0, progress - bar.n))
+        bar.set_postfix_str(message[-60:])
+
+    try:
+        result = job_fn(claimed, **params, listener=listener)
+    except Exception as exc:  # noqa: BLE001 - the row gets the readable reason, the shell a non-zero exit
+        job_fail(job=claimed, error=str(exc) if isinstance(exc, ValueError) else f"{exc.__class__.__name__}: {exc}")
+        raise CommandError(f"{label} {job.pk} failed: {exc}") from None
+    finally:
+        bar.close()
+    job_succeed(job=claimed, result=result)
+    return result

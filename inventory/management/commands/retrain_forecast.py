@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError
-from tqdm import tqdm
 
 from ecomops.job_params import errors_text, params_to_json, params_validate
+from ecomops.management.job_cli import job_run_here
 from ecomops.models import Store
-from ecomops.services.jobs import JobLimitReached, job_fail, job_start, job_succeed
+from ecomops.services.jobs import JobLimitReached
 from inventory.services.forecasting import MODEL_CHOICES, forecast_start
 from inventory.tasks import ForecastParams, inventory_forecast
 
@@ -44,23 +44,8 @@ class Command(BaseCommand):
         if o["queue"]:
             self.stdout.write(f"Queued forecast job {job.pk} on the 'training' queue.")
             return
-        claimed = job_start(job_id=job.pk)
-        if claimed is None:
-            raise CommandError(f"Job {job.pk} was already taken by a worker; follow it on the dashboard.")
-        bar = tqdm(total=100, desc="forecast", unit="%", disable=o["verbosity"] < 1)
-
-        def listener(progress: int, message: str) -> None:
-            bar.update(max(0, progress - bar.n))
-            bar.set_postfix_str(message[-60:])
-
-        try:
-            result = inventory_forecast.job_fn(claimed, **params, listener=listener)
-        except Exception as exc:  # noqa: BLE001 - the row gets the readable reason, the shell a non-zero exit
-            job_fail(job=claimed, error=str(exc) if isinstance(exc, ValueError) else f"{exc.__class__.__name__}: {exc}")
-            raise CommandError(f"Forecast job {job.pk} failed: {exc}") from None
-        finally:
-            bar.close()
-        job_succeed(job=claimed, result=result)
+        result = job_run_here(job, inventory_forecast.job_fn, params, desc="forecast", label="Forecast job",
+                              quiet=o["verbosity"] < 1)
         stats = result["stats"]
         self.stdout.write(f"Forecast version {result['version']}: {stats['series']} products in {stats['seconds']} s; "
                           f"models chosen {stats['models_chosen']}; {stats['stockout_days']} stock-out days excluded; "

@@ -9,10 +9,9 @@ websocket broadcasts a worker would produce); --queue only enqueues it for a `tr
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from ecomops.management.job_cli import job_run_here
 from ecomops.models import Job, Store
-from ecomops.services.jobs import job_fail, job_start, job_succeed
 from recommender.ml.registry import MODEL_NAMES
 from recommender.services.training import TrainingRefused, training_start
 from recommender.tasks import recommender_train
@@ -45,23 +44,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Queued training job {job.pk} ({algorithm}) on the 'training' queue.")
             return
         # Run the queued job here. A worker that later receives its message finds it finished and skips it.
-        claimed = job_start(job_id=job.pk)
-        if claimed is None:
-            raise CommandError(f"Job {job.pk} was already taken by a worker; follow it on the dashboard.")
-        bar = tqdm(total=100, desc=f"train {algorithm}", unit="%", disable=o["verbosity"] < 1)
-
-        def listener(progress: int, message: str) -> None:
-            bar.update(max(0, progress - bar.n))
-            bar.set_postfix_str(message[-80:])
-
-        try:
-            result = recommender_train.job_fn(claimed, **claimed.params, listener=listener)
-        except Exception as exc:  # noqa: BLE001 - the row gets the readable reason, the shell a non-zero exit
-            job_fail(job=claimed, error=str(exc) if isinstance(exc, ValueError) else f"{exc.__class__.__name__}: {exc}")
-            raise CommandError(f"Training job {job.pk} failed: {exc}") from None
-        finally:
-            bar.close()
-        job_succeed(job=claimed, result=result)
+        job_run_here(job, recommender_train.job_fn, job.params, desc=f"train {algorithm}", label="Training job",
+                     quiet=o["verbosity"] < 1)
         job = Job.objects.get(pk=job.pk)
         self.stdout.write(f"{'model':<20}{'status':>8}{'ndcg@10':>10}{'recall@10':>11}{'coverage':>10}{'seconds':>9}")
         for row in job.result.get("models", []):

@@ -10,10 +10,10 @@ worker would produce); --queue only enqueues it.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from ecomops.management.job_cli import job_run_here
 from ecomops.models import Store
-from ecomops.services.jobs import JobLimitReached, job_fail, job_start, job_succeed
+from ecomops.services.jobs import JobLimitReached
 from search.services import search_reindex_start
 from search.tasks import search_reindex_job
 
@@ -46,23 +46,8 @@ class Command(BaseCommand):
         if o["queue"]:
             self.stdout.write(f"{store.slug}: queued search reindex job {job.pk} on the 'inference' queue.")
             return
-        claimed = job_start(job_id=job.pk)
-        if claimed is None:
-            raise CommandError(f"Job {job.pk} was already taken by a worker; follow it on the dashboard.")
-        bar = tqdm(total=100, desc=f"reindex {store.slug}", unit="%", disable=o["verbosity"] < 1)
-
-        def listener(progress: int, message: str) -> None:
-            bar.update(max(0, progress - bar.n))
-            bar.set_postfix_str(message[-60:])
-
-        try:
-            result = search_reindex_job.job_fn(claimed, full=o["full"], listener=listener)
-        except Exception as exc:  # noqa: BLE001 - the row gets the readable reason, the shell a non-zero exit
-            job_fail(job=claimed, error=f"{exc.__class__.__name__}: {exc}")
-            raise CommandError(f"Search reindex job {job.pk} failed: {exc}") from None
-        finally:
-            bar.close()
-        job_succeed(job=claimed, result=result)
+        result = job_run_here(job, search_reindex_job.job_fn, {"full": o["full"]}, desc=f"reindex {store.slug}", label="Search reindex job",
+                              quiet=o["verbosity"] < 1)
         self.stdout.write(
             f"{store.slug}: {result['products']:,} products; {result['documents_created']:,} new and "
             f"{result['documents_updated']:,} changed documents, {result['documents_unchanged']:,} unchanged; "
