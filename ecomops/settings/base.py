@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "ecomops.models.catalog.ProductStatus",
         "OrderStatusEnum": "ecomops.models.orders.OrderStatus",
         "JobStatusEnum": "ecomops.models.jobs.JobStatus",
+        "SuggestionStatusEnum": "categories.models.SuggestionStatus",
     },
 }
 
