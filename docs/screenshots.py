@@ -46,6 +46,9 @@ CHART_DRAWN = '.chart[data-ready="1"]'
 PAGES: list[Page] = [
     Page("overview", "", "#revenue-chart[data-ready='1']"),
     Page("catalog", "catalog/", ".table tbody tr"),
+    Page("catalog-search", "catalog/?q=earbuds+black", ".table tbody tr"),
+    Page("search", "search/", "main h1"),
+    Page("categories", "categories/", "main h1"),
     Page("catalog-search-empty", "catalog/?q=zzzz-no-such-product", "main"),
     Page("product", "catalog/", "#product-forecast", follow=".table tbody a"),
     Page("copywriter", "copywriter/", "#copywriter-drafts"),

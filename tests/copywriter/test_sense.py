@@ -101,6 +101,10 @@ def test_lm_score_separates_nonsense_from_human_copy():
     h = sense.lm_scores(model, human)
     j = sense.lm_scores(model, junk)
     assert all(x is not None for x in h + j)
-    assert min(h) > max(j), (h, j)
+    # The LM score catches a sentence about something else entirely...
+    assert min(h) > j[1], (h, j)
+    # ...but not a fluent sentence with a made-up opener (SmolLM2 scores "Palm-shredded, …" like human copy,
+    # -2.4 against -2.8 / -4.5): that one is the opener rule's to catch, which is why the check has both.
+    assert sense.rule_reasons(junk[0][1], junk[0][0]), junk[0]
     rows = model.token_logprobs([("Product: chair.", " It is a chair.")])
     assert len(rows[0]) == model.count_tokens(" It is a chair.") and all(x <= 0 for x in rows[0])
