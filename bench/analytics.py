@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (torch, Django import it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings.local")
 

@@ -44,6 +44,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (torch, Django import it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 CONFIGS = ("peer", "ours", "fp32", "int8")

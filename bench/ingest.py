@@ -34,6 +34,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (torch, Django import it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings.local")
 os.environ.setdefault("DEBUG", "0")  # DEBUG keeps every query in memory and would slow the measured paths

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+# Not bench/ itself on the path: bench/http.py would shadow the standard library's http (torch, Django import it).
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings.local")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
