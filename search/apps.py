@@ -7,6 +7,6 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the reindex job kind (the web process creates jobs the worker runs) and the catalogue signals.
-        from search import receivers, tasks  # noqa: F401
+        from search import demo, receivers, tasks  # noqa: F401
 
         receivers.connect()
