@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from categories import selectors
@@ -13,16 +12,9 @@ from categories.api import serializers as s
 from categories.models import AttributeSuggestion, CategorySuggestion
 from categories.services import rescore_start, suggestions_decide
 from categories.tasks import RescoreParams
-from ecomops.api.base import StoreScopedAPIView
+from ecomops.api.base import StoreScopedAPIView, validated_data
 from ecomops.api.serializers import JobSerializer
 from ecomops.job_params import params_to_json, params_validate
-
-
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ValidationError(serializer.errors)
-    return serializer.validated_data
 
 
 class CategorySuggestionsAPIView(StoreScopedAPIView):
@@ -32,7 +24,7 @@ class CategorySuggestionsAPIView(StoreScopedAPIView):
     @extend_schema(parameters=[s.SuggestionQuery], responses=s.CategorySuggestionOut(many=True),
                    summary="Category suggestions, most confident first (default: pending)")
     def get(self, request, store_slug):
-        q = _valid(s.SuggestionQuery, request.query_params)
+        q = validated_data(s.SuggestionQuery, request.query_params)
         qs = selectors.category_suggestions(self.store, status=q["status"], min_confidence=q.get("min_confidence"),
                                             reason=q.get("reason"))
         page = self.paginate_queryset(qs)
@@ -46,7 +38,7 @@ class AttributeSuggestionsAPIView(StoreScopedAPIView):
     @extend_schema(parameters=[s.AttributeQuery], responses=s.AttributeSuggestionOut(many=True),
                    summary="Attribute suggestions extracted from titles and descriptions (default: pending)")
     def get(self, request, store_slug):
-        q = _valid(s.AttributeQuery, request.query_params)
+        q = validated_data(s.AttributeQuery, request.query_params)
         qs = selectors.attribute_suggestions(self.store, status=q["status"], min_confidence=q.get("min_confidence"),
                                              name=q.get("name"))
         page = self.paginate_queryset(qs)
@@ -61,7 +53,7 @@ class DecideAPIView(StoreScopedAPIView):
     @extend_schema(request=s.DecideIn, responses=s.DecideOut,
                    summary="Accept or reject suggestions in bulk (all or nothing; accepting writes the product)")
     def post(self, request, store_slug):
-        data = _valid(s.DecideIn, request.data)
+        data = validated_data(s.DecideIn, request.data)
         result = suggestions_decide(store=self.store, user=request.user, action=data["action"],
                                     category_ids=data["category_ids"], attribute_ids=data["attribute_ids"],
                                     overwrite=data["overwrite"])

@@ -92,3 +92,10 @@ class StoreScopedModelViewSet(StoreScopedMixin, viewsets.ModelViewSet):
 
 class StoreScopedAPIView(StoreScopedMixin, generics.GenericAPIView):
     pass
+
+
+def validated_data(serializer_class, data) -> dict:
+    """`serializer_class(data=data)` validated: its validated_data, or a ValidationError (a 400 with field errors)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

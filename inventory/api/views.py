@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from ecomops.api.base import StoreScopedAPIView
+from ecomops.api.base import StoreScopedAPIView, validated_data
 from ecomops.api.serializers import JobSerializer
 from ecomops.job_params import params_to_json, params_validate
 from ecomops.models import Product
@@ -21,13 +21,6 @@ from inventory.services.forecasting import forecast_start
 from inventory.tasks import ForecastParams
 
 
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ValidationError(serializer.errors)
-    return serializer.validated_data
-
-
 class StockLevelsAPIView(StoreScopedAPIView):
     queryset_model = StockLevel
     serializer_class = s.StockLevelOut
@@ -35,7 +28,7 @@ class StockLevelsAPIView(StoreScopedAPIView):
     @extend_schema(parameters=[s.StockLevelQuery], responses=s.StockLevelOut(many=True),
                    summary="Stock snapshots (newest first), optionally of one sku")
     def get(self, request, store_slug):
-        query = _valid(s.StockLevelQuery, request.query_params)
+        query = validated_data(s.StockLevelQuery, request.query_params)
         qs = StockLevel.objects.for_store(self.store).select_related("product").order_by("-date", "product_id")
         if query.get("sku"):
             qs = qs.filter(product__sku=query["sku"])
@@ -45,7 +38,7 @@ class StockLevelsAPIView(StoreScopedAPIView):
     @extend_schema(request=s.StockLevelBatchIn, responses={201: OpenApiResponse(description="{written: n}")},
                    summary="Record stock snapshots (all or nothing; unknown sku / negative stock are field errors)")
     def post(self, request, store_slug):
-        data = _valid(s.StockLevelBatchIn, request.data)
+        data = validated_data(s.StockLevelBatchIn, request.data)
         rows = [(n, dict(level)) for n, level in enumerate(data["levels"])]
         try:
             written = stock.stock_levels_record(store=self.store, rows=rows, source="api")
@@ -64,7 +57,7 @@ class ForecastListAPIView(StoreScopedAPIView):
     @extend_schema(parameters=[s.ForecastQuery], responses=s.ForecastOut(many=True),
                    summary="Forecasts of the latest ready version (products, bottom-up categories/store, KPIs)")
     def get(self, request, store_slug):
-        query = _valid(s.ForecastQuery, request.query_params)
+        query = validated_data(s.ForecastQuery, request.query_params)
         version = selectors.latest_version(self.store)
         qs = selectors.forecasts_of(self.store, version, query["scope"]).select_related("version").order_by("key") \
             if version else DemandForecast.objects.none()
@@ -125,7 +118,7 @@ class SettingsAPIView(StoreScopedAPIView):
 
     @extend_schema(request=s.SettingsIO, responses=s.SettingsIO, summary="Change planning settings")
     def patch(self, request, store_slug):
-        data = _valid(s.SettingsIO, request.data)
+        data = validated_data(s.SettingsIO, request.data)
         config = purchasing.settings_update(store=self.store, **data)
         return Response(s.SettingsIO(config).data)
 
@@ -141,7 +134,7 @@ class SuppliersAPIView(StoreScopedAPIView):
 
     @extend_schema(request=s.SupplierIn, responses={201: s.SupplierOut}, summary="Add a supplier (lead time >= 1)")
     def post(self, request, store_slug):
-        data = _valid(s.SupplierIn, request.data)
+        data = validated_data(s.SupplierIn, request.data)
         supplier = purchasing.supplier_create(store=self.store, **data)
         return Response(s.SupplierOut(supplier).data, status=status.HTTP_201_CREATED)
 
@@ -155,7 +148,7 @@ class SupplyAPIView(StoreScopedAPIView):
     def put(self, request, store_slug, sku):
         if not Product.objects.for_store(self.store).filter(sku=sku).exists():
             raise NotFound("No such product.")
-        data = dict(_valid(s.SupplyIn, request.data))
+        data = dict(validated_data(s.SupplyIn, request.data))
         supplier_id = data.pop("supplier_id", None)
         supplier = None
         if supplier_id is not None:
@@ -177,7 +170,7 @@ class PurchaseOrdersAPIView(StoreScopedAPIView):
 
     @extend_schema(request=s.POCreateIn, responses={201: s.POOut}, summary="Create a draft purchase order")
     def post(self, request, store_slug):
-        data = _valid(s.POCreateIn, request.data)
+        data = validated_data(s.POCreateIn, request.data)
         supplier = selectors.supplier_get(self.store, data["supplier_id"])
         if supplier is None:
             raise ValidationError({"supplier_id": ["No such supplier in this store."]})
@@ -222,7 +215,7 @@ class PurchaseOrderAPIView(_OnePO):
     @extend_schema(request=s.POLinesIn, responses=s.POOut, summary="Replace a draft's lines (quantity 0 drops one)")
     def put(self, request, store_slug, pk):
         po = self.po(pk)
-        data = _valid(s.POLinesIn, request.data)
+        data = validated_data(s.POLinesIn, request.data)
         purchasing.purchase_order_lines_set(purchase_order=po, lines=[dict(x) for x in data["lines"]])
         return self.out(po)
 
@@ -244,7 +237,7 @@ class PurchaseOrderReceiveAPIView(_OnePO):
                    summary="Receive an approved order into stock (all lines, or the counted quantities)")
     def post(self, request, store_slug, pk):
         po = self.po(pk)
-        data = _valid(s.POReceiveIn, request.data)
+        data = validated_data(s.POReceiveIn, request.data)
         return self.out(purchasing.purchase_order_receive(purchase_order=po, quantities=data.get("quantities")))
 
 
