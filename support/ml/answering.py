@@ -5,8 +5,10 @@ planner): `select_evidence` picks the one to three source sentences that answer 
 sentences, policy sentences, a product's facts such as "Battery life: 40 h."); the LM rewrites each into one
 sentence for the customer from a tiny few-shot prompt; every sentence is vetted before anything is shown:
 grounded (states no fact its source lacks), reads as an answer, and keeps its source's qualifiers (numbers, time
-limits, conditions: `grounding.missing_qualifiers`). A failing sentence is regenerated once with sampling, then
-replaced by its source sentence quoted. Only vetted sentences reach the customer (`VettedStream`).
+limits, conditions: `grounding.missing_qualifiers`). The greedy sentence comes first; for one that fails, N sampled
+candidates are decoded together in one `chat_batch` and the best vetted one is kept (best of N: SmolLM2-135M keeps
+every fact of its source in about one try of six); a sentence with no vetted candidate is rewritten by rule
+(`rewrite.py`) or quoted. Only vetted sentences reach the customer (`VettedStream`).
 """
 
 from __future__ import annotations
@@ -30,24 +32,29 @@ EVIDENCE_MARGIN = 0.12  # a sentence is evidence when it scores within this of t
 SENTENCE_TOKENS = 48
 
 SYSTEM_PROMPT = (
-    "You are a shop's support assistant. Reply to the customer in one short sentence, speaking to them as 'you', "
+    "You are a shop's support assistant. Answer the customer in one short sentence, speaking to them as 'you', "
     "using only the fact. Keep every word listed after Keep."
 )
 # Worked examples teach the 135M model the task better than any instruction (measured: without them it answered
 # "The answer to this question is:" or restated the question). They come from a domain no shop sells in (a public
-# library, a swimming pool) so that none of their facts fits a shop's answer, and `_leaks` rejects any sentence that
-# still borrows one of their words (the former shop-like example's "within Germany" was copied into answers).
+# library, a swimming pool, a ferry) so that none of their facts fits a shop's answer, and `_leaks` rejects
+# any sentence that still borrows one of their words (the former shop-like example's "within Germany" was copied into
+# answers). They answer first, to the customer: a yes/no question gets its "Yes" up front. (A "No, you cannot …"
+# example was tried and dropped: measured 08:19 UTC, most sampled candidates then opened "No," whatever the fact said.)
 FEW_SHOT = (
     ("Library books can be borrowed for 21 days and renewed twice online.", "how long can I keep a book?",
      "You can keep a library book for 21 days and renew it twice online."),
-    ("The swimming pool is open to members only, until 9 pm on weekdays.", "can I swim in the evening?",
-     "Only members can use the swimming pool, and it is open until 9 pm on weekdays."),
+    ("The swimming pool is open to members only, until 9 pm on weekdays.", "is the pool open on weekdays?",
+     "Yes, until 9 pm on weekdays, but the swimming pool is open to members only."),
+    ("Harbour Ferry — bicycles allowed: yes.", "are bicycles allowed on the ferry?",
+     "Yes, bicycles are allowed on the Harbour Ferry."),
     ("Harbour Ferry — crossing time: 35 min.", "how long is the ferry ride?",
      "The Harbour Ferry takes 35 min to cross."),
 )
 _SHOT_WORDS = frozenset(
     w for fact, question, answer in FEW_SHOT for w in re.findall(r"[a-z]+", f"{fact} {question} {answer}".lower())
-    if len(w) > 3 and w not in {"keep", "open", "only", "until", "hours", "when", "does", "long", "from", "with"}
+    if len(w) > 3 and w not in {"keep", "open", "only", "until", "hours", "when", "does", "long", "from", "with",
+                                "take", "takes", "allowed"}
 )
 
 
@@ -130,6 +137,20 @@ def passage_facts(passage: Passage) -> list[str]:
             continue
         facts.append(f"{title} — {s[0].lower()}{s[1:]}" if re.match(r"^[A-Z][a-z ]{1,30}:", s) or len(s) < 40 else s)
     return facts or sentences
+
+
+def clause_units(evidence: list[Evidence]) -> list[Evidence]:
+    """Shorter units for a small model: a source sentence of clauses joined by "; " is realised clause by clause
+    ("Standard shipping takes 3 to 5 business days; express shipping takes 1 to 2 business days." is two units).
+    Measured: SmolLM2 kept one clause and dropped the other's numbers in most tries on the whole sentence."""
+    out = []
+    for e in evidence:
+        parts = [p.strip().rstrip(".") for p in e.text.split("; ")]
+        if len(parts) < 2 or any(len(tokenize(p)) < 2 for p in parts):
+            out.append(e)
+            continue
+        out += [Evidence(e.n, f"{p[:1].upper()}{p[1:]}.", e.score) for p in parts]
+    return out
 
 
 def _embed_default(texts: list[str]) -> np.ndarray:
@@ -306,7 +327,7 @@ ANSWER_WORDS = frozenset(
     "will would just each take takes taking make makes get able need needs want lasts last hold holds holding "
     "weigh weighs contain contains rated rating made cost costs add added arrive arrives goes hours hour days day "
     "minutes minute months month years year litres liters litre liter grams gram millilitres ml euros euro "
-    "deliver delivered connect connects rated not no".split()
+    "deliver delivered connect connects rated not no they them their these those this one ones".split()
 )
 
 
@@ -345,7 +366,35 @@ def sentence_vetted(sentence: str, sources: list[str], question: str, *, titles:
         return False
     if any(t.lower().strip(" ?") in sentence.lower() for t in titles if len(t) > 12):
         return False
+    if not yes_fits(sentence, sources, question):
+        return False
     return not missing_qualifiers(" ".join(sources), sentence)
+
+
+_YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(
+    r"(?:^|[,;.!]\s*|\b(?:so|and|but|hi|hey)\s+)(?:is|are|can|could|do|does|did|will|would|may|should|has|have|isn't|"
+    r"aren't|can't|don't|doesn't)\b", re.IGNORECASE)
+
+
+def yes_fits(sentence: str, sources: list[str], question: str) -> bool:
+    """A sentence that opens with "Yes" answers a yes/no question whose every content word its source states, and
+    never a source that says no. The check a 135M model needs: it answers "Yes" to "is the mat slippery?" from
+    "Non slip: yes." and to "is my card from last year still valid?" from "valid for 24 months"."""
+    if not _YES.search(sentence):
+        return True
+    from .grounding import facts_in
+
+    if facts_in(" ".join(sources))["negations"] or not _YES_NO_QUESTION.search(question.strip()):
+        return False
+
+    def root(w: str) -> str:
+        return _stem(w)[:6]
+
+    source = {root(w) for w in tokenize(" ".join(sources)) if len(w) > 2}
+    asked = [root(w) for w in tokenize(question) if len(w) > 2 and w not in ANSWER_WORDS and not w.isdigit()]
+    # "wash" is stated by "washable"; "slippery" is not stated by "slip" (the source word may not be the shorter)
+    return all(any(s.startswith(a) for s in source) for a in asked)
 
 
 class VettedStream:
@@ -413,9 +462,30 @@ class VettedStream:
 STOP = ["\n", ". ", "! "]  # one sentence is all that is asked for: stop decoding at its end
 
 
+CANDIDATES = 8  # sampled candidates per sentence whose greedy one failed, decoded together in one chat_batch
+SAMPLED = {"temperature": 0.8, "top_p": 0.95}
+SAMPLE_SEED = 7
+
+
 def _sampling(attempt: int) -> dict:
-    """Greedy first; the retry samples (a different wording often keeps what the greedy one dropped)."""
-    return {"temperature": 0.0} if attempt == 0 else {"temperature": 0.7, "top_p": 0.9, "seed": 7 + attempt}
+    """Greedy first; the retry samples (a different wording often keeps what the greedy one dropped). In a batch,
+    conversation i is sampled with seed + i, so N copies of one prompt give N different candidates."""
+    return {"temperature": 0.0} if attempt == 0 else {**SAMPLED, "seed": SAMPLE_SEED + attempt}
+
+
+def best_candidate(candidates: list[str], evidence: Evidence, question: str, embed=None) -> str | None:
+    """Best of N: of the candidates that pass every check (`_verdict`: grounded, qualifiers kept, reads as an answer,
+    no worked-example word, relevant), the one MiniLM finds closest to its source sentence plus the question."""
+    passing: list[str] = []
+    for c in dict.fromkeys(c for c in candidates if c):
+        if _verdict(c, evidence, question, embed) == "generated":
+            passing.append(c)
+    if len(passing) <= 1:
+        return passing[0] if passing else None
+    vectors = (embed or _embed_default)([question, evidence.text, *passing])
+    q, e = vectors[0], vectors[1]
+    scores = [float(v @ q) + float(v @ e) for v in vectors[2:]]
+    return passing[int(np.argmax(scores))]
 
 
 def _reply_sentence(raw: str) -> str:
@@ -465,29 +535,35 @@ def _rewrite(evidence: Evidence, question: str, embed=None) -> str | None:
 
 
 def _realise(lm, evidence: Evidence, question: str, *, max_tokens: int, deadline: float, started: float,
-             timing: dict, attempts: int = 2, embed=None) -> str | None:
-    """A vetted sentence of the LM's own realising `evidence` for this question, or None."""
-    for attempt in range(attempts):
-        if time.perf_counter() > deadline:
-            raise TimeoutError("The answer model ran past its deadline.")
-        if attempt and time.perf_counter() > started + (deadline - started) / 2:
-            break  # no time for a second try: the caller rewrites or quotes the source sentence
-        pieces: list[str] = []
-        for piece in lm.stream_chat(build_messages(evidence.text, question), max_tokens=max_tokens, stop=STOP,
-                                    should_stop=lambda: time.perf_counter() > deadline, **_sampling(attempt)):
-            if timing.get("first_token_s") is None:
-                timing["first_token_s"] = time.perf_counter() - started
-            pieces.append(piece)
-        if time.perf_counter() > deadline:
-            raise TimeoutError("The answer model ran past its deadline.")
-        sentence = _reply_sentence("".join(pieces))
-        timing.setdefault("drafts", []).append(sentence)
-        verdict = _verdict(sentence, evidence, question, embed)
-        if verdict == "generated":
-            return sentence
-        if verdict == "copy":
-            return None  # the caller rewrites or quotes: the same facts, and honest about it
-    return None
+             timing: dict, embed=None) -> str | None:
+    """The LM's greedy sentence realising `evidence`, streamed (the stream context reuses the cached few-shot
+    prefix), if it passes every check; else None (the caller samples candidates for it)."""
+    if time.perf_counter() > deadline:
+        raise TimeoutError("The answer model ran past its deadline.")
+    pieces: list[str] = []
+    for piece in lm.stream_chat(build_messages(evidence.text, question), max_tokens=max_tokens, stop=STOP,
+                                should_stop=lambda: time.perf_counter() > deadline, **_sampling(0)):
+        if timing.get("first_token_s") is None:
+            timing["first_token_s"] = time.perf_counter() - started
+        pieces.append(piece)
+    if time.perf_counter() > deadline:
+        raise TimeoutError("The answer model ran past its deadline.")
+    sentence = _reply_sentence("".join(pieces))
+    timing.setdefault("drafts", []).append(sentence)
+    return sentence if _verdict(sentence, evidence, question, embed) == "generated" else None
+
+
+def sample_candidates(lm, jobs: list[tuple[Evidence, str]], *, n: int, max_tokens: int = SENTENCE_TOKENS,
+                      should_stop: Callable[[], bool] | None = None) -> list[list[str]]:
+    """N sampled candidate sentences for each (evidence, question), every candidate of every job decoded together
+    in ONE `chat_batch` (the runtime decodes many sequences per llama_batch; copy k of a prompt is sampled with
+    seed + its position, so the copies differ)."""
+    if not jobs or n <= 0:
+        return [[] for _ in jobs]
+    conversations = [build_messages(ev.text, q) for ev, q in jobs for _ in range(n)]
+    kwargs = {"should_stop": should_stop} if should_stop is not None else {}
+    raw = lm.chat_batch(conversations, max_tokens=max_tokens, stop=STOP, **_sampling(1), **kwargs)
+    return [[_reply_sentence(r) for r in raw[k * n:(k + 1) * n]] for k in range(len(jobs))]
 
 
 def _assemble(question: str, passages: list[Passage], evidence: list[Evidence], sentences: list[str | None],
@@ -530,14 +606,16 @@ def generate_answer(
     deadline_s: float = 30.0,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     question_vector: np.ndarray | None = None,
+    candidates: int = CANDIDATES,
 ) -> Answer:
     """Answer from the evidence sentences, each realised by the LM (`lm`: a runtime LanguageModel; default the
-    shared one) and vetted, or quoted when the LM's sentence fails twice. Raises TimeoutError past the deadline
+    shared one) and vetted: greedy first, then the best of `candidates` sampled ones; else the deterministic
+    rewrite, else quoted. Raises TimeoutError past the deadline
     (the caller hands off). `on_token` only ever sees vetted sentences, through a `VettedStream`."""
     lm = lm or _default_lm()
     started = time.perf_counter()
     deadline = started + deadline_s
-    evidence = select_evidence(question, passages, embed=embed, question_vector=question_vector)
+    evidence = clause_units(select_evidence(question, passages, embed=embed, question_vector=question_vector))
     if not evidence:
         return Answer(text="", mode="none", total_s=time.perf_counter() - started)
     stream = VettedStream(question, passages[:MAX_LM_PASSAGES], on_token, started=started)
@@ -551,6 +629,21 @@ def generate_answer(
             if timing.get("first_token_s") is None:
                 raise  # the model never answered: the caller hands off
             sentences.append(None)  # a slow model mid-answer: quote the rest of the evidence instead
+    # Best of N for the sentences whose greedy one failed: N sampled candidates each, all in one chat_batch, while
+    # there is time (half the deadline left at least); the best vetted one is kept.
+    failed = [k for k, sentence in enumerate(sentences) if sentence is None]
+    if failed and candidates > 0 and time.perf_counter() < started + (deadline - started) / 2:
+        from ecomops.ml.llm import LMStopped
+
+        try:
+            pools = sample_candidates(lm, [(evidence[k], question) for k in failed], n=candidates,
+                                      max_tokens=min(SENTENCE_TOKENS, max_new_tokens),
+                                      should_stop=lambda: time.perf_counter() > deadline)
+        except LMStopped:
+            pools = [[] for _ in failed]
+        for k, pool in zip(failed, pools, strict=True):
+            timing.setdefault("drafts", []).extend(pool)
+            sentences[k] = best_candidate(pool, evidence[k], question, embed)
     return _assemble(question, passages, evidence, sentences, stream, started=started, timing=timing, embed=embed)
 
 
@@ -559,32 +652,31 @@ def generate_answers_batch(
     *,
     lm=None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
-    attempts: int = 2,
+    candidates: int = CANDIDATES,
 ) -> list[Answer]:
     """`generate_answer` for many questions at once (evaluation, bulk replies): the same evidence, prompts and
-    vetting, with every sentence of every answer decoded together (`LanguageModel.chat_batch`), retries too."""
+    vetting, with every sentence of every answer decoded together (`LanguageModel.chat_batch`): one greedy pass,
+    then `candidates` sampled candidates for each sentence that failed, in one more batch (best of N)."""
     lm = lm or _default_lm()
     started = time.perf_counter()
-    evidence = [select_evidence(q, ps, embed=embed) for q, ps in items]
+    evidence = [clause_units(select_evidence(q, ps, embed=embed)) for q, ps in items]
     slots = [(i, j) for i, evs in enumerate(evidence) for j in range(len(evs))]
     chosen: dict[tuple[int, int], str | None] = dict.fromkeys(slots)
     drafts: dict[int, list[str]] = {i: [] for i in range(len(items))}
-    pending = list(slots)
-    for attempt in range(attempts):
-        if not pending:
-            break
-        outputs = lm.chat_batch([build_messages(evidence[i][j].text, items[i][0]) for i, j in pending],
-                                max_tokens=SENTENCE_TOKENS, stop=STOP, **_sampling(attempt))
-        still = []
-        for (i, j), raw in zip(pending, outputs, strict=True):
-            sentence = _reply_sentence(raw)
-            drafts[i].append(sentence)
-            verdict = _verdict(sentence, evidence[i][j], items[i][0], embed)
-            if verdict == "generated":
-                chosen[(i, j)] = sentence
-            elif verdict is None:
-                still.append((i, j))
-        pending = still
+    outputs = lm.chat_batch([build_messages(evidence[i][j].text, items[i][0]) for i, j in slots],
+                            max_tokens=SENTENCE_TOKENS, stop=STOP, **_sampling(0)) if slots else []
+    pending = []
+    for (i, j), raw in zip(slots, outputs, strict=True):
+        sentence = _reply_sentence(raw)
+        drafts[i].append(sentence)
+        if _verdict(sentence, evidence[i][j], items[i][0], embed) == "generated":
+            chosen[(i, j)] = sentence
+        else:
+            pending.append((i, j))
+    pools = sample_candidates(lm, [(evidence[i][j], items[i][0]) for i, j in pending], n=candidates)
+    for (i, j), pool in zip(pending, pools, strict=True):
+        drafts[i].extend(pool)
+        chosen[(i, j)] = best_candidate(pool, evidence[i][j], items[i][0], embed)
     answers = []
     for i, (question, passages) in enumerate(items):
         if not evidence[i]:
@@ -668,7 +760,8 @@ def _evidence_numbers(evidence: list[Evidence], passages: list[Passage]) -> list
     """Evidence sentences with the number of the passage that holds them."""
     out = []
     for e in evidence:
-        n = next((i for i, p in enumerate(passages[:MAX_LM_PASSAGES], start=1) if e.text in passage_facts(p)), 1)
+        n = next((i for i, p in enumerate(passages[:MAX_LM_PASSAGES], start=1) if e.text in passage_facts(p)
+                  or e.text.rstrip(".").lower() in p.full_text.lower()), 1)  # a clause unit of a sentence
         out.append(Evidence(n, e.text))
     return out
 

@@ -22,7 +22,8 @@ from functools import lru_cache
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("the a an and or of to in on for with is are be it its this that you your we our can will "
                   "do does how what when where which who my me i at by from as if not no all any".split())
-# Restriction words, matched by a five-letter stem; each with the other ways to say it.
+# Restriction words, matched by a six-letter stem (five letters read "receive" as "receipt"); each with the other
+# ways to say it.
 RESTRICTIONS = {
     "within": ("within", "up to", "no later", "inside"), "until": ("until", "till", "before", "up to"),
     "before": ("before", "until", "by "), "after": ("after", "once"), "only": ("only", "just"),
@@ -120,7 +121,7 @@ def audit_answer(question: str, answer: str, sources: list[str]) -> AuditResult:
         if _NEGATIVE.search(s_low.replace("\u2019", "'")) and not _NEGATIVE.search(lowered.replace("\u2019", "'")):
             dropped.append("negation")
         for word, ways in RESTRICTIONS.items():
-            if re.search(rf"\b{word[:5]}", s_low) and not any(w in lowered for w in ways):
+            if re.search(rf"\b{word[:6]}", s_low) and not any(w in lowered for w in ways):
                 dropped.append(word)
     source_quantities = tuple(q for s in sources for q in quantities(s))
     added = [f"{v:g} {u}" for v, u in found if not _same(v, u, source_quantities)]

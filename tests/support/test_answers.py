@@ -67,6 +67,12 @@ def test_the_audit_is_independent_and_sees_a_dropped_time_limit():
     assert "30 day" in dropped.dropped and "within" in dropped.dropped
     invented = audit_answer("what is your return policy?", "You can return unused items within 60 days.", source)
     assert not invented.grounded and invented.added == ["60 day"]
+    # "after we receive the return" states no receipt condition (a five-letter stem read it as "receipt")
+    refund = ["Money is paid back within 10 days after we receive the return."]
+    assert audit_answer("when do I get my money back?", "You get your money back within 10 days after we receive "
+                        "the return.", refund).dropped == []
+    assert "receipt" in audit_answer("can I return it?", "You can return it if you need to.",
+                                     ["Returns need the receipt."]).dropped
 
 
 def test_evidence_for_a_product_question_is_the_facts_it_asks_about():
@@ -189,3 +195,53 @@ def test_sentences_the_small_model_wrote_that_must_not_pass():
     assert not sentence_vetted(  # "return shipping" is a claim the source does not make
         "The Express Shipping is 1 to 2 business days, and the return shipping takes 3 to 5 business days.",
         ["Standard shipping takes 3 to 5 business days; express shipping takes 1 to 2 business days."], "q")
+
+
+@pytest.mark.quick
+def test_a_yes_answers_only_a_yes_no_question_its_source_states():
+    """A 135M model answers "Yes" to what its fact does not say: every content word of the question must be in the
+    source, the source must not say no, and the question must be a yes/no one."""
+    from support.ml.answering import yes_fits
+
+    mat = ["Solano Yoga Mat — non slip: yes."]
+    assert not sentence_vetted("Yes, the Solano Yoga Mat is non slip.", mat, "is the solano mat slippery?")
+    assert sentence_vetted("The Solano Yoga Mat is non slip.", mat, "is the solano mat slippery?")
+    card = ["Gift cards are valid for 24 months from the date of purchase."]
+    assert not yes_fits("Yes, gift cards are valid for 24 months from the date of purchase.", card,
+                        "my gift card is from last year, can I still use it?")
+    food = ["Opened pet food cannot be returned for hygiene reasons."]
+    assert not yes_fits("Yes, opened pet food cannot be returned for hygiene reasons.", food, "can I return opened food?")
+    shipping = ["Standard shipping is free on orders over 50 EUR; below that it costs 4.95 EUR."]
+    assert yes_fits("Yes, standard shipping is free on orders over 50 EUR.", shipping, "is shipping free?")
+    assert not yes_fits("Yes, standard shipping is free on orders over 50 EUR.", shipping, "how much is shipping?")
+    assert yes_fits("Standard shipping is free on orders over 50 EUR.", shipping, "how much is shipping?")
+
+
+def test_best_of_n_keeps_a_vetted_candidate_and_refuses_the_rest():
+    """best_candidate over real MiniLM: a candidate that drops a qualifier, one that adds a fact and one that copies
+    the source never win; of the vetted ones the closest to source and question does."""
+    from support.ml import embedder
+    from support.ml.answering import best_candidate
+
+    ev = Evidence(1, "Unused items can be returned within 30 days of delivery.")
+    question = "how many days do i have to send something back"
+    pool = ["You can return items within 30 days of delivery.",  # drops "unused"
+            "You can return unused items within 60 days of delivery.",  # a number the source lacks
+            "Unused items can be returned within 30 days of delivery.",  # a copy, not own words
+            "You can return unused items within 30 days of delivery.",
+            "You have 30 days."]  # drops "unused", "within"
+    assert best_candidate(pool, ev, question, embedder.embed) == "You can return unused items within 30 days of delivery."
+    assert best_candidate(pool[:3], ev, question, embedder.embed) is None
+
+
+@pytest.mark.slow
+def test_n_sampled_candidates_come_from_one_chat_batch_and_differ():
+    """The real runtime: N copies of one prompt in one chat_batch are sampled with different seeds, so best of N has
+    N different tries to choose from (greedy would give N equal ones)."""
+    from support.ml.answering import sample_candidates
+    from support.services.answering import language_model
+
+    ev = Evidence(1, "Gift wrapping costs 3 EUR per item and can be added at checkout.")
+    pools = sample_candidates(language_model(), [(ev, "Can you wrap my order as a present?")], n=6)
+    assert len(pools) == 1 and len(pools[0]) == 6
+    assert len(set(pools[0])) >= 3, pools
