@@ -8,7 +8,10 @@ Rows (all on the same prompts, greedy decoding, repeat penalty 1.1, the same thr
 * ``peer``: llama.cpp's own single stream, plain ``llama_cpp.Llama.create_chat_completion(stream=True)`` on the
   shipped SmolLM2-135M-Instruct Q4_1 GGUF: the speed to match.
 * ``ours stream`` / ``ours bulk``: the project runtime (``ecomops.ml.llm``) as a worker runs it:
-  ``stream_chat`` on the Q4_1 file, ``chat_batch`` decoding up to 16 sequences per llama_batch on the BF16 copy.
+  ``stream_chat`` on the Q8_0 copy of the shipped weights (its prompt decoded on ``ECOMOPS_LLM_PREFILL_THREADS``,
+  default 2), ``chat_batch`` decoding up to 32 sequences per llama_batch on the BF16 copy. The environment
+  (``ECOMOPS_LLM_STREAM_WEIGHTS``, ``ECOMOPS_LLM_BATCH_WEIGHTS``, ``ECOMOPS_LLM_PARALLEL``,
+  ``ECOMOPS_LLM_PREFILL_THREADS``) selects the candidates; bench/llm_kernels.py times llama_decode per format.
 * ``transformers fp32`` / ``transformers int8``: the former torch path and its dynamic int8 quantisation.
 
 Each configuration runs in its own process, so its peak RSS is its own (``ours`` = one worker holding both
@@ -167,7 +170,8 @@ def run_config(name: str, args) -> dict:
         rows.append(_row("peer: llama_cpp.Llama.create_chat_completion, shipped Q4_1", "peer", singles, None, gate,
                          load_s, None))
     elif name == "ours":
-        model = llm.LlamaCppLanguageModel(llm.gguf_path(), label=llm.BASE_LABEL, batch_model_path=llm.base_batch_gguf(),
+        stream_path = llm.base_stream_gguf()
+        model = llm.LlamaCppLanguageModel(stream_path, label=llm.BASE_LABEL, batch_model_path=llm.base_batch_gguf(),
                                           n_threads=args.bulk_threads, stream_threads=args.threads)
         load_s = time.perf_counter() - t0
         model.warm_up()
@@ -182,7 +186,9 @@ def run_config(name: str, args) -> dict:
         bulk_tok_s = n_tok / (time.perf_counter() - t1)
         bulk_cpu = n_tok / max(time.process_time() - c1, 1e-9)
         gate_bulk = model.chat_batch([messages_for(p) for p in gate_products], max_tokens=args.gate_tokens, **SAMPLING)
-        rows.append(_row(f"ours stream: stream_chat, Q4_1, prefix cache, {args.threads} thread(s)", "ours-stream",
+        fmt = "Q4_1" if stream_path == llm.gguf_path() else stream_path.suffixes[-2].lstrip(".").upper()
+        rows.append(_row(f"ours stream: stream_chat, {fmt}, prefix cache, {args.threads} thread(s), prompt on "
+                         f"{model.prefill_threads}", "ours-stream",
                          singles, None, gate_stream, load_s, None))
         rows.append(_row(f"ours bulk: chat_batch, {model.n_parallel} seqs/llama_batch, "
                          f"{Path(model.batch_model_path).suffixes[-2].lstrip('.').upper()} weights, "

@@ -72,6 +72,7 @@ def _decide_warm_up(sender=None, conf=None, options=None, **_kwargs) -> None:
         from ecomops.ml import llm
 
         llm.base_batch_gguf()
+        llm.base_stream_gguf()
     except Exception:
         logger.exception("could not prepare the language model files; children will try again")
 

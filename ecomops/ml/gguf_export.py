@@ -21,6 +21,10 @@ from typing import Any
 import numpy as np
 
 WEIGHT_TYPES = ("f32", "f16", "bf16", "q8_0")
+# formats llama.cpp's own quantiser writes (llama_model_quantize, from an F32 repack of the source): the name
+# -> llama_ftype. Q4_0, IQ4_NL and Q4_K are the formats llama.cpp repacks at load time for AVX2/AVX-512 GEMM.
+LLAMA_QUANT_TYPES = {"q4_0": 2, "q4_1": 3, "q5_0": 8, "q5_1": 9, "q4_k": 15, "q5_k": 17, "q6_k": 18,
+                     "iq4_nl": 25}
 
 # transformers LlamaForCausalLM name -> GGUF name ({bid} = block index), as in gguf.tensor_mapping
 HF_TO_GGUF = {
@@ -113,6 +117,35 @@ def repack(src: str | os.PathLike, dst: str | os.PathLike, *, weights: str = "bf
 
     _qtype(weights)
     return _write(Path(src), Path(dst), lambda t: gguf.quants.dequantize(t.data, t.tensor_type), weights)
+
+
+def quantize(src: str | os.PathLike, dst: str | os.PathLike, *, weights: str, threads: int = 1) -> Path:
+    """``src`` rewritten by llama.cpp's own quantiser (``llama_model_quantize``) as ``weights`` (a key of
+    :data:`LLAMA_QUANT_TYPES`), from an F32 repack of ``src`` (so a quantised source is never requantised in its
+    own format); llama.cpp picks the types of the embedding and norms as its converter does. Atomic rename."""
+    import llama_cpp
+
+    try:
+        ftype = LLAMA_QUANT_TYPES[weights]
+    except KeyError:
+        raise ValueError(f"weights must be one of {', '.join(LLAMA_QUANT_TYPES)}, got {weights!r}") from None
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    f32 = dst.with_name(f".{dst.name}.{os.getpid()}.f32.tmp")
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    try:
+        repack(src, f32, weights="f32")
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftype
+        params.nthread = threads
+        rc = llama_cpp.llama_model_quantize(str(f32).encode(), str(tmp).encode(), params)
+        if rc != 0:
+            raise RuntimeError(f"llama_model_quantize({weights}) returned {rc}")
+        tmp.replace(dst)
+    finally:
+        for p in (f32, tmp):
+            p.unlink(missing_ok=True)
+    return dst
 
 
 def permute_qk(w: np.ndarray, n_head: int, n_head_kv: int | None = None) -> np.ndarray:

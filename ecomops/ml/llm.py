@@ -103,14 +103,22 @@ def default_threads() -> int:
 
 
 def default_parallel() -> int:
-    """Sequences decoded together by chat_batch: ECOMOPS_LLM_PARALLEL, else 16."""
-    return _env_int("ECOMOPS_LLM_PARALLEL", 16)
+    """Sequences decoded together by chat_batch: ECOMOPS_LLM_PARALLEL, else 32 (bench/llm_kernels.py, BF16, one
+    thread, llama_decode per CPU second: 16 sequences 182 tok/s, 32 219, 64 237; 32 x 256 KV cells ~190 MB)."""
+    return _env_int("ECOMOPS_LLM_PARALLEL", 32)
 
 
 def default_stream_threads() -> int:
     """Threads of the one-sequence context: ECOMOPS_LLM_STREAM_THREADS, else ECOMOPS_LLM_THREADS, else 1
     (one token at a time is memory-bound; two threads ran 1 tok/s against 38 on the busy machine, 00:18 UTC)."""
     return _env_int("ECOMOPS_LLM_STREAM_THREADS", default_threads())
+
+
+def default_prefill_threads() -> int:
+    """Threads that decode a stream's prompt (llama.cpp's n_threads_batch of the one-sequence context):
+    ECOMOPS_LLM_PREFILL_THREADS, else 2 where the machine has two CPUs or more (a prompt is one short burst of
+    matrix-matrix work: the time to first token), else 1. Decoding stays on ECOMOPS_LLM_STREAM_THREADS."""
+    return _env_int("ECOMOPS_LLM_PREFILL_THREADS", max(default_stream_threads(), min(2, os.cpu_count() or 1)))
 
 
 def model_dir() -> Path:
@@ -128,29 +136,57 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
-def batch_weights() -> str:
-    """Weight type of the base model's batch context: ECOMOPS_LLM_BATCH_WEIGHTS, else bf16 where the CPU has
-    AVX512-BF16, else f16. ``same`` serves batches from the shipped Q4_1 file."""
-    value = os.environ.get("ECOMOPS_LLM_BATCH_WEIGHTS", "").strip().lower()
+WEIGHT_FORMATS = ("same", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "iq4_nl", "q5_0", "q6_k")
+
+
+def _weights_env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip().lower()
     if not value:
-        return "bf16" if _cpu_has_bf16() else "f16"
-    if value not in {"same", "f32", "f16", "bf16", "q8_0"}:
-        raise ValueError(f"ECOMOPS_LLM_BATCH_WEIGHTS must be same, f32, f16, bf16 or q8_0, got {value!r}")
+        return default
+    if value not in WEIGHT_FORMATS:
+        raise ValueError(f"{name} must be one of {', '.join(WEIGHT_FORMATS)}, got {value!r}")
     return value
 
 
+def batch_weights() -> str:
+    """Weight type of the base model's batch context: ECOMOPS_LLM_BATCH_WEIGHTS, else bf16 where the CPU has
+    AVX512-BF16, else f16. ``same`` serves batches from the shipped Q4_1 file."""
+    return _weights_env("ECOMOPS_LLM_BATCH_WEIGHTS", "bf16" if _cpu_has_bf16() else "f16")
+
+
+def stream_weights() -> str:
+    """Weight type of the base model's stream context: ECOMOPS_LLM_STREAM_WEIGHTS, else q8_0: the shipped Q4_1
+    weights re-blocked as Q8_0 (near-lossless: every Q4_1 value lies on a 16-level grid Q8_0's 255 levels cover
+    closely). llama.cpp has no GEMM kernel for Q4_1 (prompt decoding falls back to dot products: 140 prompt tok per
+    CPU second), Q8_0 has one (313) and decodes one token faster too (75 tok/cpu-s against 60); bench/llm_kernels.py.
+    ``same`` serves the stream from the shipped file."""
+    return _weights_env("ECOMOPS_LLM_STREAM_WEIGHTS", "q8_0")
+
+
 def base_batch_gguf(weights: str | None = None) -> Path:
-    """The shipped GGUF repacked with 16-bit weights for the batch context (written once, then reused)."""
+    """The shipped GGUF rewritten with ``weights`` (default: :func:`batch_weights`), written once into the model
+    directory, then reused. 16-bit and Q8_0 copies come from :func:`ecomops.ml.gguf_export.repack`; the formats
+    llama.cpp repacks for GEMM (Q4_0, Q4_K, IQ4_NL, …) from its own quantiser (:func:`gguf_export.quantize`)."""
     weights = weights or batch_weights()
     src = gguf_path()
     if weights == "same":
         return src
+    if weights not in WEIGHT_FORMATS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHT_FORMATS)}, got {weights!r}")
     dst = model_dir() / f"{src.stem}.{weights}.gguf"
     if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-        from ecomops.ml.gguf_export import repack
+        from ecomops.ml import gguf_export
 
-        repack(src, dst, weights=weights)
+        if weights in gguf_export.WEIGHT_TYPES:
+            gguf_export.repack(src, dst, weights=weights)
+        else:
+            gguf_export.quantize(src, dst, weights=weights)
     return dst
+
+
+def base_stream_gguf(weights: str | None = None) -> Path:
+    """The base model's stream file: the shipped GGUF, or the copy :func:`stream_weights` names."""
+    return base_batch_gguf(weights or stream_weights())
 
 
 def default_engine() -> str:
@@ -395,7 +431,7 @@ class LlamaCppLanguageModel(LanguageModel):
 
     def __init__(self, model_path: str | os.PathLike, *, label: str, batch_model_path: str | os.PathLike | None = None,
                  n_threads: int | None = None, stream_threads: int | None = None, n_parallel: int | None = None,
-                 lora_path: str | None = None):
+                 prefill_threads: int | None = None, lora_path: str | None = None):
         try:
             import llama_cpp
             from llama_cpp import _internals
@@ -407,13 +443,14 @@ class LlamaCppLanguageModel(LanguageModel):
         self.label = label
         self.n_threads = n_threads or default_threads()  # batch context
         self.stream_threads = stream_threads or default_stream_threads()
+        self.prefill_threads = prefill_threads or default_prefill_threads()
         self.n_parallel = n_parallel or default_parallel()
         t0 = time.perf_counter()
         self.batch_model_path = str(batch_model_path or model_path)
         try:
             with _quiet_load():
                 self._llama = llama_cpp.Llama(model_path=self.model_path, n_ctx=STREAM_CTX, n_batch=BATCH_TOKENS,
-                                              n_threads=self.stream_threads, n_threads_batch=self.stream_threads,
+                                              n_threads=self.stream_threads, n_threads_batch=self.prefill_threads,
                                               lora_path=lora_path, verbose=False)
                 self._model = self._llama._model
                 self._batch_model = self._model if self.batch_model_path == self.model_path else \
@@ -767,7 +804,8 @@ def get_language_model(version_path: str | os.PathLike | None = None, *, engine:
                 name = label or f"{Path(version_path).name} (llama.cpp)"
                 model = LlamaCppLanguageModel(path, label=name)
             else:
-                model = LlamaCppLanguageModel(gguf_path(), label=label or BASE_LABEL, batch_model_path=base_batch_gguf())
+                model = LlamaCppLanguageModel(base_stream_gguf(), label=label or BASE_LABEL,
+                                              batch_model_path=base_batch_gguf())
         else:
             from ecomops.ml import llm_torch
 
