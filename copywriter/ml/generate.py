@@ -62,7 +62,7 @@ ROLE_SHOTS = {
         ("Product: Hydro Bottle (bottle)\nDraft: It has a bamboo lid and a powder-coated finish.",
          "A bamboo lid and a powder-coated finish make it simple to carry every day."),
         ("Product: Atlas Desk Lamp (lamp)\nDraft: This lamp weighs 1.2 kg and comes in sage green.",
-         "This lamp weighs just 1.2 kg and comes in sage green, a soft and simple look."),
+         "At just 1.2 kg, this lamp is easy to move, and it comes in sage green."),
     ),
 }
 SHOTS = ROLE_SHOTS["body"][:1]  # kept for callers of the one-shot prompt
