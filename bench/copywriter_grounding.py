@@ -25,7 +25,8 @@ def measure(path: str, rows: int) -> dict:
     from copywriter.ml import evaluation as ev
     from copywriter.ml import facts as factlib
     from copywriter.ml import grounding
-    from copywriter.ml.generate import Options, template_draft
+    from copywriter.ml.inputs import Options
+    from copywriter.ml.plan import plan_content, template_text
 
     examples = ev.load_examples(path)
     if rows:
@@ -43,7 +44,7 @@ def measure(path: str, rows: int) -> dict:
             words += len(grounding._parts(s))
             bad_words += len(w)
             top.update(x.lower() for x in w)
-        t = template_draft(e.facts, Options(length="short")).description
+        t = template_text(plan_content(e.facts, Options(length="short")), Options(length="short"))
         for _, _, s in factlib.split_sentences(t):
             t_n += 1
             t_flagged += bool(grounding.invented_words(s, e.facts, licensed=lic))

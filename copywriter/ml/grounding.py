@@ -90,7 +90,7 @@ GENERIC: frozenset[str] = frozenset(_FUNCTION + _COPY + _FRAMES + _UNITS_SPELT +
 _SPELLING = ((r"colour", "color"), (r"flavour", "flavor"), (r"fibre", "fiber"), (r"aluminium", "aluminum"),
              (r"grey", "gray"), (r"centre", "center"), (r"metre", "meter"), (r"litre", "liter"),
              (r"organis", "organiz"), (r"favourite", "favorite"), (r"jewellery", "jewelry"), (r"mould", "mold"))
-_SUFFIXES = ("ically", "ation", "ations", "ness", "ments", "ment", "ingly", "ings", "ing", "edly", "ers", "er",
+_SUFFIXES = ("ically", "ations", "ation", "ating", "ated", "ates", "ness", "ments", "ment", "ingly", "ings", "ing", "edly", "ers", "er",
              "ies", "ied", "ed", "es", "ly", "s")
 
 
@@ -103,8 +103,10 @@ def root(word: str) -> str:
     for a, b in _SPELLING:
         w = w.replace(a, b)
     if len(w) <= 4:
-        return w
+        return w[:-1] if len(w) == 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")) else w
     for suf in _SUFFIXES:
+        if suf == "es" and w.endswith("es") and not re.search(r"(?:s|x|z|ch|sh)es$", w):
+            continue  # "tyres" -> "tyre", "shoes" -> "shoe" (the "s" rule below), but "boxes" -> "box"
         if w.endswith(suf) and len(w) - len(suf) >= 3:
             base = w[: -len(suf)]
             if suf in {"ies", "ied"}:
