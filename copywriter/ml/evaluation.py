@@ -12,6 +12,9 @@ Every system's drafts are judged by the same judges, and not only by the checker
 * ``nonsense_sentence_rate``: sentences the sense check fails (:mod:`copywriter.ml.sense`: "made of" a colour
   or finish, an opener that is not one of the facts, "is a daily routine", and, when the command has a model
   to score with, a SmolLM2 log-prob far below human copy's), over all judged sentences;
+* ``invented_sentence_rate``: sentences with a content word that neither the product's input nor the generic copy
+  vocabulary licenses (:mod:`copywriter.ml.grounding`: "an LCD screen", "made to measure", "at the market"), over
+  all judged sentences; on the human row it is how often people state details the structured data lacks;
 * attribute coverage, length adherence (within +-50% of the target words), distinct-2, tokens/s.
 
 The "human" row judges the reference descriptions themselves, so the pipeline's off-topic rate can be compared
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from . import facts as factlib
-from . import relevance, sense, vet
+from . import grounding, relevance, sense, vet
 from .generate import (
     SYSTEM_PROMPT,
     BadProductInput,
@@ -135,11 +138,13 @@ class Judged:
     looping: bool
     coverage: float
     nonsense: list[dict] = field(default_factory=list)
+    invented: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"title": self.title, "facts": self.facts, "text": self.text,
                 "unsupported_facts": self.unsupported, "offtopic_sentences": self.offtopic,
-                "spec_dump": self.spec_dump, "looping": self.looping, "nonsense_sentences": self.nonsense}
+                "spec_dump": self.spec_dump, "looping": self.looping, "nonsense_sentences": self.nonsense,
+                "invented_sentences": self.invented}
 
 
 def judge(examples: Sequence[Example], texts: Sequence[str], options: Options, scorer: Any = None) -> list[Judged]:
@@ -150,9 +155,13 @@ def judge(examples: Sequence[Example], texts: Sequence[str], options: Options, s
     flat = [(e.facts, s) for e, sl in zip(examples, sentence_lists, strict=True) for s in sl if len(s.split()) >= 4]
     sense_vs = iter(sense.check(flat, scorer))
     sense_lists = [[next(sense_vs) for s in sl if len(s.split()) >= 4] for sl in sentence_lists]
+    extra = grounding.style_extra(options.keywords, options.audience)
     out = []
     for e, text, vs, svs in zip(examples, texts, verdicts, sense_lists, strict=True):
         report = factlib.check_facts(text, source=source_for(e.facts, options))
+        lic = grounding.licensed_roots(e.facts, extra)
+        invented = [{"text": v.text, "invented": w} for v in vs if v.score is not None
+                    for w in [grounding.invented_words(v.text, e.facts, licensed=lic)] if w]
         out.append(Judged(
             title=e.facts.title, facts=dict(e.facts.attributes), text=text,
             unsupported=report.unsupported_facts, offtopic=[v.as_dict() for v in vs if not v.ok],
@@ -160,6 +169,7 @@ def judge(examples: Sequence[Example], texts: Sequence[str], options: Options, s
             looping=vet.has_loop(text), coverage=report.coverage,
             nonsense=[{"text": v.text, "reasons": v.reasons,
                        "lm_score": None if v.lm_score is None else round(v.lm_score, 3)} for v in svs if not v.ok],
+            invented=invented,
         ))
     return out
 
@@ -189,6 +199,8 @@ class SystemResult:
             "nonsense_sentence_rate": round(sum(len(j.nonsense) for j in judged) / sentences, 4) if sentences
             else 0.0,
             "nonsense_sentences": sum(len(j.nonsense) for j in judged),
+            "invented_sentence_rate": round(sum(len(j.invented) for j in judged) / sentences, 4) if sentences
+            else 0.0,
             "contradicting_sentences": sum(1 for j in judged for o in j.offtopic if o.get("family")),
             "spec_dump_rate": round(sum(j.spec_dump for j in judged) / n, 4),
             "empty_drafts": sum(1 for j in judged if not j.text.strip()),
@@ -254,10 +266,10 @@ def run_raw(name: str, model: Any, test: Sequence[Example], options: Options, *,
     return SystemResult(name, texts, seconds, tokens)
 
 
-TABLE_COLUMNS = ["system", "n", "offtopic_sentence_rate", "nonsense_sentence_rate", "contradicting_sentences", "spec_dump_rate", "empty_drafts",
+TABLE_COLUMNS = ["system", "n", "offtopic_sentence_rate", "nonsense_sentence_rate", "invented_sentence_rate", "contradicting_sentences", "spec_dump_rate", "empty_drafts",
                  "looping_drafts", "unsupported_fact_rate", "rouge_l", "attribute_coverage", "length_adherence",
                  "avg_words", "distinct_2", "tokens_per_s"]
-SHORT = {"offtopic_sentence_rate": "offtopic", "nonsense_sentence_rate": "nonsense", "contradicting_sentences": "contra", "spec_dump_rate": "specdump",
+SHORT = {"offtopic_sentence_rate": "offtopic", "nonsense_sentence_rate": "nonsense", "invented_sentence_rate": "invented", "contradicting_sentences": "contra", "spec_dump_rate": "specdump",
          "empty_drafts": "empty", "looping_drafts": "loops", "unsupported_fact_rate": "unsupported",
          "attribute_coverage": "coverage", "length_adherence": "len_adh", "tokens_per_s": "tok/s"}
 

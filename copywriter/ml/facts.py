@@ -637,7 +637,7 @@ def split_sentences(text: str) -> list[tuple[int, int, str]]:
     """Sentences of ``text`` as (start, end, sentence) over the normalised text."""
     text = _norm(text)
     out = []
-    for m in re.finditer(r"[^.!?\n•]+(?:[.!?]+|$)", text):
+    for m in re.finditer(r"(?:[^.!?\n•]|(?<=\d)\.(?=\d))+(?:[.!?]+|$)", text):  # "Bluetooth 5.3" is one sentence
         s = m.group(0)
         if s.strip():
             out.append((m.start(), m.end(), s.strip()))

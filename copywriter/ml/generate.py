@@ -29,7 +29,7 @@ from typing import Any
 
 from . import facts as factlib
 from . import plan as planlib
-from . import relevance, sense, vet
+from . import grounding, relevance, sense, vet
 from .inputs import (  # noqa: F401  (re-exported: callers import these from here)
     LENGTH_WORDS,
     MAX_ATTRIBUTES,
@@ -46,12 +46,26 @@ SYSTEM_PROMPT = (
     "Never invent materials, sizes, numbers, certifications, warranties or brand names."
 )
 SENTENCE_SYSTEM = "Rewrite the draft as one natural sentence for an online shop. Keep every fact. Add nothing."
-# one worked example from a domain no catalogue row shares: the 135M model follows the format far more often.
-# Kept short on purpose: prompt tokens dominate the cost of a one-sentence answer on a small CPU.
-SHOTS = (
-    ("Product: Hydro Bottle (bottle)\nDraft: It is made of stainless steel and holds 750 ml.",
-     "Made of stainless steel, the Hydro Bottle holds 750 ml of water for the day ahead."),
-)
+# worked examples per sentence role, from products no catalogue row shares: the 135M model follows the format far
+# more often with them. Every word of every answer is licensed (copywriter.ml.grounding): the product's own words
+# or generic copy words, so the examples never teach the model to add details. Kept short on purpose: prompt
+# tokens dominate the cost of a one-sentence answer on a small CPU.
+ROLE_SHOTS = {
+    "opening": (
+        ("Product: Hydro Bottle (bottle)\nDraft: Made of stainless steel, the Hydro Bottle holds 750 ml and keeps "
+         "drinks cold for 24 hours.",
+         "Made of stainless steel, the Hydro Bottle holds 750 ml and keeps your drinks cold for a full 24 hours."),
+        ("Product: Atlas Desk Lamp (lamp)\nDraft: The Atlas Desk Lamp has 3 brightness levels and a 1.5 m cable.",
+         "With 3 brightness levels and a 1.5 m cable, the Atlas Desk Lamp is ready for everyday use."),
+    ),
+    "body": (
+        ("Product: Hydro Bottle (bottle)\nDraft: It has a bamboo lid and a powder-coated finish.",
+         "A bamboo lid and a powder-coated finish make it simple to carry every day."),
+        ("Product: Atlas Desk Lamp (lamp)\nDraft: This lamp weighs 1.2 kg and comes in sage green.",
+         "At just 1.2 kg, this lamp is easy to move, and it comes in sage green."),
+    ),
+}
+SHOTS = ROLE_SHOTS["body"][:1]  # kept for callers of the one-shot prompt
 TONE_HINTS = {
     "neutral": "",
     "premium": "refined and elegant",
@@ -59,7 +73,10 @@ TONE_HINTS = {
     "technical": "precise and technical",
 }
 SENTENCE_MAX_TOKENS = 64
-RETRY_TEMPERATURE = 0.5  # lower than 0.8: fewer invented openers and predicates in the resample
+FIRST_TEMPERATURE = 0.6  # best-of-N: N samples of every planned sentence in one batch, ranked by the sense score
+RETRY_TEMPERATURE = 0.4  # lower: fewer invented openers and predicates in the resample
+N_FIRST = 3
+STANDIN_MARGIN = 0.3  # nats of mean token log-prob: how much better the stand-in must read to replace the model
 
 
 class GenerationStopped(Exception):
@@ -145,7 +162,7 @@ def sentence_messages(facts: ProductFacts, plan: planlib.ContentPlan, planned: p
     if options.avoid_words:
         system += " Never use the words: " + ", ".join(options.avoid_words) + "."
     messages = [{"role": "system", "content": system}]
-    for u, a in SHOTS:
+    for u, a in ROLE_SHOTS.get(planned.role, ROLE_SHOTS["body"]):
         messages += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
     messages.append({"role": "user", "content": f"Product: {facts.title} ({plan.noun.text})\nDraft: {planned.draft}"})
     return messages
@@ -205,6 +222,7 @@ class _Slot:
     raw: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     best_score: float = -1e9
+    best_lm: float | None = None
 
 
 def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.PlannedSentence, str]],
@@ -213,12 +231,18 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
     "made of" a material, openers from the facts, a predicate the product can be, and the LM acceptability score
     when ``model`` can score), then relevance for all of them in one pass."""
     verdicts = []
-    for _facts, src, planned, text in items:
+    extra = grounding.style_extra(options.keywords, options.audience)
+    licensed: dict[int, set[str]] = {}
+    for facts, src, planned, text in items:
         v = vet.SentenceVerdict(text, vet.style_reasons(text, options.avoid_words))
         if text:
             reasons, unsupported = vet.fact_reasons(text, src, planned.attributes)
             v.reasons += reasons
             v.unsupported = unsupported
+            lic = licensed.setdefault(id(facts), grounding.licensed_roots(facts, extra))
+            invented = grounding.invented_words(text, facts, licensed=lic)
+            if invented:
+                v.reasons.append("invents " + ", ".join(repr(w) for w in invented[:6]))
         verdicts.append(v)
     # the LM score only for sentences that passed everything else (scoring costs a forward pass each)
     scorable = [i for i, v in enumerate(verdicts) if v.text and not v.reasons]
@@ -276,10 +300,12 @@ class BulkStats:
 
 
 def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options, *, n_candidates: int = 2,
+                 n_first: int = N_FIRST,
                  seed: int = 0, source_label: str = "model", stats: BulkStats | None = None,
                  should_stop: Callable[[], bool] | None = None) -> list[Draft]:
-    """Drafts for many products: every planned sentence of every product decodes in one batch, then the
-    failing ones are resampled (``n_candidates`` each) in a second batch; what still fails gets its stand-in.
+    """Drafts for many products: ``n_first`` candidates of every planned sentence of every product decode in one
+    batch (best-of-N, the best passing one by the sense score wins), then the sentences with no passing candidate
+    are resampled (``n_candidates`` each, cooler) in a second batch; what still fails gets its stand-in.
 
     ``should_stop`` (polled while decoding) cancels: :class:`GenerationStopped`, nothing returned."""
     if not products:
@@ -300,8 +326,12 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
         stats.seconds += time.perf_counter() - t0
         stats.new_tokens += sum(n for _, n in outs)
         texts = [vet.clean_sentence(t) for t, _ in outs]
-        verdicts = vet_sentences([(products[slots[i].product], srcs[slots[i].product], slots[i].planned, t)
-                                  for i, t in zip(todo, texts, strict=True)], options, model)
+        # the same candidate twice (samples often agree) is vetted, and LM-scored, once
+        unique = list(dict.fromkeys(zip(todo, texts, strict=True)))
+        vetted = dict(zip(unique, vet_sentences([(products[slots[i].product], srcs[slots[i].product],
+                                                  slots[i].planned, t) for i, t in unique], options, model),
+                          strict=True))
+        verdicts = [vetted[(i, t)] for i, t in zip(todo, texts, strict=True)]
         for i, (raw, _), v in zip(todo, outs, verdicts, strict=True):
             slot = slots[i]
             slot.raw.append(raw)
@@ -309,15 +339,20 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
             if v.ok and score > slot.best_score and not slot.source:
                 slot.best_score = score
                 slot.chosen = v.text
+                slot.best_lm = v.lm_score
             elif not v.ok:
                 slot.rejected.append({"text": v.text or raw, "reasons": v.reasons})
         for i in set(todo):
             if slots[i].chosen:
                 slots[i].source = "model"
 
-    run_round(list(range(len(slots))), 1, 0.0, None)
+    if n_first <= 1:
+        run_round(list(range(len(slots))), 1, 0.0, None)
+    else:
+        run_round(list(range(len(slots))), n_first, FIRST_TEMPERATURE, seed + 7919)
     failed = [i for i, s in enumerate(slots) if not s.chosen]
     run_round(failed, max(1, n_candidates), RETRY_TEMPERATURE, seed)
+    _prefer_better_stand_ins(model, products, slots)
     for s in slots:
         if not s.chosen:
             s.chosen, s.source = s.planned.draft, "template"
@@ -334,6 +369,21 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
     for d, group in zip(drafts, per_product, strict=True):
         d.new_tokens = int(round(share * len(group)))
     return drafts
+
+
+def _prefer_better_stand_ins(model: Any, products: Sequence[ProductFacts], slots: Sequence[_Slot]) -> None:
+    """The stand-in competes too: a passing model sentence that reads clearly worse than the plan's own sentence
+    under the LM (mean token log-prob lower by more than STANDIN_MARGIN) gives way to it."""
+    todo = [s for s in slots if s.source == "model" and s.best_lm is not None
+            and s.chosen.strip() != s.planned.draft.strip()]
+    if not todo:
+        return
+    scores = sense.lm_scores(model, [(products[s.product], s.planned.draft) for s in todo])
+    for s, base in zip(todo, scores, strict=True):
+        if base is not None and base - s.best_lm > STANDIN_MARGIN:
+            s.rejected.append({"text": s.chosen, "reasons": [
+                f"reads worse than the stand-in (LM {s.best_lm:.2f} < {base:.2f} - {STANDIN_MARGIN})"]})
+            s.chosen, s.source = "", ""
 
 
 def assemble(facts: ProductFacts, options: Options, slots: Sequence[_Slot], *, source_label: str) -> Draft:

@@ -269,16 +269,68 @@ def _pluralish(label: str) -> bool:
     return label.endswith("s") and not label.endswith("ss")
 
 
-def join_phrases(subject: str, phrases: list[Phrase], *, plural: bool = False) -> str:
-    """"This shirt comes in navy, is made of cotton and has a slim fit." (clauses become their own sentence)."""
+def _verb_groups(vps: list[str]) -> list[tuple[str, list[str]]]:
+    """Verb phrases grouped by their first verb, first-seen order: "has a X", "is rated IPX4", "has Y" ->
+    [("has", ["a X", "Y"]), ("is", ["rated IPX4"])]. Only "has" and "comes with" objects are merged (they share
+    the verb without changing meaning); every other phrase stays whole."""
+    groups: list[tuple[str, list[str]]] = []
+    for vp in vps:
+        verb = "has" if vp.startswith("has ") else "comes with" if vp.startswith("comes with ") else ""
+        if verb:
+            obj = vp[len(verb) + 1:]
+            for g in groups:
+                if g[0] == verb:
+                    g[1].append(obj)
+                    break
+            else:
+                groups.append((verb, [obj]))
+        else:
+            groups.append(("", [vp]))
+    return groups
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _group_text(verb: str, objs: list[str]) -> str:
+    return f"{verb} {_and(objs)}" if verb else objs[0]
+
+
+# verbs an action can follow "With <feature>, it …" with (not "is", "comes in", "suits": "With a drop of 4 mm,
+# they come in size EU 42" links two facts that have nothing to do with each other)
+WITH_VERBS = {"holds", "keeps", "runs", "burns", "works", "stands", "takes", "weighs", "measures", "offers", "puts",
+              "delivers", "reaches", "plays", "lasts", "seats", "covers", "charges", "connects", "tracks",
+              "refreshes", "stays", "folds", "fits", "cleans", "opens", "settles"}
+
+
+def join_phrases(subject: str, phrases: list[Phrase], *, plural: bool = False, frame: int = 0) -> str:
+    """One sentence from 1-3 attribute phrases, read like copy rather than a list:
+
+    * repeated "has" objects share the verb: "It has a native resolution of 1280 x 720, a brightness of 3000
+      lumens and a screen size of up to 150 inches." (never "has …, has … and has …");
+    * with ``frame`` odd and a "has" group beside other verbs, the "has" objects lead: "With a leak-proof
+      silicone seal lid, it holds 1.2 L and keeps warm for 6 hours.";
+    * independent clauses ("Its … is …") become their own sentence."""
     vps = [p.text for p in phrases if not p.clause]
     clauses = [p.text for p in phrases if p.clause]
     out = []
     if vps:
-        if plural:
-            vps = [_pluralise_verb(t) for t in vps]
-        body = vps[0] if len(vps) == 1 else ", ".join(vps[:-1]) + " and " + vps[-1]
-        out.append(f"{subject} {body}.")
+        groups = _verb_groups(vps)
+        has = next((g for g in groups if g[0] == "has"), None)
+        others = [g for g in groups if g is not has]
+
+        def text(g: tuple[str, list[str]]) -> str:
+            t = _group_text(*g)
+            return _pluralise_verb(t) if plural else t
+
+        if frame % 2 == 1 and has is not None and others and len(has[1]) <= 2 and all(
+                g[0] == "" and g[1][0].split(" ", 1)[0] in WITH_VERBS for g in others):
+            subj = subject if subject.split()[0] not in {"It", "They", "This", "These", "The"} \
+                else subject[0].lower() + subject[1:]
+            out.append(f"With {_and(has[1])}, {subj} {_and([text(g) for g in others])}.")
+        else:
+            out.append(f"{subject} {_and([text(g) for g in groups])}.")
     for c in clauses:
         if plural and c.startswith("its "):
             c = "their " + c[len("its "):]
@@ -291,7 +343,8 @@ _PLURAL_VERBS = {"is": "are", "has": "have", "comes": "come", "weighs": "weigh",
                  "features": "feature", "does": "do", "puts": "put", "seats": "seat", "takes": "take", "lasts": "last",
                  "reaches": "reach", "works": "work", "keeps": "keep", "refreshes": "refresh", "opens": "open",
                  "settles": "settle", "tracks": "track", "connects": "connect", "charges": "charge", "uses": "use",
-                 "includes": "include", "plays": "play", "should": "should", "can": "can"}
+                 "includes": "include", "plays": "play", "should": "should", "can": "can", "needs": "need",
+                 "requires": "require", "delivers": "deliver", "burns": "burn", "covers": "cover"}
 
 
 def _pluralise_verb(vp: str) -> str:
@@ -392,38 +445,84 @@ CLOSINGS = {
 def closing_sentence(facts: ProductFacts, options: Options, family: Family | None) -> str:
     if options.audience:
         return f"Made with {options.audience} in mind."
-    use = family.use if family else "for every day"
-    return _pick(CLOSINGS.get(options.tone, CLOSINGS["neutral"]), facts.title).format(use=use)
+    # not the family's use ("a lunch box ... for the home"): the family comes from a keyword and can be wrong
+    return _pick(CLOSINGS.get(options.tone, CLOSINGS["neutral"]), facts.title).format(use="for every day")
+
+
+OPENING_FACTS = 2  # facts the opening carries after its front phrase
+BODY_KIND_ORDER = ("build", "spec", "size", "feature", "look", "care", "audience")
+
+
+def _front_phrase(name: str, phrase: Phrase) -> str | None:
+    """A fact that can lead the opening: "Made of cast iron, …", "Designed for women, …", "A unisex design, …"."""
+    t = phrase.text
+    if t.startswith("is made of "):
+        return "Made of " + t[len("is made of "):]
+    if t.startswith("is a unisex"):
+        return "A unisex design"
+    if t.startswith("is made for "):
+        return "Designed for " + t[len("is made for "):]
+    return None
 
 
 def plan_content(facts: ProductFacts, options: Options) -> ContentPlan:
-    """The opening, 2-4 body sentences of 1-3 facts each (grouped by kind), and a closing one for medium/long."""
+    """The opening (a front phrase from a material or the audience, then the title and up to two facts), body
+    sentences of 1-3 facts each (grouped by kind, colour last), and a closing one for medium/long copy."""
     noun = product_noun(facts)
     family = family_of(facts)
     plan = ContentPlan(noun, family.name if family else "")
     names = list(facts.attributes)
-    audience = [n for n in names if attribute_kind(n, facts.attributes[n]) == "audience"]
-    first_audience = audience[0] if audience else None
-    aud_phrase = attribute_phrase(first_audience, facts.attributes[first_audience], noun, facts.title) \
-        if first_audience else None
-    plan.sentences.append(PlannedSentence("opening", [first_audience] if first_audience else [],
-                                          opening_sentence(facts, options, noun, family, aud_phrase)))
-    rest = [n for n in names if n != first_audience]
-    rest.sort(key=lambda n: (KIND_ORDER + ("audience",)).index(attribute_kind(n, facts.attributes[n])))
+    phrases = {n: attribute_phrase(n, facts.attributes[n], noun, facts.title) for n in names}
+    kinds = {n: attribute_kind(n, facts.attributes[n]) for n in names}
+    # the front phrase: the audience first ("Designed for women, …"), else the material ("Made of linen, …")
+    front_name = None
+    for wanted in ("audience", "build"):
+        for n in names:
+            if kinds[n] == wanted and _front_phrase(n, phrases[n]):
+                front_name = n
+                break
+        if front_name:
+            break
+    rest = [n for n in names if n != front_name]
+    rest.sort(key=lambda n: BODY_KIND_ORDER.index(kinds[n]))
+    title = facts.title.rstrip(".")
+    title_low = title.lower()
+    # the opening's facts: verb phrases whose value the title does not already state ("… 1.2 L holds 1.2 L")
+    opening_facts = [n for n in rest if not phrases[n].clause and kinds[n] != "look"
+                     and facts.attributes[n].strip().lower() not in title_low][:OPENING_FACTS]
+    if not opening_facts and front_name:  # "Designed for men, the Parx … Shirt comes in blue."
+        opening_facts = [n for n in rest if not phrases[n].clause][:1]
+    by = f" from {facts.brand}" if facts.brand and facts.brand.lower() not in title_low else ""
+    end = "!" if options.tone == "playful" else "."
+    if opening_facts or front_name:
+        front = _front_phrase(front_name, phrases[front_name]) if front_name else None
+        subject = f"{front}, the {title}{by}" if front else f"The {title}{by}"
+        if opening_facts:
+            opening = join_phrases(subject, [phrases[n] for n in opening_facts], plural=noun.plural)
+        else:
+            be = "are" if noun.plural else "is"
+            what = "" if noun.text.lower() in title_low else f"{noun.article} "
+            use = f"made {family.use}" if family else "made with care"
+            opening = f"{subject} {be} {what}{use}."
+        opening = opening[:-1] + end
+    else:
+        opening = opening_sentence(facts, options, noun, family, None)
+    plan.sentences.append(PlannedSentence("opening", ([front_name] if front_name else []) + opening_facts,
+                                          re.sub(r"\s+", " ", opening).strip()))
+    rest = [n for n in rest if n not in opening_facts]
     n_body = BODY_SENTENCES[options.length]
-    capacity = n_body * MAX_FACTS_PER_SENTENCE
-    rest = rest[:capacity]
+    rest = rest[: n_body * MAX_FACTS_PER_SENTENCE]
     if rest:
-        n_sent = min(n_body, len(rest))
-        per = -(-len(rest) // n_sent)  # ceil: spread the facts evenly, at most three a sentence
+        n_sent = min(n_body, -(-len(rest) // 2))  # pairs read best; at most three facts a sentence
+        per = -(-len(rest) // n_sent)
         groups = [rest[i: i + per] for i in range(0, len(rest), per)]
         for i, group in enumerate(groups):
             subject = SUBJECTS[i % len(SUBJECTS)].format(this=noun.this, noun=noun.text)
             if subject == "It" and noun.plural:
                 subject = "They"
-            phrases = [attribute_phrase(n, facts.attributes[n], noun, facts.title) for n in group]
             plural = noun.plural and subject != "It"
-            plan.sentences.append(PlannedSentence("body", group, join_phrases(subject, phrases, plural=plural),
+            plan.sentences.append(PlannedSentence("body", group, join_phrases(subject, [phrases[n] for n in group],
+                                                                              plural=plural, frame=i + 1),
                                                   subject))
     if options.length != "short" or options.audience:
         plan.sentences.append(PlannedSentence("closing", [], closing_sentence(facts, options, family)))

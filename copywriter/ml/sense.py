@@ -62,6 +62,8 @@ MADE_OF_RE = re.compile(r"\b(?:made|crafted|constructed|woven|fashioned|cut|knit
                         r"([^,.;:!?]+?)(?=\s*(?:,|;|\.|!|\?|$|\band\b(?! [a-z]+ (?:steel|wood|leather|cotton|"
                         r"silk|wool|linen|plastic|glass|iron))|\bwith\b|\bin\b|\bfor\b|\bthat\b|\bwhich\b|\bto\b|"
                         r"\bis\b|\bare\b|\bhas\b|\bhave\b|\bcomes?\b|\bfeatures?\b|\bit\b|\bthe\b))", re.I)
+MATERIAL_HEADS = {"fabric", "fabrics", "material", "materials", "blend", "blends", "yarn", "yarns", "fibre", "fibres",
+                  "fiber", "fibers", "mix", "wood", "weave", "knit", "thread", "threads", "pulp", "grade"}
 OPENER_RE = re.compile(r"^([A-Z][^,]{1,70}),\s+(?:the|this|these|our|it|they|its|their|[A-Z])", re.U)
 COPULA_RE = re.compile(r"\b(?:is|are)\s+(?:a|an)\s+([^,.;:!?]+)", re.I)
 SUBJECT_START = ("the ", "this ", "these ", "it ", "they ", "our ")
@@ -103,7 +105,13 @@ def made_of_reasons(sentence: str, facts: ProductFacts) -> list[str]:
         if realise.is_colour(x):
             reasons.append(f"'made of {x}': a colour is not a material")
             continue
-        if realise.is_material(x) or any(xl in v or v in xl for v in mats):
+        if any(xl in v or v in xl for v in mats):
+            continue
+        if realise.is_material(x):
+            last = re.findall(r"[a-z][a-z\-]*", xl)[-1:] or [""]
+            if len(x.split()) > 1 and not realise.is_material(last[0]) and last[0] not in MATERIAL_HEADS:
+                # "Made of glass pipette dropper": glass is a material, a dropper is a part
+                reasons.append(f"'made of {x}': names a part ({last[0]}), not a material")
             continue
         kind = realise.value_kind(x)
         if kind in {"finish", "duration", "dimension", "mass", "volume", "electric", "count", "percent", "rating",
@@ -200,10 +208,64 @@ def naming_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[s
     return reasons
 
 
+# a verb that says which kind of quantity follows it ("weighs 20000 mAh" swaps two facts: both numbers are real)
+VERB_DIMENSIONS = {"weighs": {"mass"}, "weigh": {"mass"}, "weighing": {"mass"},
+                   "measures": {"length"}, "measure": {"length"}, "measuring": {"length"},
+                   "holds": {"volume", "charge", "count", "mass"}, "hold": {"volume", "charge", "count", "mass"},
+                   "lasts": {"time"}, "last": {"time"}}
+_QTY_AFTER_RE = re.compile(r"\b(" + "|".join(VERB_DIMENSIONS) + r")\s+(?:up to |about |around |just |only |a total of "
+                           r"|over |under |less than |more than |at least |approx\.? )?(\d[\d.,]*\s*(?:x\s*\d[\d.,]*\s*)*"
+                           r"[a-z°%\"]*)", re.I)
+_DIM_WORDS = {"long": "length", "wide": "length", "tall": "length", "high": "length", "deep": "length",
+              "thick": "length", "across": "length"}
+
+
+def _dimension_of(qty: str) -> str | None:
+    m = re.match(r"^\d[\d.,]*(?:\s*x\s*\d[\d.,]*)*\s*([a-z°%\"]+)", qty.strip().lower())
+    if not m:
+        return None
+    unit = m.group(1)
+    for u in (unit, unit.rstrip("s")):
+        if u in factlib.UNITS:
+            return factlib.UNITS[u][0]
+    return None
+
+
+def binding_reasons(sentence: str) -> list[str]:
+    """A quantity after a verb that names another kind ("weighs 20000 mAh", "holds 350 g" is fine, "is 2.6 kg
+    long" is not): the facts are real but attached to the wrong property."""
+    reasons = []
+    for m in _QTY_AFTER_RE.finditer(sentence):
+        dim = _dimension_of(m.group(2))
+        if dim and dim not in VERB_DIMENSIONS[m.group(1).lower()]:
+            reasons.append(f"'{m.group(1)} {m.group(2).strip()}': a {dim} quantity after '{m.group(1)}'")
+    for m in re.finditer(r"\b(?:is|are)\s+(\d[\d.,]*\s*[a-z°%\"]+)\s+(long|wide|tall|high|deep|thick|across)\b",
+                         sentence, re.I):
+        dim = _dimension_of(m.group(1))
+        if dim and dim != "length":
+            reasons.append(f"'{m.group(1)} {m.group(2)}': a {dim} quantity is not a length")
+    return reasons
+
+
+def article_reasons(sentence: str) -> list[str]:
+    """"comes in a graphite", "in a matte black": a colour takes no article."""
+    out = []
+    for m in re.finditer(r"\b(?:comes?|is|are|available|finished)\s+in\s+(?:an?)\s+([A-Za-z\- ]+?)(?=[.,;!?]|\s+and\b|$)",
+                         sentence):
+        phrase = m.group(1).strip()
+        words = phrase.split()
+        if words and (realise.is_colour(phrase) or (len(words) >= 2 and realise.is_colour(" ".join(words[1:]))
+                                                    and words[0].lower() in {"matte", "matt", "gloss", "glossy",
+                                                                             "metallic", "deep", "rich"})):
+            out.append(f"'in a {phrase}': a colour takes no article")
+    return out
+
+
 def rule_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[str]:
     words = fact_words(facts)
     return made_of_reasons(sentence, facts) + opener_reasons(sentence, facts, words) + \
-        predicate_reasons(sentence, facts, words) + naming_reasons(sentence, facts, role)
+        predicate_reasons(sentence, facts, words) + naming_reasons(sentence, facts, role) + \
+        binding_reasons(sentence) + article_reasons(sentence)
 
 
 # --- the language model's acceptability score ------------------------------------------------------------

@@ -32,6 +32,19 @@ HYPE_RE = re.compile(
     r"amazing innovation|renowned|make money|high-end|state[- ]of[- ]the[- ]art|cutting[- ]edge)\b", re.I)
 
 
+FINITE_RE = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|can|will|would|should|may|might|does|do|did|it's|they're|makes?|keeps?|"
+    r"holds?|comes?|offers?|gives?|lets?|helps?|brings?|features?|includes?|weighs?|measures?|runs?|works?|lasts?|"
+    r"suits?|stands?|takes?|uses?|needs?|requires?|contains?|connects?|charges?|puts?|delivers?|reaches?|plays?|"
+    r"seats?|covers?|tracks?|refreshes|refresh|opens?|settles?|burns?|fits?|stays?|provides?|adds?|looks?|feels?|"
+    r"supports?|sits?|goes|go|carries|carry|folds?|cleans?|protects?|fills?|pairs?|wears?)\b", re.I)
+
+
+def is_fragment(text: str) -> bool:
+    """No finite verb: "A 27-inch screen, with a resolution of 3840 x 2160." is a fragment, not a sentence."""
+    return not FINITE_RE.search(text or "")
+
+
 def spec_pairs(text: str) -> int:
     """How many ``key: value`` pairs the text contains (three or more make it a spec dump)."""
     return len(KEY_VALUE_RE.findall(text or ""))
@@ -101,6 +114,8 @@ def style_reasons(text: str, avoid_words: Sequence[str] = ()) -> list[str]:
         reasons.append(f"length {n} words")
     if spec_pairs(text) >= 1 or DETAILS_RE.search(text):
         reasons.append("key: value list")
+    if is_fragment(text):
+        reasons.append("a fragment (no verb)")
     if META_RE.search(text):
         reasons.append("talks about the task")
     if HYPE_RE.search(text):

@@ -10,6 +10,7 @@ import pytest
 
 from copywriter.ml import vet
 from copywriter.ml.generate import (
+    N_FIRST,
     BadProductInput,
     Draft,
     Options,
@@ -71,7 +72,8 @@ def test_nonsense_sentences_never_reach_the_draft():
         assert draft.missing_attributes == []  # the stand-ins state every planned fact
         assert all(s["rejected"] for s in draft.sentences)  # every model attempt was seen and refused
     n_sentences = sum(len(dr.sentences) for dr in d)
-    assert model.calls == n_sentences * (1 + 2)  # greedy once, then two resamples (n_candidates=2), then stand-in
+    # best of N_FIRST in the first batch, then two resamples (n_candidates=2), then the stand-in
+    assert model.calls == n_sentences * (N_FIRST + 2)
 
 
 def test_good_model_sentences_are_kept_and_failures_resampled_once():
@@ -181,3 +183,12 @@ def test_no_description_ever_contains_key_value_pairs():
     model = ScriptedModel(lambda draft, n: "Colour: navy. Material: cotton. Fit: slim.")
     for d in write_drafts(model, [SHIRT, EARBUDS], Options(length="long")):
         assert not re.search(r"\b\w+: \w", d.description)
+
+
+def test_a_sentence_with_invented_words_is_refused_even_when_the_fact_checker_passes_it():
+    # "market" and "measure" are no claim the fact checker parses; the grounding check sees them
+    model = ScriptedModel(lambda draft, n: draft.rstrip(".") + ", made to measure and sold at the market.")
+    [d] = write_drafts(model, [SHIRT], Options(length="short"))
+    assert "market" not in d.description and "measure" not in d.description
+    assert all(s["source"] == "template" for s in d.sentences)
+    assert any("invents" in r for s in d.sentences for x in s["rejected"] for r in x["reasons"])
