@@ -56,7 +56,10 @@ def test_bulk_generation_with_real_model_grounds_every_draft(store, owner):
 @pytest.mark.django_db(transaction=True)
 async def test_interactive_generation_streams_tokens_over_the_websocket(store, owner):
     product = await database_sync_to_async(ProductFactory)(
-        store=store, sku="S1", title="Linen Shirt", attributes={"colour": "White", "material": "Linen"})
+        store=store, sku="S1", title="Linen Shirt",
+        # enough facts for a plan of several sentences (the stand-in groups two facts into one sentence)
+        attributes={"colour": "White", "material": "Linen", "fit": "Relaxed", "sleeve": "Long",
+                    "care": "Machine washable at 30 °C", "pockets": "1 chest pocket"})
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/stores/{store.slug}/live/")
     comm.scope["user"] = owner
     assert (await comm.connect())[0]
