@@ -37,7 +37,7 @@ async def test_generate_streams_tokens_from_a_real_inference_worker(inference_wo
         await asyncio.sleep(0.1)
     assert "language model ready in" in inference_worker.output(), inference_worker.output()
     product = await database_sync_to_async(ProductFactory)(
-        store=store, sku="W1", title="Wool Scarf", attributes={"colour": "Grey", "material": "Wool"}, description="")
+        store=store, sku="W1", title="Wool Scarf", attributes={"colour": "Grey", "material": "Wool", "length": "180 cm", "width": "30 cm", "care": "Hand wash cold", "fringe": "Knotted ends"}, description="")
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/stores/{store.slug}/live/")
     comm.scope["user"] = owner
     assert (await comm.connect(timeout=10))[0]  # a loaded 2-core machine can take over a second
