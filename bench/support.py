@@ -107,9 +107,11 @@ def bench_understanding(store: Store, n: int, baseline_n: int) -> dict:
             "baseline_n": baseline_n, "baseline_p50_ms": pct(base, 50), "baseline_p95_ms": pct(base, 95)}
 
 
-def bench_generation(store: Store, n: int, baseline_n: int) -> dict:
+def bench_generation(store: Store, n: int, baseline_n: int, candidates: int | None = None) -> dict:
     from ecomops.ml.llm import clear_cache
-    from support.services.answering import language_model
+    from support.services.answering import language_model, lm_candidates
+
+    candidates = lm_candidates() if candidates is None else candidates  # what the widget uses, unless told
 
     qs = ["How long does shipping take?", "What payment methods do you accept?", "Can I return a product if I changed my mind?",
           "Do you offer gift wrapping services?", "Do you have a loyalty program?", "How can I create an account?"]
@@ -118,7 +120,8 @@ def bench_generation(store: Store, n: int, baseline_n: int) -> dict:
         passages = retrieval.knowledge_search(store, q, k=3)
         t = time.perf_counter()
         lm = language_model()  # the shared runtime (llama.cpp on the shipped GGUF), loaded once per process
-        d = generate_answer(q, passages, lm=lm, max_new_tokens=64, on_token=lambda _piece: None, deadline_s=600)
+        d = generate_answer(q, passages, lm=lm, max_new_tokens=64, on_token=lambda _piece: None, deadline_s=600,
+                            candidates=candidates)
         load_s = (time.perf_counter() - t) - d.total_s  # zero when the model is already loaded in this process
         visible = load_s + d.first_visible_s if d.first_visible_s is not None else None
         return (load_s + (d.first_token_s or float("nan")), visible, load_s + d.total_s, len(d.text),
@@ -132,7 +135,7 @@ def bench_generation(store: Store, n: int, baseline_n: int) -> dict:
         cold.append(one(qs[i % len(qs)]))
     visible = [w[1] for w in warm if w[1] is not None]
     return {
-        "n": n, "ttft_p50_s": pct([w[0] for w in warm], 50), "ttft_p95_s": pct([w[0] for w in warm], 95),
+        "n": n, "candidates": candidates, "ttft_p50_s": pct([w[0] for w in warm], 50), "ttft_p95_s": pct([w[0] for w in warm], 95),
         "first_vetted_sentence_p50_s": pct(visible, 50) if visible else None, "vetted_sentences_shown": len(visible),
         "not_all_own_words": sum(w[4] for w in warm),
         "total_p50_s": pct([w[2] for w in warm], 50), "answer_chars_mean": statistics.fmean(w[3] for w in warm),
@@ -247,6 +250,8 @@ def main() -> None:
     parser.add_argument("--baseline-generate", type=int, default=2)
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--lm-concurrent", action="store_true", help="generate with SmolLM2 in the socket test too")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="best-of-N sampled candidates per failed sentence (default: the widget's SUPPORT_LM_CANDIDATES)")
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -259,7 +264,7 @@ def main() -> None:
     print("1/3 intent + retrieval…", flush=True)
     report["understand_retrieve"] = u = bench_understanding(store, args.queries, args.baseline_queries) if args.queries else None
     print("2/3 generation…", flush=True)
-    report["generation"] = g = bench_generation(store, args.generate, args.baseline_generate) if args.generate else None
+    report["generation"] = g = bench_generation(store, args.generate, args.baseline_generate, args.candidates) if args.generate else None
     rows = []
     if not args.skip_server:
         print(f"3/3 {args.concurrent} concurrent widget conversations…", flush=True)

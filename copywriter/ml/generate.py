@@ -65,7 +65,6 @@ ROLE_SHOTS = {
          "At just 1.2 kg, this lamp is easy to move, and it comes in sage green."),
     ),
 }
-SHOTS = ROLE_SHOTS["body"][:1]  # kept for callers of the one-shot prompt
 TONE_HINTS = {
     "neutral": "",
     "premium": "refined and elegant",
