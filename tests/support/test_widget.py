@@ -9,6 +9,7 @@ import random
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import connections
@@ -55,6 +56,15 @@ async def close_thread_connections():
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test runs on its own event loop: a layer left with a receive pending (a test that timed out) holds a lock
+    bound to the old loop, and every later test would fail on it. A fresh layer per test keeps one failure one."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_limits():
     """The limits live in the shared cache (this run's Redis db): every test starts from zero."""
     from django.core.cache import cache
@@ -94,7 +104,7 @@ def live(user, slug: str) -> WebsocketCommunicator:
     return c
 
 
-async def answer_of(c, timeout: float = 60) -> tuple[dict, list[dict]]:
+async def answer_of(c, timeout: float = 120) -> tuple[dict, list[dict]]:
     """Read until the bot's (or a hand-off's) stored reply and the `done` marker have both arrived."""
     seen: list[dict] = []
     bot = None
