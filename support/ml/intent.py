@@ -1,4 +1,7 @@
-"""Intent classification: a multinomial logistic-regression head over MiniLM embeddings, temperature-scaled.
+"""Intent classification: a multinomial logistic-regression head over MiniLM embeddings and the message's word
+uni/bigrams (TF-IDF), temperature-scaled. The words carry what the embedding blurs between neighbouring intents
+("invoice" asked for vs checked, a refund's status vs its policy): on held-out paraphrase families the words beside
+the embedding gained 2.8 points on average over five draws (0.891 -> 0.919).
 
 Classes are the Bitext intents, `product_question` (questions about an item's facts, answered from the catalogue)
 and `out_of_scope`, which is learned from example off-topic messages and also returned whenever the calibrated
@@ -48,15 +51,36 @@ class IntentModel:
     intercept: np.ndarray  # (n_classes,)
     temperature: float = 1.0
     threshold: float = 0.4
+    # The lexical part (absent in heads trained on embeddings alone): TF-IDF vocabulary, its idf and weights.
+    vocabulary: list[str] | None = None
+    idf: np.ndarray | None = None  # (n_terms,)
+    lex_coef: np.ndarray | None = None  # (n_classes, n_terms)
 
-    def logits(self, vectors: np.ndarray) -> np.ndarray:
-        return np.atleast_2d(vectors) @ self.coef.T + self.intercept
+    @property
+    def lexical(self) -> bool:
+        return self.lex_coef is not None
 
-    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
-        return _softmax(self.logits(vectors) / self.temperature)
+    def _tfidf(self):
+        vec = getattr(self, "_vectorizer", None)
+        if vec is None:
+            vec = _vectorizer(vocabulary={t: i for i, t in enumerate(self.vocabulary)})
+            vec.idf_ = self.idf
+            self._vectorizer = vec
+        return vec
 
-    def predict(self, vectors: np.ndarray) -> list[tuple[str, float]]:
-        probs = self.predict_proba(vectors)
+    def logits(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        out = np.atleast_2d(vectors) @ self.coef.T + self.intercept
+        if self.lexical:
+            if texts is None:
+                raise ValueError("This head reads the message's words too: pass the texts beside the vectors.")
+            out = out + np.asarray(self._tfidf().transform(list(texts)) @ self.lex_coef.T)
+        return out
+
+    def predict_proba(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        return _softmax(self.logits(vectors, texts) / self.temperature)
+
+    def predict(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        probs = self.predict_proba(vectors, texts)
         out = []
         for row in probs:
             best = int(row.argmax())
@@ -75,6 +99,8 @@ class IntentModel:
             intercept=self.intercept.astype(np.float32),
             temperature=np.array([self.temperature]),
             threshold=np.array([self.threshold]),
+            **({"vocabulary": np.array(self.vocabulary), "idf": self.idf.astype(np.float32),
+                "lex_coef": self.lex_coef.astype(np.float32)} if self.lexical else {}),
         )
         return buf.getvalue()
 
@@ -87,7 +113,16 @@ class IntentModel:
             intercept=data["intercept"],
             temperature=float(data["temperature"][0]),
             threshold=float(data["threshold"][0]),
+            vocabulary=[str(t) for t in data["vocabulary"]] if "lex_coef" in data else None,
+            idf=data["idf"] if "lex_coef" in data else None,
+            lex_coef=data["lex_coef"] if "lex_coef" in data else None,
         )
+
+
+def _vectorizer(**kwargs):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32, **kwargs)
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -198,13 +233,15 @@ def train_intent_model(
     threshold: float = 0.4,
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
+    texts: Sequence[str] | None = None,
     progress: Callable[[int, str], None] | None = None,
 ) -> TrainResult:
     """Fit the head on the train split (a tenth held back to fit the temperature); measure on the test split.
 
     `sample_weight` (one per row) lets a small, trusted source (the team's own examples) count as much as a large
     synthetic one. C=30 was chosen on Bitext's held-out paraphrase families (two draws: 0.932/0.947 at C=10,
-    0.937/0.952 at C=30)."""
+    0.937/0.952 at C=30). With `texts` (one per row) the head also reads the words (TF-IDF uni/bigrams fitted on the
+    fit split only) beside the embedding."""
     labels_arr = np.asarray(labels)
     if train_idx is None or test_idx is None:
         train_idx, test_idx = split_indices(list(labels), seed=seed)
@@ -215,37 +252,83 @@ def train_intent_model(
     fit_idx, cal_idx = train_test_split(train_idx, test_size=0.1, random_state=seed)
     if progress:
         progress(10, f"Fitting the head on {len(fit_idx)} examples")
+    texts_arr = None if texts is None else list(texts)
+    if texts_arr is not None and len(texts_arr) != len(labels_arr):
+        raise ValueError("One text per training row.")
+    features, vec = vectors[fit_idx], None
+    if texts_arr is not None:
+        from scipy.sparse import csr_matrix, hstack
+
+        vec = _vectorizer()
+        words = vec.fit_transform([texts_arr[i] for i in fit_idx])
+        features = hstack([csr_matrix(vectors[fit_idx]), words]).tocsr()
     head = LogisticRegression(C=c, max_iter=5000)
-    head.fit(vectors[fit_idx], labels_arr[fit_idx],
+    head.fit(features, labels_arr[fit_idx],
              sample_weight=None if sample_weight is None else np.asarray(sample_weight)[fit_idx])
-    coef = np.zeros((len(classes), vectors.shape[1]), dtype=np.float32)
+    dim = vectors.shape[1]
+    weights = np.zeros((len(classes), features.shape[1]), dtype=np.float32)
     intercept = np.full(len(classes), -1e4, dtype=np.float32)  # a class absent from the fit split is never chosen
     for row, label in enumerate(head.classes_):
-        coef[class_index[label]] = head.coef_[row] if len(head.classes_) > 2 else (head.coef_[0] if row else -head.coef_[0])
+        weights[class_index[label]] = head.coef_[row] if len(head.classes_) > 2 else (
+            head.coef_[0] if row else -head.coef_[0])
         intercept[class_index[label]] = head.intercept_[row] if len(head.classes_) > 2 else (
             head.intercept_[0] if row else -head.intercept_[0]
         )
-    model = IntentModel(classes=classes, coef=coef, intercept=intercept, threshold=threshold)
+    model = IntentModel(classes=classes, coef=np.ascontiguousarray(weights[:, :dim]), intercept=intercept,
+                        threshold=threshold)
+    if vec is not None:
+        vocabulary = [""] * len(vec.vocabulary_)
+        for term, i in vec.vocabulary_.items():
+            vocabulary[i] = term
+        model.vocabulary, model.idf = vocabulary, vec.idf_.astype(np.float32)
+        model.lex_coef = np.ascontiguousarray(weights[:, dim:])
+
+    def rows_texts(idx: np.ndarray) -> list[str] | None:
+        return None if texts_arr is None else [texts_arr[i] for i in idx]
+
     if progress:
         progress(60, "Calibrating confidence (temperature scaling)")
     cal_labels = np.array([class_index[label] for label in labels_arr[cal_idx]])
-    model.temperature = fit_temperature(model.logits(vectors[cal_idx]), cal_labels) if len(cal_idx) else 1.0
+    model.temperature = (fit_temperature(model.logits(vectors[cal_idx], rows_texts(cal_idx)), cal_labels)
+                         if len(cal_idx) else 1.0)
     if progress:
         progress(80, f"Measuring on {len(test_idx)} held-out examples")
-    metrics = evaluate_intent_model(model, vectors[test_idx], labels_arr[test_idx].tolist())
+    metrics = evaluate_intent_model(model, vectors[test_idx], labels_arr[test_idx].tolist(), rows_texts(test_idx))
     metrics.update({"train_size": int(len(fit_idx)), "calibration_size": int(len(cal_idx)), "c": c})
     return TrainResult(model=model, metrics=metrics)
 
 
-def evaluate_intent_model(model: IntentModel, vectors: np.ndarray, labels: list[str]) -> dict:
-    preds = [label for label, _ in model.predict(vectors)] if len(labels) else []
+def words_help(vectors: np.ndarray, labels: Sequence[str], texts: Sequence[str], train_idx: np.ndarray, *,
+               sample_weight: np.ndarray | None = None, seed: int = 0) -> tuple[bool, dict]:
+    """Whether the words beside the embedding help on THIS training set, decided inside the training rows only: an
+    inner split of held-out paraphrase families of `train_idx`, the head fitted with and without the words, the
+    better one kept (ties keep the words). With Bitext's thousands of rows the words gained 2.8 points on held-out
+    families; on the team's few hundred rows alone they lost ~8, so neither choice is right everywhere."""
+    labels_arr = np.asarray(labels)
+    idx = np.asarray(train_idx)
+    inner_train, inner_test = family_split(vectors[idx], labels_arr[idx].tolist(), seed=seed + 1)
+    inner_train, inner_test = idx[inner_train], idx[inner_test]
+    if len(inner_test) < 20:
+        return False, {"inner_test": int(len(inner_test)), "reason": "too few rows to tell"}
+    scores = {}
+    for name, words in (("embedding", None), ("embedding+words", texts)):
+        result = train_intent_model(vectors, labels, train_idx=inner_train, test_idx=inner_test,
+                                    sample_weight=sample_weight, texts=words, seed=seed)
+        scores[name] = result.metrics["accuracy"]
+    return scores["embedding+words"] >= scores["embedding"], {"inner_test": int(len(inner_test)), **scores}
+
+
+def evaluate_intent_model(model: IntentModel, vectors: np.ndarray, labels: list[str],
+                          texts: Sequence[str] | None = None) -> dict:
+    preds = [label for label, _ in model.predict(vectors, texts)] if len(labels) else []
     label_set = sorted(set(labels) | set(preds))
     cm = confusion_matrix(labels, preds, labels=label_set) if labels else np.zeros((0, 0))
     class_index = {c: i for i, c in enumerate(model.classes)}
     known = [i for i, label in enumerate(labels) if label in class_index]
     ece = (
         expected_calibration_error(
-            model.predict_proba(vectors[known]), np.array([class_index[labels[i]] for i in known])
+            model.predict_proba(vectors[known], None if texts is None else [texts[i] for i in known]),
+            np.array([class_index[labels[i]] for i in known]),
         )
         if known
         else None

@@ -27,7 +27,14 @@ from django.db.models import Max
 
 from ecomops.models import Store
 from support.ml import embedder
-from support.ml.intent import OUT_OF_SCOPE, SUPPORTED_INTENTS, augment, family_split, train_intent_model
+from support.ml.intent import (
+    OUT_OF_SCOPE,
+    SUPPORTED_INTENTS,
+    augment,
+    family_split,
+    train_intent_model,
+    words_help,
+)
 from support.ml.safety import clean_text
 from support.models import ClassifierVersion
 
@@ -230,9 +237,12 @@ def classifier_train(
             progress(2 + int(68 * done / max(total, 1)), f"Embedded {done}/{total}")
 
     data = intent_training_set(rows, embed_progress=on_batch)
+    if progress:
+        progress(70, "Choosing the features on the training rows' own held-out families")
+    words, choice = words_help(data.vectors, data.labels, data.texts, data.train_idx, sample_weight=data.weights)
     result = train_intent_model(
         data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx, sample_weight=data.weights,
-        progress=(lambda pct, msg: progress(70 + int(pct * 0.28), msg)) if progress else None,
+        texts=data.texts if words else None, progress=(lambda pct, msg: progress(70 + int(pct * 0.28), msg)) if progress else None,
     )
     source = training_source_label(training_set=training_set, base_upload=base_upload, extra_upload=extra_upload)
     with transaction.atomic():
@@ -241,7 +251,8 @@ def classifier_train(
             store=store,
             version=latest + 1,
             artifact=result.model.to_bytes(),
-            metrics=result.metrics | {"examples": len(rows), "split": "held-out paraphrase families"},
+            metrics=result.metrics | {"examples": len(rows), "split": "held-out paraphrase families",
+                                      "features": "embedding+words" if words else "embedding", "feature_choice": choice},
             training_source=source,
             job=job,
         )

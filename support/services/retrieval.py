@@ -92,7 +92,7 @@ def understand(store: Store, text: str) -> Understanding:
         return Understanding(vector, "unknown", None, None)
     version, model = head
     try:
-        intent, confidence = model.predict(vector[None, :])[0]
+        intent, confidence = model.predict(vector[None, :], [text])[0]
     except Exception:  # noqa: BLE001 - e.g. a head trained for another embedding size: fall back, logged
         logger.exception("store %s: classifier v%s failed to predict; answering without it", store.pk, version)
         return Understanding(vector, "unknown", None, None)

@@ -9,7 +9,7 @@ import pytest
 
 from ecomops.models import Role
 from support.ml import embedder
-from support.ml.intent import train_intent_model
+from support.ml.intent import train_intent_model, words_help
 from support.models import ClassifierVersion
 from support.services.classifier import LabelledRow, intent_training_set, out_of_scope_rows, team_rows
 from support.services.knowledge import faq_import, knowledge_embed_pending
@@ -49,8 +49,9 @@ def team_training():
 @pytest.fixture(scope="session")
 def team_head(team_training):
     _, data = team_training
+    words, _ = words_help(data.vectors, data.labels, data.texts, data.train_idx, sample_weight=data.weights)
     return train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
-                              sample_weight=data.weights)
+                              sample_weight=data.weights, texts=data.texts if words else None)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from support.ml.intent import (
     augment,
     family_split,
     train_intent_model,
+    words_help,
 )
 from support.models import ClassifierVersion
 from support.services.classifier import (
@@ -87,7 +88,7 @@ def test_the_team_file_alone_generalises_to_unseen_phrasings(team_head):
     """The fresh-install classifier on customer phrasings written apart from the training file (typos, short,
     long, polite, angry): the goal is 0.95 with Bitext; the team file alone must already clear 0.85."""
     texts, labels = zip(*_unseen(), strict=True)
-    preds = [label for label, _ in team_head.model.predict(embedder.embed(list(texts)))]
+    preds = [label for label, _ in team_head.model.predict(embedder.embed(list(texts)), list(texts))]
     accuracy = float(np.mean([p == g for p, g in zip(preds, labels, strict=True)]))
     assert accuracy >= 0.85, [(t, g, p) for t, g, p in zip(texts, labels, preds, strict=True) if g != p]
     assert team_head.metrics["accuracy"] >= 0.7  # on its own held-out families (2-3 messages per intent: harsh)
@@ -98,12 +99,17 @@ def test_held_out_bitext_families_reach_the_goal(settings):
         pytest.skip(f"Bitext is not on this machine ({settings.SUPPORT_BITEXT_CSV}); set SUPPORT_BITEXT_CSV")
     rows = training_rows(training_set="bitext")
     data = intent_training_set(rows)
+    words, choice = words_help(data.vectors, data.labels, data.texts, data.train_idx, sample_weight=data.weights)
+    assert words, choice  # on Bitext's thousands of rows the inner families prefer the words
     result = train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
-                                sample_weight=data.weights)
+                                sample_weight=data.weights, texts=data.texts)
+    alone = train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
+                               sample_weight=data.weights)
     assert result.metrics["test_size"] > 700
-    # The goal is 0.95; measured 0.88 (0.90 on the Bitext rows, 0.68 on the team's own held-out families), so this
-    # guards against regressions below what we have, it does not claim the goal.
-    assert result.metrics["accuracy"] >= 0.85, result.metrics["accuracy"]
+    # The goal is 0.95; measured 0.92 with the words (0.89 with the embedding alone, five draws), so this guards
+    # against regressions below what we have, it does not claim the goal. The words must help on this draw.
+    assert result.metrics["accuracy"] >= 0.88, result.metrics["accuracy"]
+    assert result.metrics["accuracy"] > alone.metrics["accuracy"], (result.metrics, alone.metrics)
 
 
 @pytest.mark.django_db(transaction=True)  # the job runs in a thread of the command, on its own connection

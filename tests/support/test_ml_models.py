@@ -7,7 +7,7 @@ import pytest
 
 from support.ml import embedder
 from support.ml.index import HybridIndex
-from support.ml.intent import OUT_OF_SCOPE, IntentModel
+from support.ml.intent import OUT_OF_SCOPE, IntentModel, train_intent_model
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +36,22 @@ def test_intent_head_trains_calibrates_and_round_trips(small_intent_data, small_
     assert intent2 == OUT_OF_SCOPE
     probs = model.predict_proba(probe)
     assert np.allclose(probs.sum(axis=1), 1.0)
+
+
+def test_a_head_that_reads_the_words_round_trips_and_needs_them(small_intent_data):
+    """Trained with the texts, the head stores its TF-IDF vocabulary, idf and weights in the artifact (no pickle):
+    the reloaded head gives the same probabilities, and asking it without the words is an error, not a silent
+    embedding-only guess."""
+    texts, labels, vectors = small_intent_data
+    result = train_intent_model(vectors, labels, c=10.0, texts=texts)
+    model = IntentModel.from_bytes(result.model.to_bytes())
+    assert model.lexical and len(model.vocabulary) == len(model.idf) == model.lex_coef.shape[1] > 20
+    probe_texts = ["I want to cancel my order number 42", "what's the weather in Rome tomorrow"]
+    probe = embedder.embed(probe_texts)
+    assert np.allclose(model.predict_proba(probe, probe_texts), result.model.predict_proba(probe, probe_texts),
+                       atol=1e-5)
+    (intent1, conf1), (intent2, _) = model.predict(probe, probe_texts)
+    assert intent1 == "cancel_order" and conf1 > 0.5
+    assert intent2 == OUT_OF_SCOPE
+    with pytest.raises(ValueError, match="texts"):
+        model.predict(probe)

@@ -46,7 +46,7 @@ from support.ml.answering import (
 )
 from support.ml.audit import audit_answer
 from support.ml.index import HybridIndex
-from support.ml.intent import split_indices, train_intent_model
+from support.ml.intent import split_indices, train_intent_model, words_help
 from support.services.classifier import (
     LabelledRow,
     TrainingDataInvalid,
@@ -180,9 +180,14 @@ class Command(BaseCommand):
         bar.close()
         embed_s = time.perf_counter() - t0
         t0 = time.perf_counter()
+        words, choice = words_help(data.vectors, data.labels, data.texts, data.train_idx, sample_weight=data.weights,
+                                   seed=seed)
         ours = train_intent_model(data.vectors, data.labels, train_idx=data.train_idx, test_idx=data.test_idx,
-                                  sample_weight=data.weights, seed=seed)
+                                  sample_weight=data.weights, texts=data.texts if words else None, seed=seed)
         train_s = time.perf_counter() - t0
+        # The same head without the words (the embedding alone), as an ablation.
+        embedding_only = train_intent_model(data.vectors, data.labels, train_idx=data.train_idx,
+                                            test_idx=data.test_idx, sample_weight=data.weights, seed=seed)
         self._intent_model = ours.model  # the hand-off check uses the same head
         # Real customer messages of the held-out families (not the team's examples): the injection signal's
         # refusal rate is measured on them.
@@ -194,20 +199,25 @@ class Command(BaseCommand):
         n_orig = len(rows)
         r_train, r_test = split_indices([r.intent for r in rows], seed=seed)
         random_split = train_intent_model(data.vectors[:n_orig], [r.intent for r in rows], train_idx=r_train,
-                                          test_idx=r_test, sample_weight=data.weights[:n_orig], seed=seed)
+                                          test_idx=r_test, sample_weight=data.weights[:n_orig],
+                                          texts=data.texts[:n_orig] if words else None, seed=seed)
         out = {
             "examples": len(rows), "train": int(len(data.train_idx)), "test": int(len(data.test_idx)),
             "classes": len(set(data.labels)), "split": "held-out paraphrase families (one k-means family per intent)",
             "ours": {"accuracy": ours.metrics["accuracy"], "macro_f1": ours.metrics["macro_f1"],
                      "ece": ours.metrics["ece"], "temperature": ours.metrics["temperature"],
                      "embed_s": embed_s, "train_s": train_s},
+            "feature_choice": choice | {"features": "embedding+words" if words else "embedding"},
+            "ours_embedding_only": {"accuracy": embedding_only.metrics["accuracy"],
+                                    "macro_f1": embedding_only.metrics["macro_f1"]},
             "baseline_tfidf_lr": {"accuracy": float(accuracy_score(y[data.test_idx], base_pred)),
                                   "macro_f1": float(f1_score(y[data.test_idx], base_pred, average="macro"))},
             "ours_random_rows": {"accuracy": random_split.metrics["accuracy"], "test": int(len(r_test))},
         }
         # The held-out families split by where the message comes from (Bitext's rows vs the team's own examples).
         src = np.array([rows[int(i)].source for i in data.test_idx])
-        hits = np.array([p == g for p, g in zip([label for label, _ in ours.model.predict(data.vectors[data.test_idx])],
+        test_texts = [data.texts[int(i)] for i in data.test_idx]
+        hits = np.array([p == g for p, g in zip([label for label, _ in ours.model.predict(data.vectors[data.test_idx], test_texts if words else None)],
                                                 y[data.test_idx].tolist(), strict=True)])
         out["ours"]["by_source"] = {s_: {"n": int((src == s_).sum()), "accuracy": float(hits[src == s_].mean())}
                                     for s_ in sorted(set(src.tolist()))}
@@ -215,12 +225,12 @@ class Command(BaseCommand):
             # The deployed model: every training row (all families) and their variants; the test files never.
             everything = np.arange(len(data.labels))
             final = train_intent_model(data.vectors, data.labels, train_idx=everything, test_idx=everything[:0],
-                                       sample_weight=data.weights, seed=seed)
+                                       sample_weight=data.weights, texts=data.texts if words else None, seed=seed)
             out["test_files"] = {}
             for name, test_file in test_files.items():
                 texts, labels = [t for t, _ in test_file], [i for _, i in test_file]
                 vectors = embedder.embed(texts)
-                preds = [label for label, _ in final.model.predict(vectors)]
+                preds = [label for label, _ in final.model.predict(vectors, texts if words else None)]
                 base = _tfidf_lr(data.texts, data.labels, texts)
                 out["test_files"][name] = {
                     "n": len(texts),
@@ -276,7 +286,7 @@ class Command(BaseCommand):
         mvecs = embedder.embed(mixed)
         model = self._intent_model
         decisions = []
-        for (intent, conf), v, q in zip(model.predict(mvecs), mvecs, mixed, strict=True):
+        for (intent, conf), v, q in zip(model.predict(mvecs, mixed), mvecs, mixed, strict=True):
             hits = index.search(v, q, k=1)
             decisions.append(declines_as_out_of_scope(intent, conf, hits[0].cosine if hits else None))
         tp = sum(1 for d, t in zip(decisions, truth, strict=True) if d and t)
@@ -474,8 +484,13 @@ class Command(BaseCommand):
         w(f"\nIntent classification — {i['examples']} examples ({', '.join(r['sources'])}), {i['classes']} classes; "
           f"held out: {i['test']} messages in whole paraphrase families")
         w(f"{'':34}{'accuracy':>10}{'macro-F1':>10}")
-        w(f"{'MiniLM + calibrated LR (ours)':34}{i['ours']['accuracy']:>10.4f}{i['ours']['macro_f1']:>10.4f}"
+        ours_name = "MiniLM + words (ours)" if i.get("feature_choice", {}).get("features") == "embedding+words" \
+            else "MiniLM + calibrated LR (ours)"
+        w(f"{ours_name:34}{i['ours']['accuracy']:>10.4f}{i['ours']['macro_f1']:>10.4f}"
           f"   (ECE {i['ours']['ece']:.4f}, T={i['ours']['temperature']:.2f})")
+        if "ours_embedding_only" in i:
+            e = i["ours_embedding_only"]
+            w(f"{'  MiniLM alone (ablation)':34}{e['accuracy']:>10.4f}{e['macro_f1']:>10.4f}")
         b = i["baseline_tfidf_lr"]
         w(f"{'TF-IDF + LR (baseline)':34}{b['accuracy']:>10.4f}{b['macro_f1']:>10.4f}")
         w(f"{'ours on random rows (flattering)':34}{i['ours_random_rows']['accuracy']:>10.4f}")
