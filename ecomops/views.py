@@ -83,7 +83,9 @@ class CatalogListView(StoreViewMixin, ListView):
     search_limit = 500
 
     def get_queryset(self):
+        from search.models import SearchSource
         from search.selectors import SearchFilters, index_version, products_in_order, search_products
+        from search.services import search_event_record
 
         qs = Product.objects.for_store(self.store)
         q = self.request.GET.get("q", "").strip()[:200]
@@ -97,6 +99,9 @@ class CatalogListView(StoreViewMixin, ListView):
                 filters = SearchFilters(category=category,
                                         statuses=(status,) if status in ProductStatus.values else ())
                 self.search_result = search_products(self.store, q, filters=filters, limit=self.search_limit)
+                if self.request.GET.get("page", "1") == "1":  # a search, not a click to its next page
+                    search_event_record(store=self.store, query=q, results=self.search_result.count,
+                                        source=SearchSource.DASHBOARD)
                 return products_in_order(self.store, self.search_result.product_ids)
             qs = qs.filter(Q(title__icontains=q) | Q(sku__icontains=q) | Q(brand__icontains=q))
         if status in ProductStatus.values:

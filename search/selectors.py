@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ FUZZY_CUTOFF = 0.75  # difflib ratio for a catalogue word to stand in for a word
 PARTIAL_CAP = 2000  # partial full-text matches ours ranks at most (see lexical_matches)
 VECTOR_PROBE = 1000  # nearest products checked against the filters before all passing ids are fetched
 DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
+FUSION_WEIGHTS = (1.0, 1.0, 1.0)  # lexical, typo, vector lists in the reciprocal-rank fusion
 
 
 @dataclass(frozen=True)
@@ -141,39 +143,115 @@ def lexical_ids(store: Store, query: str, filters: SearchFilters, *, rules: list
     return [pid for pid, _ in lexical_matches(store, query, filters, rules=rules, limit=limit)]
 
 
+_LEXEME_CACHE: dict[str, tuple[str, ...]] = {}
+_LEXEME_CACHE_SIZE = 20_000
+
+
+def _term_lexemes(terms: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each term's full-text lexemes under the english configuration (PostgreSQL's own stemmer, so they match the
+    tsvectors); one round trip for the terms this process has not seen yet."""
+    missing = sorted({t for t in terms if t not in _LEXEME_CACHE})
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT u.t, tsvector_to_array(to_tsvector('english', u.t)) FROM unnest(%s::text[]) AS u(t)",
+                           [missing])
+            found = {term: tuple(lexemes) for term, lexemes in cursor.fetchall()}
+        if len(_LEXEME_CACHE) > _LEXEME_CACHE_SIZE:
+            _LEXEME_CACHE.clear()
+        _LEXEME_CACHE.update(found)
+    return {t: _LEXEME_CACHE.get(t, ()) for t in terms}
+
+
+def group_weights(store: Store, groups: list[list[str]]) -> list[tuple[int, float]]:
+    """(document frequency, IDF) of each query word group: a group matches a document when any of its
+    alternatives does, so its frequency is its most frequent alternative's; a phrase's is its rarest word's."""
+    loaded = loaded_index(store)
+    lexemes = _term_lexemes([t for group in groups for t in group])
+    weights = []
+    for group in groups:
+        df = max((min((loaded.doc_freq.get(lex, 0) for lex in lexemes[t]), default=0) for t in group), default=0)
+        weights.append((df, loaded.idf(df)))
+    return weights
+
+
+class Tier:
+    """How much of the query a lexical match has: every word in the product's own fields (title, brand, category,
+    attributes), every word but some only in its description, or some words."""
+    NAMED = 2
+    DESCRIBED = 1
+    PARTIAL = 0
+
+
+def _complete_matches(cursor, cte: str, params: list, rank: str, base: str, where: str, where_params: list,
+                      limit: int) -> list[tuple[int, int]]:
+    """The products with every word, named ones first, by the IDF score (found through the GIN index)."""
+    cursor.execute(f"""{cte}
+        SELECT d.product_id, ts_filter(d.tsv, '{{a,b}}') @@ q.allq AS named {base}
+        WHERE d.store_id = %s AND d.tsv @@ q.allq {where}
+        ORDER BY named DESC, {rank.format(tsv="d.tsv")} DESC, d.product_id LIMIT %s""",
+        [*params, *where_params, limit])
+    return [(row[0], Tier.NAMED if row[1] else Tier.DESCRIBED) for row in cursor.fetchall()]
+
+
 def lexical_matches(store: Store, query: str, filters: SearchFilters, *, rules: list[SynonymRule] | None = None,
-                    limit: int = CANDIDATES, partial_cap: int | None = None) -> list[tuple[int, bool]]:
-    """(product id, has every word) best first, by ts_rank of the OR query plus 1 for having every word (or one
-    of its synonyms or spelling corrections)."""
+                    limit: int = CANDIDATES, partial_cap: int | None = None, partial: bool = True,
+                    complete: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """(product id, Tier) best first: products with every word (or a synonym or spelling correction of it) in
+    their own fields, then with every word counting the description, then with some words. Within a tier the
+    score is BM25-style: the sum over the query's words of the word's IDF in this store times ts_rank of that
+    word (which weighs where it occurs: title and brand over category and attributes over description). Without
+    the IDF, "earbuds black" ranked every black phone stand level with the other earbuds. The first tier keeps
+    products that carry every word in their name, brand, category or attributes ahead of those whose description
+    supplies a word.
+
+    `partial=False` returns the products with every word only; `complete` passes those back in (from an earlier
+    call with the same arguments) so that only the partial tier is queried."""
     groups = _query_groups(query, rules or [])
     if not groups:
         return []
-    any_sql, any_params = _tsquery_sql(groups, "||")
-    all_sql, all_params = _tsquery_sql(groups, "&&")
+    weights = group_weights(store, groups)
+    columns, params = [], []
+    for i, group in enumerate(groups):
+        sql, group_params = _tsquery_sql([group], "||")
+        columns.append(f"{sql} AS g{i}")
+        params += group_params
+    names = [f"g{i}" for i in range(len(groups))]
+    # Groups common enough to match more than `partial_cap` documents are the expensive part of the partial tier.
+    rare = [n for n, (df, _) in zip(names, weights, strict=True) if partial_cap is None or df <= partial_cap]
+    common = [n for n in names if n not in rare]
+    empty = "''::tsquery"
+    cte = f"""WITH q AS MATERIALIZED (
+        SELECT {", ".join(names)}, {" || ".join(names)} AS anyq, {" && ".join(names)} AS allq,
+               {" || ".join(rare) or empty} AS rareq, {" || ".join(common) or empty} AS commonq
+        FROM (SELECT {", ".join(columns)}) s)"""
+    rank = " + ".join(f"{idf!r} * ts_rank({{tsv}}, q.{n})" for n, (_, idf) in zip(names, weights, strict=True))
     where, where_params = _where(filters)
-    base = "FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id"
-    # Products with every word rank first; they are found by the selective AND query through the GIN index.
-    # Only when they do not fill the list are the rest (any word) ranked: ts_rank over every product that has
-    # one common word ("black") is the expensive part, and most multi-word queries never need it.
+    base = "FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id CROSS JOIN q"
+    # Products with every word are found by the selective AND query through the GIN index. Only when they do not
+    # fill the list are the rest (any word) ranked.
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT d.product_id {base}, (SELECT {all_sql} AS q) q
-            WHERE d.store_id = %s AND d.tsv @@ q.q {where}
-            ORDER BY ts_rank(d.tsv, q.q) DESC, d.product_id LIMIT %s""",
-            [*all_params, store.pk, *where_params, limit])
-        complete = [(row[0], True) for row in cursor.fetchall()]
-        if len(complete) >= limit or len(groups) == 1:
+        if complete is None:
+            complete = _complete_matches(cursor, cte, params, rank, base, where, [store.pk, *where_params], limit)
+        if len(complete) >= limit or len(groups) == 1 or not partial:
             return complete
-        # A query with a common word ("black", "women") has thousands of partial matches; ours ranks at most
-        # `partial_cap` of them (the vector list covers partial matches by meaning), the lexical baseline all.
-        capped = f"LIMIT {int(partial_cap)}" if partial_cap else ""
-        cursor.execute(f"""
-            SELECT s.product_id FROM (
-                SELECT d.product_id, d.tsv, q.anyq {base}, (SELECT {any_sql} AS anyq, {all_sql} AS allq) q
-                WHERE d.store_id = %s AND d.tsv @@ q.anyq AND NOT (d.tsv @@ q.allq) {where} {capped}) s
-            ORDER BY ts_rank(s.tsv, s.anyq) DESC, s.product_id LIMIT %s""",
-            [*any_params, *all_params, store.pk, *where_params, limit - len(complete)])
-        return complete + [(row[0], False) for row in cursor.fetchall()]
+        # A common word ("black", "women") has thousands of partial matches. Every product with a rarer word is
+        # ranked; of those with only common words ours ranks at most `partial_cap` (their IDF puts them last, and
+        # the vector list covers partial matches by meaning); the lexical baseline ranks all.
+        branches, branch_params = [], []
+        if rare:
+            branches.append(f"""SELECT d.product_id, d.tsv {base}
+            WHERE d.store_id = %s AND d.tsv @@ q.rareq AND NOT (d.tsv @@ q.allq) {where}""")
+            branch_params += [store.pk, *where_params]
+        if common:
+            branches.append(f"""(SELECT d.product_id, d.tsv {base}
+            WHERE d.store_id = %s AND d.tsv @@ q.commonq AND NOT (d.tsv @@ q.rareq) AND NOT (d.tsv @@ q.allq)
+                  {where} LIMIT {int(partial_cap)})""")
+            branch_params += [store.pk, *where_params]
+        cursor.execute(f"""{cte}
+            SELECT s.product_id FROM ({" UNION ALL ".join(branches)}) s CROSS JOIN q
+            ORDER BY {rank.format(tsv="s.tsv")} DESC, s.product_id LIMIT %s""",
+            [*params, *branch_params, limit - len(complete)])
+        return complete + [(row[0], Tier.PARTIAL) for row in cursor.fetchall()]
 
 
 def trigram_ids(store: Store, query: str, filters: SearchFilters, *, limit: int = CANDIDATES) -> list[int]:
@@ -194,41 +272,74 @@ def trigram_ids(store: Store, query: str, filters: SearchFilters, *, limit: int 
         return [row[0] for row in cursor.fetchall()]
 
 
-# --- the per-process vector matrix ---------------------------------------------------------------------------
+# --- the per-process index: vectors, vocabulary, term statistics ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """What each process keeps per store and index version: the vector matrix, the catalogue's words (spelling
+    corrections) and how many documents contain each full-text lexeme (the IDF of the lexical ranking)."""
+
+    version: int
+    vectors: VectorIndex
+    vocabulary: frozenset[str]
+    doc_freq: dict[str, int]
+    n_docs: int
+
+    def idf(self, df: int) -> float:
+        """BM25's inverse document frequency (Robertson & Zaragoza 2009): ln(1 + (N - df + 0.5) / (df + 0.5))."""
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
 
 _vector_lock = threading.Lock()
-_vector_cache: dict[int, tuple[int, VectorIndex, frozenset[str]]] = {}
+_vector_cache: dict[int, LoadedIndex] = {}
 
 
 def index_version(store: Store) -> int:
     return SearchIndexState.objects.filter(store=store).values_list("version", flat=True).first() or 0
 
 
-_current: contextvars.ContextVar[tuple[int, VectorIndex, frozenset[str]] | None] = contextvars.ContextVar(
+_current: contextvars.ContextVar[tuple[int, LoadedIndex] | None] = contextvars.ContextVar(
     "search_loaded_index", default=None)
 
 
-def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
-    """The store's vectors and vocabulary, loaded once per index version per process; within one search_products
-    call the version is read once (one round trip, not one per list)."""
+def _document_frequencies(store: Store) -> dict[str, int]:
+    """lexeme -> number of the store's documents containing it, from PostgreSQL's own ts_stat over the tsvectors
+    (the same english stemming the queries use)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT word, ndoc FROM ts_stat(%s)",
+                       [f"SELECT tsv FROM search_searchdocument WHERE store_id = {int(store.pk)} AND tsv IS NOT NULL"])
+        return dict(cursor.fetchall())
+
+
+def loaded_index(store: Store) -> LoadedIndex:
+    """The store's vectors, vocabulary and term statistics, loaded once per index version per process; within one
+    search_products call the version is read once (one round trip, not one per list)."""
     current = _current.get()
     if current is not None and current[0] == store.pk:
-        return current[1], current[2]
+        return current[1]
     version = index_version(store)
     hit = _vector_cache.get(store.pk)
-    if hit is not None and hit[0] == version:
-        return hit[1], hit[2]
+    if hit is not None and hit.version == version:
+        return hit
     with _vector_lock:
         hit = _vector_cache.get(store.pk)
-        if hit is not None and hit[0] == version:
-            return hit[1], hit[2]
+        if hit is not None and hit.version == version:
+            return hit
         rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text",
                                                                         "meta_text"))
         index = VectorIndex.from_rows([(row[0], row[1]) for row in rows], embedder.EMBEDDING_DIM)
         vocabulary = Vocabulary(w for row in rows for text in row[2:] for w in tokens(text)
                                if len(w) >= 3 and not w.isdigit())
-        _vector_cache[store.pk] = (version, index, vocabulary)
-        return index, vocabulary
+        loaded = LoadedIndex(version=version, vectors=index, vocabulary=vocabulary,
+                             doc_freq=_document_frequencies(store), n_docs=len(rows))
+        _vector_cache[store.pk] = loaded
+        return loaded
+
+
+def _loaded_index(store: Store) -> tuple[VectorIndex, frozenset[str]]:
+    loaded = loaded_index(store)
+    return loaded.vectors, loaded.vocabulary
 
 
 _EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-embed")
@@ -309,6 +420,14 @@ def _vocabulary_buckets(vocabulary: frozenset[str]) -> dict[str, list[str]]:
     return vocabulary.buckets if isinstance(vocabulary, Vocabulary) else Vocabulary(vocabulary).buckets
 
 
+def _trigram_worth(word: str, vocabulary: frozenset[str]) -> bool:
+    """Whether an unknown word may be two catalogue words run together ("parkavenue"): the one case the trigram list
+    finds what full text and the spelling corrections cannot. Any other unknown word ("sweatshirt" in a store that
+    sells sweaters, "co" of "stride co.") sent the whole query to pg_trgm, whose neighbours were noise ("footwear"
+    -> "airwear") and took 30-80 ms on 50,000 products: demo nDCG@10 0.873 -> 0.886, Myntra 0.897 -> 0.902."""
+    return any(word[:i] in vocabulary and word[i:] in vocabulary for i in range(3, len(word) - 2))
+
+
 def fuzzy_rules(store: Store, query: str) -> list[SynonymRule]:
     """For each query word the catalogue does not contain, the closest catalogue words as alternatives
     ('headphnes' -> 'headphones'), as one-way rules the lexical list applies like synonyms."""
@@ -348,7 +467,7 @@ def search_products(store: Store, query: str, *, filters: SearchFilters | None =
     timings: dict[str, float] = {}
     if not tokens(query):
         return SearchResult(query=query, product_ids=[], terms=[])
-    token = _current.set((store.pk, *_loaded_index(store)))
+    token = _current.set((store.pk, loaded_index(store)))
     try:
         return _search(store, query, filters, limit=limit, suggest=suggest, timings=timings)
     finally:
@@ -360,16 +479,26 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
     rules = synonym_rules(store)
     expansions = synonym_expansions(query, rules)
     semantic_query = query if not expansions else f"{query} ({', '.join(expansions)})"
-    # The query's vector is computed in a thread while PostgreSQL ranks the lexical lists (torch releases the GIL):
-    # on two cores the embedding (~16 CPU ms) and the full-text query then overlap instead of adding up.
-    embedding = _EMBED_POOL.submit(embedder.embed_one, semantic_query) if len(_loaded_index(store)[0]) else None
     started = time.perf_counter()
     corrections = fuzzy_rules(store, query)
     timings["fuzzy"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    matches = lexical_matches(store, query, filters, rules=[*rules, *corrections], partial_cap=PARTIAL_CAP)
+    complete = lexical_matches(store, query, filters, rules=[*rules, *corrections], partial=False)
+    corrected = [t for rule in corrections for t in rule.targets[:1]]
+    terms = [*tokens(query), *expansions, *corrected]
+    if len(complete) >= limit:
+        # The page is full of products with every word, and they rank ahead of everything the partial, trigram
+        # and vector lists could add: those lists cannot change the answer, so they are not computed.
+        timings["lexical"] = (time.perf_counter() - started) * 1000
+        return SearchResult(query=query, product_ids=[pid for pid, _ in complete[:limit]], terms=terms,
+                            timings_ms=timings)
+    # The query's vector is computed in a thread while PostgreSQL ranks the partial matches (torch releases the
+    # GIL): on two cores the embedding (~16 CPU ms) and the full-text query then overlap instead of adding up.
+    embedding = _EMBED_POOL.submit(embedder.embed_one, semantic_query) if len(_loaded_index(store)[0]) else None
+    matches = lexical_matches(store, query, filters, rules=[*rules, *corrections], partial_cap=PARTIAL_CAP,
+                              complete=complete)
     lexical = [pid for pid, _ in matches]
-    complete = {pid for pid, has_all in matches if has_all}
+    tier = dict(matches)
     timings["lexical"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     # The trigram list is the typo fallback for words neither the catalogue's vocabulary nor its close spellings
@@ -378,7 +507,7 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
     _, vocabulary = _loaded_index(store)
     corrected_words = {rule.sources[0] for rule in corrections}
     unexplained = [w for w in tokens(query) if w not in vocabulary and w not in STOP_WORDS and not w.isdigit()
-                   and w not in corrected_words]
+                   and w not in corrected_words and _trigram_worth(w, vocabulary)]
     typo = trigram_ids(store, query, filters) if unexplained else []
     timings["trigram"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
@@ -386,15 +515,17 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
         embedding.result()  # now in the embedder's cache, which vector_ids reads
     semantic = vector_ids(store, semantic_query, filters)
     timings["vector"] = (time.perf_counter() - started) * 1000
-    # Products that contain every word of the query (or a synonym or correction of it) come first, in fused
-    # order; then the rest in fused order. Without this tier a vector neighbour ("t-shirt" for "shirt") can
-    # outrank a product that has every word the shopper typed.
-    fused_all = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic])]
-    fused = ([pid for pid in fused_all if pid in complete] + [pid for pid in fused_all if pid not in complete])[:limit]
+    # Products that contain every word of the query (or a synonym or correction of it) in their own fields come
+    # first, then those with every word counting their description, both in their lexical (IDF) order: among
+    # products with every word the shopper typed, where the words occur and how rare they are decide, and a vector
+    # neighbour ("t-shirt" for "park avenue shirt") does not reorder them (nDCG@10 on Myntra 0.888 -> 0.897, demo
+    # unchanged). The rest follow in fused order: there meaning decides what the words could not.
+    fused_all = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic], weights=FUSION_WEIGHTS)]
+    lexical_rank = {pid: i for i, pid in enumerate(lexical)}
+    fused = sorted(fused_all, key=lambda pid: (-tier.get(pid, Tier.PARTIAL),
+                                               lexical_rank[pid] if tier.get(pid, Tier.PARTIAL) else 0))[:limit]
     suggestion = did_you_mean(store, query) if suggest and len(fused) < DID_YOU_MEAN_BELOW else ""
-    corrected = [t for rule in corrections for t in rule.targets[:1]]
-    return SearchResult(query=query, product_ids=fused, terms=[*tokens(query), *expansions, *corrected],
-                        did_you_mean=suggestion, timings_ms=timings)
+    return SearchResult(query=query, product_ids=fused, terms=terms, did_you_mean=suggestion, timings_ms=timings)
 
 
 def lexical_only_ids(store: Store, query: str, *, filters: SearchFilters | None = None, limit: int = CANDIDATES) -> list[int]:

@@ -12,7 +12,7 @@ from ecomops.models import Job
 from ecomops.scoping import StoreViewMixin
 from ecomops.services.jobs import JobLimitReached
 from search import selectors
-from search.models import SearchSynonym
+from search.models import SearchSource, SearchSynonym
 from search.services import REINDEX_KIND, search_reindex_start, synonym_create, synonym_delete
 
 PERIODS = (7, 30, 90)
@@ -28,12 +28,14 @@ class SearchIndexView(StoreViewMixin, TemplateView):
         except ValueError:
             days = 30
         days = days if days in PERIODS else 30
+        source = self.request.GET.get("source", SearchSource.STOREFRONT)
+        source = source if source in SearchSource.values else SearchSource.STOREFRONT
         context.update(
-            days=days, periods=PERIODS,
+            days=days, periods=PERIODS, source=source, sources=SearchSource.choices,
             status=selectors.index_status(self.store),
             synonyms=list(SearchSynonym.objects.for_store(self.store)),
-            top_queries=selectors.top_queries(self.store, days=days),
-            zero_result_queries=selectors.zero_result_queries(self.store, days=days),
+            top_queries=selectors.top_queries(self.store, days=days, source=source),
+            zero_result_queries=selectors.zero_result_queries(self.store, days=days, source=source),
             jobs=list(Job.objects.for_store(self.store).filter(kind=REINDEX_KIND).order_by("-created_at")[:5]),
         )
         return context

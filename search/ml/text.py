@@ -11,7 +11,7 @@ from typing import Any
 
 MAX_QUERY_CHARS = 200
 DESCRIPTION_CHARS = 600
-_TOKEN = re.compile(r"[0-9a-z]+(?:[-'][0-9a-z]+)*")
+_TOKEN = re.compile(r"\d+(?:\.\d+)+|[0-9a-z]+(?:[-'][0-9a-z]+)*")  # a decimal ("1.7 l") is one word, as in PostgreSQL
 # Words that carry no product meaning in a shopper's query; websearch_to_tsquery drops English stop words itself,
 # these are only kept out of "did you mean" and highlighting.
 STOP_WORDS = frozenset("a an and for the of in on with to by at from or is it my me under over".split())

@@ -52,6 +52,22 @@ def test_search_page_lists_zero_result_queries_of_this_store_only(member_client,
     assert SearchEvent.objects.count() == 5
 
 
+@pytest.mark.slow
+def test_the_teams_catalog_searches_are_recorded_apart_from_shoppers(member_client, indexed):
+    member_client.get("/stores/acme/catalog/", {"q": "earbuds black"})
+    member_client.get("/stores/acme/catalog/", {"q": "earbuds black", "page": "2"})  # paging is not a search
+    member_client.get("/stores/acme/catalog/", {"q": "zzqx"})
+    events = list(SearchEvent.objects.filter(store=indexed).order_by("id").values_list("query", "results", "source"))
+    assert [(q, s) for q, _, s in events] == [("earbuds black", "dashboard"), ("zzqx", "dashboard")]
+    assert events[0][1] > 0 and events[1][1] == 0
+    shoppers = member_client.get("/stores/acme/search/").content.decode()
+    assert "zzqx" not in shoppers  # the storefront view is shoppers' searches only
+    team = member_client.get("/stores/acme/search/", {"source": "dashboard"}).content.decode()
+    zero = team[team.index('id="zero-result-queries"'):]
+    assert "zzqx" in zero and "What your team searches" in team
+    assert member_client.get("/stores/acme/search/", {"source": "bogus"}).status_code == 200
+
+
 def test_synonyms_are_edited_on_the_search_page(member_client, store, other_store):
     response = member_client.post("/stores/acme/search/actions/", {"action": "synonym-add", "terms": "Tee, T-shirt"})
     assert response.status_code == 302

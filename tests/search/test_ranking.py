@@ -94,3 +94,52 @@ def test_filtered_vector_search_falls_back_to_every_passing_product(indexed, mon
     filters = SearchFilters(category="Sports")
     probe_only = selectors.vector_ids(indexed, "earbuds", filters, limit=3, min_score=-1.0)
     assert set(skus(indexed, probe_only)) == {"KB-8", "KB-16", "YM-1"}
+
+
+def test_a_rare_word_outweighs_a_common_one(store):
+    """IDF: when black is everywhere, a product with the rarer word (earbuds) ranks above one with only "black",
+    in the lexical list and in the hybrid result. ts_rank alone ranked the black phone stands first."""
+    from search.selectors import vector_cache_clear
+    from search.services import search_reindex
+    from tests.search.conftest import catalog_create
+
+    rows = [("EAR-B", "Auralis Compact Earbuds, black", "Auralis", "Electronics > Audio", "79.00", 5,
+             {"colour": "black"}, "active"),
+            ("EAR-W", "Auralis Compact Earbuds, white", "Auralis", "Electronics > Audio", "79.00", 5,
+             {"colour": "white"}, "active")]
+    for i, noun in enumerate(["Phone stand", "Charger", "Desk lamp", "Backpack", "Water bottle", "Umbrella",
+                              "Notebook", "Keyboard"]):
+        rows.append((f"BLK-{i}", f"Northline {noun}, black", "Northline", "Accessories", "19.00", 5,
+                     {"colour": "black"}, "active"))
+    catalog_create(store, rows)
+    search_reindex(store=store)
+    try:
+        lexical = skus(store, lexical_only_ids(store, "earbuds black"))
+        assert lexical[:2] == ["EAR-B", "EAR-W"], lexical
+        hybrid = skus(store, search_products(store, "earbuds black").product_ids)
+        assert hybrid[:2] == ["EAR-B", "EAR-W"], hybrid
+    finally:
+        vector_cache_clear()
+
+
+def test_a_description_that_mentions_the_words_ranks_behind_the_products_named_so(store):
+    from search.selectors import SearchFilters, Tier, lexical_matches, vector_cache_clear
+    from search.services import search_reindex
+    from tests.factories import ProductFactory
+
+    named = ProductFactory(store=store, sku="BAG", title="Fjordwalk Travel backpack, olive", brand="Fjordwalk",
+                           category="Outdoor", attributes={}, description="")
+    described = ProductFactory(store=store, sku="PIL", title="Fjordwalk Neck pillow", brand="Fjordwalk",
+                               category="Outdoor", attributes={},
+                               description="A travel backpack companion: clips to any travel backpack strap.")
+    ProductFactory(store=store, sku="MUG", title="Brightware Travel mug", brand="Brightware", category="Kitchen",
+                   attributes={}, description="")
+    search_reindex(store=store)
+    try:
+        tiers = dict(lexical_matches(store, "travel backpack", SearchFilters()))
+        assert tiers == {named.pk: Tier.NAMED, described.pk: Tier.DESCRIBED,
+                         **{pid: Tier.PARTIAL for pid in tiers if pid not in (named.pk, described.pk)}}
+        assert len(tiers) == 3  # the travel mug has one of the words
+        assert search_products(store, "travel backpack").product_ids[:2] == [named.pk, described.pk]
+    finally:
+        vector_cache_clear()
