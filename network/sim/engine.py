@@ -329,6 +329,8 @@ class LinkSimulator:
         self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = self._mw_cache = None
         self._rho_key = self._rho = None
         self._field_stash = self._geom_stash = None
+        self._geom_pending = None  # moving rows' geometry not yet written to the L x C caches (see _flush_geometry)
+        self._route = None  # (tick_s, radius, speed, phase, step) of the moving links
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
@@ -401,7 +403,37 @@ class LinkSimulator:
     def noise(self, tick: int) -> TickNoise:
         return draw_noise(self.seed, tick, len(self.links), len(self.cells), len(self.moving_rows))
 
+    def _positions(self, faults: Faults, tick: int):
+        """link_positions(self.links, faults, tick, tick_s), the moving links' route parameters gathered once."""
+        links, tick_s = self.links, self.params.tick_s
+        mv = self.moving_rows
+        if not len(mv):
+            return link_positions(links, faults, tick, tick_s)
+        if self._route is None or self._route[0] != tick_s:
+            step = np.zeros(len(links))
+            step[mv] = links.speed_mps[mv] * tick_s
+            self._route = (tick_s, links.route_radius[mv], links.speed_mps[mv], links.phase[mv], step)
+        _, radius, speed, phase, step = self._route
+        x = links.center_x + faults.link_offset_x
+        y = links.center_y + faults.link_offset_y
+        angle = speed * tick * tick_s / radius
+        angle += phase
+        x[mv] += radius * np.cos(angle)
+        y[mv] += radius * np.sin(angle)
+        return x, y, step
+
     # -- large scale ---------------------------------------------------------------------------------
+    def _flush_geometry(self):
+        """Write the moving rows' path losses, P_LOS and distances into the L x C caches. Deferred: on most ticks
+        only _received_rows reads them, from the arrays themselves (the geometry stash)."""
+        pending, self._geom_pending = self._geom_pending, None
+        if pending is not None:
+            rows, pl_los, pl_nlos, p_los, d2d = pending
+            self._pl_los[rows] = pl_los
+            self._pl_nlos[rows] = pl_nlos
+            self._p_los[rows] = p_los
+            self._d2d[rows] = d2d
+
     def _refresh_geometry(self, x, y):
         self._geom_stash = None
         changed = np.flatnonzero((x != self._cached_x) | (y != self._cached_y))
@@ -409,6 +441,11 @@ class LinkSimulator:
             return
         cells = self.cells
         rows = changed if len(changed) < len(x) else slice(None)
+        pending = self._geom_pending
+        if pending is not None and (isinstance(rows, slice) or np.array_equal(pending[0], changed)):
+            self._geom_pending = None  # the same rows (or all of them) are about to be rewritten
+        else:
+            self._flush_geometry()
         # float32 from here: transcendental functions are several times faster and 1e-5 dB is plenty. The
         # differences are taken in float64 (coordinates run to +-20 km) and stored as float32.
         n_r = len(changed)
@@ -427,8 +464,11 @@ class LinkSimulator:
         heights = self.links.height[rows]
         # One UT height for all these rows (the usual case): its terms are then per cell (1 x C), not L x C.
         h_ut = (heights[:1] if np.all(heights == heights[0]) else heights)[:, None].astype(np.float32)
-        self._d2d[rows] = d2d
-        for code in np.unique(cells.scenario):
+        codes = np.unique(cells.scenario)
+        defer = isinstance(rows, np.ndarray) and len(codes) == 1
+        if not defer:
+            self._d2d[rows] = d2d
+        for code in codes:
             cols = np.flatnonzero(cells.scenario == code)
             all_cols = len(cols) == len(cells)
             pl_los, pl_nlos, p_los, s_los, s_nlos = large_scale(
@@ -442,13 +482,15 @@ class LinkSimulator:
                 pattern = sector_attenuation_db(dx[:, cols], dy[:, cols], self.cells.azimuth_deg[cols])
                 pl_los = pl_los + pattern
                 pl_nlos = pl_nlos + pattern
-            self._pl_los[block] = pl_los
-            self._pl_nlos[block] = pl_nlos
-            self._p_los[block] = p_los
             self._sigma_los[cols] = s_los
             self._sigma_nlos[cols] = s_nlos
-            if all_cols and isinstance(rows, np.ndarray):  # _received_rows reuses these rows (no gather)
+            if defer:  # _received_rows reuses these rows (no gather); the caches get them when read
                 self._geom_stash = (changed, pl_los, pl_nlos, p_los)
+                self._geom_pending = (changed, pl_los, pl_nlos, p_los, d2d)
+            else:
+                self._pl_los[block] = pl_los
+                self._pl_nlos[block] = pl_nlos
+                self._p_los[block] = p_los
         self._cached_x[rows] = x[rows]
         self._cached_y[rows] = y[rows]
 
@@ -501,6 +543,7 @@ class LinkSimulator:
         if geom is not None and np.array_equal(geom[0], rows):
             pl_los, pl_nlos, p_los = geom[1], geom[2], geom[3]
         else:
+            self._flush_geometry()
             pl_los, pl_nlos, p_los = (a.take(rows, axis=0) for a in (self._pl_los, self._pl_nlos, self._p_los))
         return los_field, shadow, pl_los, pl_nlos, p_los
 
@@ -511,12 +554,13 @@ class LinkSimulator:
     def _received_rows(self, state: SimState, faults: Faults, rows, los=None):
         if rows is self.moving_rows:
             los_field, shadow, pl_los, pl_nlos, p_los = self._moving_inputs(state)
-        elif isinstance(rows, slice):
-            los_field, shadow, pl_los, pl_nlos, p_los = (
-                state.los_field[rows], state.shadow[rows], self._pl_los[rows], self._pl_nlos[rows], self._p_los[rows])
         else:
-            los_field, shadow, pl_los, pl_nlos, p_los = (
-                a.take(rows, axis=0) for a in (state.los_field, state.shadow, self._pl_los, self._pl_nlos, self._p_los))
+            self._flush_geometry()
+            arrays = (state.los_field, state.shadow, self._pl_los, self._pl_nlos, self._p_los)
+            if isinstance(rows, slice):
+                los_field, shadow, pl_los, pl_nlos, p_los = (a[rows] for a in arrays)
+            else:
+                los_field, shadow, pl_los, pl_nlos, p_los = (a.take(rows, axis=0) for a in arrays)
         if los is None:
             los = phi_below(los_field, p_los)  # Phi(field) < P_LOS, decided as scipy's ndtr would
         loss = select(los, pl_los, pl_nlos)
@@ -529,6 +573,7 @@ class LinkSimulator:
             loss += np.where(indoor[:, None], self._wall32[None, :], np.float32(0.0))
         rain = faults.link_rain_mm_h[rows]
         if np.any(rain > 0):
+            self._flush_geometry()
             loss += rain_attenuation_db(
                 self.cells.carrier_ghz[None, :], rain[:, None], self._d2d[rows] / 1000.0
             ).astype(np.float32)
@@ -578,7 +623,7 @@ class LinkSimulator:
         n_l, n_c = len(links), len(cells)
         tick = state.tick + 1
         noise = noise if noise is not None else self.noise(tick)
-        x, y, step = link_positions(links, faults, tick, params.tick_s)
+        x, y, step = self._positions(faults, tick)
         self._advance_fields(state, step, noise, tick)
         rsrp_all, los_all = self.received_power(state, faults, x, y,
                                                 reuse_static=tick % STATIC_SHADOW_EVERY != 0, advancing=True)
@@ -719,9 +764,17 @@ class LinkSimulator:
         combining_db = 10.0 * np.log10(np.arange(1, n_tx + 1, dtype=float))
         combining_db[0] = 0.0
         bl = np.add.outer(combining_db, data_sinr)
-        bl = phy.bler(bl, threshold[None, :])
-        b1 = bl[0]
-        cumulative = np.cumprod(bl, axis=0)  # b1, b1 b2, ...: the chance that transmissions 1..k all failed
+        bl -= threshold  # phy.bler in place: 1 / (1 + exp(clip(slope (sinr - threshold + offset), -50, 50)))
+        bl += phy._BLER_OFFSET_DB
+        bl *= phy.BLER_SLOPE_PER_DB
+        np.clip(bl, -50.0, 50.0, out=bl)
+        np.exp(bl, out=bl)
+        bl += 1.0
+        np.reciprocal(bl, out=bl)
+        b1 = bl[0].copy()
+        cumulative = bl  # b1, b1 b2, ...: the chance that transmissions 1..k all failed
+        for k in range(1, n_tx):
+            np.multiply(cumulative[k - 1], cumulative[k], out=cumulative[k])
         residual = cumulative[params.max_harq_tx - 1] if params.max_harq_tx >= 1 else b1
         retx = (noise.u_harq[None, :] < cumulative[: max(n_tx - 1, 1)]).sum(axis=0).astype(float)
 

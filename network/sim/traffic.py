@@ -128,6 +128,25 @@ class TrafficMix:
         self.has_bulk = self.weights[:, BULK] > 0
         self.row_index = np.arange(len(self.weights))
         self.ladder = np.asarray(self.params.ladder_mbps, float)
+        self._terms_key = self._terms = None
+
+    def terms(self, dt: float) -> dict:
+        """Per-link products of the weights and the model parameters that `step` needs every tick (the same
+        products it would form per tick), cached for (params, dt)."""
+        key = (self.params, dt)
+        if self._terms_key != key:
+            p, w = self.params, self.weights
+            period = max(1, int(round(p.iot_period_s / dt)))
+            self._terms = {
+                "interactive": np.ascontiguousarray(w[:, INTERACTIVE] * p.interactive_mbps),
+                "iot_period": period,
+                "iot_phase": self.row_index % period,
+                "iot": np.ascontiguousarray(w[:, IOT] * p.iot_bytes * 8e-6 / dt),
+                "pos_burst": np.ascontiguousarray(w[:, POS] * p.pos_burst_mbps),
+                "pos_idle": np.ascontiguousarray(w[:, POS] * p.pos_idle_mbps),
+            }
+            self._terms_key = key
+        return self._terms
 
     @classmethod
     def build(cls, mixes: list[dict[str, float]], params: TrafficParams | None = None) -> TrafficMix:
@@ -192,17 +211,21 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     present = mix.present
     cap = np.where(available, np.maximum(capacity_mbps, 0.0), 0.0)
     u1, u2 = u_traffic[0], u_traffic[1]
+    terms = mix.terms(dt)
     # Inelastic demand (Mbit/s): interactive, IoT, POS.
     inelastic = np.zeros(n)
     if present[INTERACTIVE]:
-        inelastic += w[:, INTERACTIVE] * p.interactive_mbps * -np.log1p(-u1)
+        draw = np.negative(u1)
+        np.log1p(draw, out=draw)
+        np.negative(draw, out=draw)
+        draw *= terms["interactive"]  # w * rate * -log1p(-u1), exponentially distributed bytes
+        inelastic += draw
     if present[IOT]:
-        period = max(1, int(round(p.iot_period_s / dt)))
-        inelastic += np.where(tick % period == mix.row_index % period, w[:, IOT] * p.iot_bytes * 8e-6 / dt, 0.0)
+        inelastic += np.where(terms["iot_phase"] == tick % terms["iot_period"], terms["iot"], 0.0)
     if present[POS]:
         burst = np.where(state.pos_burst, u2 >= p.pos_end_p * dt, u2 < p.pos_start_p * dt)
         state.pos_burst = burst
-        inelastic += w[:, POS] * np.where(burst, p.pos_burst_mbps, p.pos_idle_mbps)
+        inelastic += np.where(burst, terms["pos_burst"], terms["pos_idle"])
     served_inelastic = np.minimum(inelastic, cap)
     rest = cap - served_inelastic
     has_bulk = mix.has_bulk
@@ -247,7 +270,10 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     light = np.flatnonzero(~greedy)
     if len(light):
         n_q[light], block[light] = _mm1k(np.minimum(offered[light], p.rho_saturated), p.queue_packets)
-    overload = np.where(inelastic > cap, 1.0 - cap / np.maximum(inelastic, 1e-12), 0.0)
+    overload = np.zeros(n)
+    over = np.flatnonzero(inelastic > cap)
+    if len(over):
+        overload[over] = 1.0 - cap[over] / np.maximum(inelastic[over], 1e-12)
     queue_ms = n_q * p.packet_bits / (safe_cap * 1e3)
     demand = np.where(greedy & has_bulk, np.inf, inelastic + video_demand)
     return TrafficResult(throughput, demand, np.where(greedy, 1.0, np.minimum(offered, 1.0)), queue_ms,
