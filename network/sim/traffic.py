@@ -126,6 +126,8 @@ class TrafficMix:
         self.present = self.weights.any(axis=0)  # which models some link uses
         self.video_rows = np.flatnonzero(self.weights[:, VIDEO] > 0)
         self.has_bulk = self.weights[:, BULK] > 0
+        self.bulk_rows = np.flatnonzero(self.has_bulk)
+        self.no_bulk_rows = np.flatnonzero(~self.has_bulk)
         self.row_index = np.arange(len(self.weights))
         self.ladder = np.asarray(self.params.ladder_mbps, float)
         self._terms_key = self._terms = None
@@ -177,6 +179,15 @@ def initial_state(mix: TrafficMix, seed: int) -> TrafficState:
     est = np.full(n, p.ladder_mbps[len(p.ladder_mbps) // 2] / p.abr_safety)
     on = buffer_s < p.resume_below_s
     return TrafficState(buffer_s, level, est, on, rng.random(n) < p.pos_start_p / (p.pos_start_p + p.pos_end_p))
+
+
+def _rungs_at_or_below(ladder, rate):
+    """np.searchsorted(ladder, rate, side="right") (NaN included) as len(ladder) minus the rungs above `rate`:
+    a few byte-wide comparisons instead of a binary search per element."""
+    above = np.zeros(np.shape(rate), np.uint8)
+    for rung in ladder:
+        above += rate < rung
+    return len(ladder) - above.astype(np.int64)
 
 
 def _mm1k(rho, k: int):
@@ -251,7 +262,7 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
         buf = np.maximum(fetched - dt, 0.0)
         # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed).
         est = np.where(on & available[vi], (1.0 - p.abr_ewma) * est + p.abr_ewma * (vs / wv), est)
-        target = np.maximum(np.searchsorted(ladder, p.abr_safety * est, side="right") - 1, 0)
+        target = np.maximum(_rungs_at_or_below(ladder, p.abr_safety * est) - 1, 0)
         new_level = np.where(target < lvl, target, np.where((target > lvl) & (buf > p.abr_up_buffer_s), lvl + 1, lvl))
         state.level[vi] = np.where(on, new_level, lvl)
         state.buffer_s[vi] = buf
@@ -259,7 +270,8 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
         state.on[vi] = np.where(on, ~full, buf < p.resume_below_s)
         video_total[vi], video_demand[vi], per_stream[vi] = vt, vd, per
         greedy[vi] |= vd > vs
-    bulk_total = np.where(has_bulk, rest - video_total, 0.0)
+    bulk_total = rest - video_total  # np.where(has_bulk, rest - video_total, 0) by index (the mask is irregular)
+    bulk_total[mix.no_bulk_rows] = 0.0
     throughput = served_inelastic + video_total + bulk_total
     # Queueing at the bottleneck.
     safe_cap = np.maximum(cap, 0.1)
@@ -275,9 +287,11 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     if len(over):
         overload[over] = 1.0 - cap[over] / np.maximum(inelastic[over], 1e-12)
     queue_ms = n_q * p.packet_bits / (safe_cap * 1e3)
-    demand = np.where(greedy & has_bulk, np.inf, inelastic + video_demand)
-    return TrafficResult(throughput, demand, np.where(greedy, 1.0, np.minimum(offered, 1.0)), queue_ms,
-                         np.minimum(block + overload, 1.0), per_stream)
+    demand = inelastic + video_demand
+    demand[mix.bulk_rows] = np.inf  # greedy & has_bulk = has_bulk (greedy starts as has_bulk)
+    utilisation = np.minimum(offered, 1.0)
+    utilisation[greedy] = 1.0
+    return TrafficResult(throughput, demand, utilisation, queue_ms, np.minimum(block + overload, 1.0), per_stream)
 
 
 def step_scalar(weights, p: TrafficParams, st: dict, capacity: float, available: bool, u1: float, u2: float, tick: int,
