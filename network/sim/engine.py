@@ -25,16 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from scipy.special import ndtr
 
 from . import phy
 from . import traffic as traffic_models
 from .constants import (
+    CQI_SINR_THRESHOLDS_DB,
     LOS_DECORRELATION_M,
     SCENARIOS,
     SHADOW_DECORRELATION_M,
     THERMAL_NOISE_DBM_PER_HZ,
 )
+from .fastmath import phi_below, select
 from .pathloss import (
     CAR_PENETRATION_MEAN_DB,
     CAR_PENETRATION_SIGMA_DB,
@@ -289,8 +290,13 @@ def sector_attenuation_db(dx, dy, azimuth_deg):
     return np.where(np.isfinite(azimuth_deg), att, 0.0).astype(np.float32)
 
 
+_DB_TO_NEPER = np.float32(np.log(10.0) / 10.0)
+
+
 def _db_to_mw(db):
-    return np.power(np.float32(10.0), db / np.float32(10.0))
+    """10^(dB/10) as exp(dB * ln10/10): float32, several times cheaper than np.power."""
+    out = np.multiply(db, _DB_TO_NEPER, dtype=np.float32)
+    return np.exp(out, out=out)
 
 
 RAIN_K_ALPHA = (0.2051, 0.9679)  # ITU-R P.838-3 coefficients (horizontal polarisation) near 28 GHz
@@ -323,6 +329,8 @@ class LinkSimulator:
         self._rx_cache = self._los_cache = self._rx_key = self._rx_tick = self._mw_cache = None
         self._rho_key = self._rho = None
         self._field_stash = self._geom_stash = None
+        self._geom_pending = None  # moving rows' geometry not yet written to the L x C caches (see _flush_geometry)
+        self._route = None  # (tick_s, radius, speed, phase, step) of the moving links
         n_l, n_c = len(links), len(cells)
         self._pl_los = np.zeros((n_l, n_c), np.float32)
         self._pl_nlos = np.zeros((n_l, n_c), np.float32)
@@ -343,6 +351,21 @@ class LinkSimulator:
         self._wall_db = o2i_through_wall_db(cells.carrier_ghz)
         self._carriers = np.unique(cells.carrier_ghz)
         self._carrier_index = np.searchsorted(self._carriers, cells.carrier_ghz)
+        # float32 copies of the per-cell terms of the L x C hot path, and per-cell link-level constants
+        # (computed per cell and gathered per link instead of per link).
+        self._per_re32 = self._per_re_dbm.astype(np.float32)
+        self._wall32 = self._wall_db.astype(np.float32)
+        self._h_bs32 = cells.height.astype(np.float32)
+        self._fc32 = cells.carrier_ghz.astype(np.float32)
+        self._row_offset = np.arange(n_l) * n_c  # flat index of (link, cell) = row offset + cell
+        scs_hz = 15e3 * 2.0 ** cells.numerology
+        self._noise_mw_cell = 10.0 ** ((THERMAL_NOISE_DBM_PER_HZ + 10.0 * np.log10(scs_hz) + cells.noise_figure_db)
+                                       / 10.0)
+        self._slot_ms_cell = phy.slot_ms(cells.numerology)
+        symbol_time = 1e-3 / (14.0 * 2.0**cells.numerology)
+        self._peak_per_layer_bit = 1e-6 * (12.0 * cells.n_prb / symbol_time) * (1.0 - cells.overhead)
+        thresholds = np.asarray(CQI_SINR_THRESHOLDS_DB)
+        self._cqi_threshold = thresholds[np.maximum(np.arange(len(thresholds) + 1), 1) - 1]  # by CQI 0..15
 
     # -- state ---------------------------------------------------------------------------------------
     def initial_state(self) -> SimState:
@@ -380,7 +403,37 @@ class LinkSimulator:
     def noise(self, tick: int) -> TickNoise:
         return draw_noise(self.seed, tick, len(self.links), len(self.cells), len(self.moving_rows))
 
+    def _positions(self, faults: Faults, tick: int):
+        """link_positions(self.links, faults, tick, tick_s), the moving links' route parameters gathered once."""
+        links, tick_s = self.links, self.params.tick_s
+        mv = self.moving_rows
+        if not len(mv):
+            return link_positions(links, faults, tick, tick_s)
+        if self._route is None or self._route[0] != tick_s:
+            step = np.zeros(len(links))
+            step[mv] = links.speed_mps[mv] * tick_s
+            self._route = (tick_s, links.route_radius[mv], links.speed_mps[mv], links.phase[mv], step)
+        _, radius, speed, phase, step = self._route
+        x = links.center_x + faults.link_offset_x
+        y = links.center_y + faults.link_offset_y
+        angle = speed * tick * tick_s / radius
+        angle += phase
+        x[mv] += radius * np.cos(angle)
+        y[mv] += radius * np.sin(angle)
+        return x, y, step
+
     # -- large scale ---------------------------------------------------------------------------------
+    def _flush_geometry(self):
+        """Write the moving rows' path losses, P_LOS and distances into the L x C caches. Deferred: on most ticks
+        only _received_rows reads them, from the arrays themselves (the geometry stash)."""
+        pending, self._geom_pending = self._geom_pending, None
+        if pending is not None:
+            rows, pl_los, pl_nlos, p_los, d2d = pending
+            self._pl_los[rows] = pl_los
+            self._pl_nlos[rows] = pl_nlos
+            self._p_los[rows] = p_los
+            self._d2d[rows] = d2d
+
     def _refresh_geometry(self, x, y):
         self._geom_stash = None
         changed = np.flatnonzero((x != self._cached_x) | (y != self._cached_y))
@@ -388,19 +441,39 @@ class LinkSimulator:
             return
         cells = self.cells
         rows = changed if len(changed) < len(x) else slice(None)
-        # float32 from here: transcendental functions are several times faster and 1e-5 dB is plenty.
-        dx = (x[rows, None] - cells.x[None, :]).astype(np.float32)
-        dy = (y[rows, None] - cells.y[None, :]).astype(np.float32)
-        d2d = np.sqrt(dx * dx + dy * dy)
-        h_ut = self.links.height[rows, None].astype(np.float32)
-        self._d2d[rows] = d2d
-        for code in np.unique(cells.scenario):
+        pending = self._geom_pending
+        if pending is not None and (isinstance(rows, slice) or np.array_equal(pending[0], changed)):
+            self._geom_pending = None  # the same rows (or all of them) are about to be rewritten
+        else:
+            self._flush_geometry()
+        # float32 from here: transcendental functions are several times faster and 1e-5 dB is plenty. The
+        # differences are taken in float64 (coordinates run to +-20 km) and stored as float32.
+        n_r = len(changed)
+        dx = np.empty((n_r, len(cells)), np.float32)
+        dy = np.empty((n_r, len(cells)), np.float32)
+        np.subtract(x[rows, None], cells.x[None, :], out=dx, casting="same_kind")
+        np.subtract(y[rows, None], cells.y[None, :], out=dy, casting="same_kind")
+        sectored = self._sectored.any()
+        d2d = np.multiply(dx, dx)
+        if sectored:
+            d2d += dy * dy
+        else:  # dx, dy are not needed any more
+            np.multiply(dy, dy, out=dy)
+            d2d += dy
+        np.sqrt(d2d, out=d2d)
+        heights = self.links.height[rows]
+        # One UT height for all these rows (the usual case): its terms are then per cell (1 x C), not L x C.
+        h_ut = (heights[:1] if np.all(heights == heights[0]) else heights)[:, None].astype(np.float32)
+        codes = np.unique(cells.scenario)
+        defer = isinstance(rows, np.ndarray) and len(codes) == 1
+        if not defer:
+            self._d2d[rows] = d2d
+        for code in codes:
             cols = np.flatnonzero(cells.scenario == code)
-            pl_los, pl_nlos, p_los, s_los, s_nlos = large_scale(
-                int(code), d2d[:, cols], cells.height[None, cols].astype(np.float32), h_ut,
-                cells.carrier_ghz[None, cols].astype(np.float32),
-            )
             all_cols = len(cols) == len(cells)
+            pl_los, pl_nlos, p_los, s_los, s_nlos = large_scale(
+                int(code), d2d if all_cols else d2d[:, cols], self._h_bs32[None, cols], h_ut, self._fc32[None, cols],
+            )
             if isinstance(rows, np.ndarray):
                 block = changed if all_cols else np.ix_(changed, cols)
             else:
@@ -409,13 +482,15 @@ class LinkSimulator:
                 pattern = sector_attenuation_db(dx[:, cols], dy[:, cols], self.cells.azimuth_deg[cols])
                 pl_los = pl_los + pattern
                 pl_nlos = pl_nlos + pattern
-            self._pl_los[block] = pl_los
-            self._pl_nlos[block] = pl_nlos
-            self._p_los[block] = p_los
             self._sigma_los[cols] = s_los
             self._sigma_nlos[cols] = s_nlos
-            if all_cols and isinstance(rows, np.ndarray):  # _received_rows reuses these rows (no gather)
+            if defer:  # _received_rows reuses these rows (no gather); the caches get them when read
                 self._geom_stash = (changed, pl_los, pl_nlos, p_los)
+                self._geom_pending = (changed, pl_los, pl_nlos, p_los, d2d)
+            else:
+                self._pl_los[block] = pl_los
+                self._pl_nlos[block] = pl_nlos
+                self._p_los[block] = p_los
         self._cached_x[rows] = x[rows]
         self._cached_y[rows] = y[rows]
 
@@ -425,13 +500,16 @@ class LinkSimulator:
 
         With `reuse_static`, rows of static links come from the previous call when nothing they depend on
         changed (their path loss, LOS state and shadowing only change on shadow-update ticks or with faults),
-        so only the moving links are recomputed. The values are identical to a full recomputation."""
+        so only the moving links are recomputed. Without it (shadow-update ticks) the static rows are
+        recomputed, but their LOS state still comes from that call when it is valid (a static link's LOS field
+        and LOS probability never change). The values are identical to a full recomputation."""
         self._refresh_geometry(x, y)
         key = (faults.cell_active.tobytes(), faults.link_rain_mm_h.tobytes(), faults.link_offset_x.tobytes(),
                faults.link_offset_y.tobytes())
         # Reuse only a cache this object computed for the immediately preceding tick of this very state
         # (another worker process may have advanced the stored state in between).
-        if reuse_static and self._rx_cache is not None and key == self._rx_key and self._rx_tick == state.tick:
+        valid = self._rx_cache is not None and key == self._rx_key and self._rx_tick == state.tick
+        if reuse_static and valid:
             rows = self.moving_rows
             if len(rows):
                 rsrp_rows, los_rows = self._received_rows(state, faults, rows)
@@ -439,7 +517,12 @@ class LinkSimulator:
                 self._los_cache[rows] = los_rows
                 self._mw_cache[rows] = _db_to_mw(rsrp_rows)
         else:
-            self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None))
+            los = None
+            if valid and len(self.static_rows):
+                los = self._los_cache.copy()
+                if len(self.moving_rows):
+                    los[self.moving_rows] = self._moving_los(state)
+            self._rx_cache, self._los_cache = self._received_rows(state, faults, slice(None), los=los)
             self._mw_cache = _db_to_mw(self._rx_cache)
             self._rx_key = key
         self._field_stash = self._geom_stash = None  # valid for this one call only
@@ -449,32 +532,52 @@ class LinkSimulator:
         rsrp.flags.writeable = los.flags.writeable = False  # the cache: callers copy before changing
         return rsrp, los
 
-    def _received_rows(self, state: SimState, faults: Faults, rows):
-        # The moving rows' fields and geometry were just computed this tick: use those arrays, not gathers.
-        field, geom = self._field_stash, self._geom_stash
-        moving = rows is self.moving_rows
-        if moving and field is not None and field[0] is state:
+    def _moving_inputs(self, state: SimState):
+        """LOS field, shadowing, path losses and P_LOS of the moving rows: the arrays this tick just computed
+        when there are (_advance_fields / _refresh_geometry), gathered from the state and caches otherwise."""
+        rows, field, geom = self.moving_rows, self._field_stash, self._geom_stash
+        if field is not None and field[0] is state:
             los_field, shadow = field[1], field[2]
         else:
-            los_field, shadow = state.los_field[rows], state.shadow[rows]
-        if moving and geom is not None and np.array_equal(geom[0], rows):
+            los_field, shadow = state.los_field.take(rows, axis=0), state.shadow.take(rows, axis=0)
+        if geom is not None and np.array_equal(geom[0], rows):
             pl_los, pl_nlos, p_los = geom[1], geom[2], geom[3]
         else:
-            pl_los, pl_nlos, p_los = self._pl_los[rows], self._pl_nlos[rows], self._p_los[rows]
-        # Phi(field) < P_LOS (ndtr is ~2x cheaper than computing the threshold Phi^-1(P_LOS) on moving rows).
-        los = ndtr(los_field) < p_los
-        loss = np.where(los, pl_los, pl_nlos)
-        loss += shadow * np.where(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
+            self._flush_geometry()
+            pl_los, pl_nlos, p_los = (a.take(rows, axis=0) for a in (self._pl_los, self._pl_nlos, self._p_los))
+        return los_field, shadow, pl_los, pl_nlos, p_los
+
+    def _moving_los(self, state: SimState):
+        los_field, _, _, _, p_los = self._moving_inputs(state)
+        return phi_below(los_field, p_los)
+
+    def _received_rows(self, state: SimState, faults: Faults, rows, los=None):
+        if rows is self.moving_rows:
+            los_field, shadow, pl_los, pl_nlos, p_los = self._moving_inputs(state)
+        else:
+            self._flush_geometry()
+            arrays = (state.los_field, state.shadow, self._pl_los, self._pl_nlos, self._p_los)
+            if isinstance(rows, slice):
+                los_field, shadow, pl_los, pl_nlos, p_los = (a[rows] for a in arrays)
+            else:
+                los_field, shadow, pl_los, pl_nlos, p_los = (a.take(rows, axis=0) for a in arrays)
+        if los is None:
+            los = phi_below(los_field, p_los)  # Phi(field) < P_LOS, decided as scipy's ndtr would
+        loss = select(los, pl_los, pl_nlos)
+        sigma = select(los, self._sigma_los[None, :], self._sigma_nlos[None, :])
+        sigma *= shadow
+        loss += sigma
         loss += state.penetration_db[rows].astype(np.float32)[:, None]
         indoor = self.links.indoor[rows]
         if indoor.any():
-            loss += np.where(indoor[:, None], self._wall_db.astype(np.float32)[None, :], np.float32(0.0))
+            loss += np.where(indoor[:, None], self._wall32[None, :], np.float32(0.0))
         rain = faults.link_rain_mm_h[rows]
         if np.any(rain > 0):
+            self._flush_geometry()
             loss += rain_attenuation_db(
                 self.cells.carrier_ghz[None, :], rain[:, None], self._d2d[rows] / 1000.0
             ).astype(np.float32)
-        rsrp = self._per_re_dbm.astype(np.float32)[None, :] - loss
+        rsrp = np.subtract(self._per_re32[None, :], loss, out=loss)
         if not faults.cell_active.all():
             rsrp[:, ~faults.cell_active] = NO_SIGNAL_DBM
         return rsrp, los
@@ -493,29 +596,34 @@ class LinkSimulator:
                 self._rho = (rho_l, np.sqrt(1.0 - rho_l**2), rho_s, np.sqrt(1.0 - rho_s**2))
                 self._rho_key = key
             rho_l, innov_l, rho_s, innov_s = self._rho
-            los_mv = state.los_field[mv]
+            los_mv = state.los_field.take(mv, axis=0)
             los_mv *= rho_l
-            los_mv += innov_l * noise.z_los
+            term = np.multiply(innov_l, noise.z_los)
+            los_mv += term
             state.los_field[mv] = los_mv
-            sh_mv = state.shadow[mv]
+            sh_mv = state.shadow.take(mv, axis=0)
             sh_mv *= rho_s
-            sh_mv += innov_s * noise.z_shadow_moving
+            np.multiply(innov_s, noise.z_shadow_moving, out=term)
+            sh_mv += term
             state.shadow[mv] = sh_mv
             self._field_stash = (state, los_mv, sh_mv)  # the moving rows just computed, for _received_rows
         if tick % STATIC_SHADOW_EVERY == 0 and len(self.static_rows):
             st = self.static_rows
             rho = np.float32(rho_time**STATIC_SHADOW_EVERY)
-            state.shadow[st] = rho * state.shadow[st] + np.float32(np.sqrt(1.0 - rho**2)) * noise.z_shadow_static
+            sh_st = state.shadow.take(st, axis=0)
+            sh_st *= rho
+            innov = np.multiply(np.float32(np.sqrt(1.0 - rho**2)), noise.z_shadow_static)
+            sh_st += innov
+            state.shadow[st] = sh_st
 
     # -- one tick ------------------------------------------------------------------------------------
     def tick(self, state: SimState, faults: Faults, noise: TickNoise | None = None) -> TickResult:
         """Advance `state` in place by one tick and return every link's KPIs for that tick."""
         cells, links, params = self.cells, self.links, self.params
-        n_l = len(links)
+        n_l, n_c = len(links), len(cells)
         tick = state.tick + 1
         noise = noise if noise is not None else self.noise(tick)
-        rows = np.arange(n_l)
-        x, y, step = link_positions(links, faults, tick, params.tick_s)
+        x, y, step = self._positions(faults, tick)
         self._advance_fields(state, step, noise, tick)
         rsrp_all, los_all = self.received_power(state, faults, x, y,
                                                 reuse_static=tick % STATIC_SHADOW_EVERY != 0, advancing=True)
@@ -524,24 +632,35 @@ class LinkSimulator:
         a = np.float32(params.l3_alpha)
         filt = state.rsrp_filtered
         filt *= np.float32(1.0) - a
-        filt += a * rsrp_all
+        filt += np.multiply(a, rsrp_all)
         if not faults.cell_active.all():
             filt[:, ~faults.cell_active] = NO_SIGNAL_DBM
 
         # A3 handover with time-to-trigger; radio-link failure when the serving cell is dead or too weak.
-        best = np.argmax(filt, axis=1)
-        best_rsrp = filt[rows, best].astype(float)
+        # The strongest cell matters only where a handover or re-establishment condition holds against the
+        # best level, so the per-row maximum (a reduction over the transposed matrix, cheap) screens the rows
+        # and argmax runs on those alone; elsewhere best = serving, which gives the same decisions.
         serving = state.serving
-        serv_rsrp = filt[rows, serving].astype(float)
-        a3 = (best != serving) & (best_rsrp > serv_rsrp + params.a3_offset_db + params.hysteresis_db)
+        if n_c:
+            best_rsrp = np.maximum.reduce(np.ascontiguousarray(filt.T), axis=0).astype(float)
+        else:
+            best_rsrp = np.full(n_l, -np.inf)
+        flat = filt.reshape(-1)
+        serv_rsrp = flat.take(self._row_offset + serving).astype(float)
+        a3_level = best_rsrp > serv_rsrp + params.a3_offset_db + params.hysteresis_db
+        rlf_level = (
+            (~faults.cell_active[serving] | (serv_rsrp < params.min_rsrp_dbm)) & (best_rsrp >= params.min_rsrp_dbm)
+        )
+        best = serving.copy()
+        screened = np.flatnonzero(a3_level | rlf_level)
+        if len(screened):
+            best[screened] = np.argmax(filt.take(screened, axis=0), axis=1)
+        moves = best != serving
+        a3 = moves & a3_level
         same_target = a3 & (state.ttt_target == best)
         count = np.where(a3, np.where(same_target, state.ttt_count + 1, 1), 0)
         do_ho = count >= params.ttt_ticks
-        rlf = (
-            (~faults.cell_active[serving] | (serv_rsrp < params.min_rsrp_dbm))
-            & (best_rsrp >= params.min_rsrp_dbm)
-            & (best != serving)
-        )
+        rlf = rlf_level & moves
         switch = do_ho | rlf
         serving = np.where(switch, best, serving)
         state.serving = serving
@@ -562,63 +681,102 @@ class LinkSimulator:
         load = np.clip(state.load + faults.cell_extra_load, 0.0, 1.0)
         state.tick = tick
 
-        # Signal, co-channel interference and noise per resource element (mW).
-        rx_mw = self._mw_cache.copy()  # 10^(RSRP/10), cached with the RSRP rows
-        s_avg = rx_mw[rows, serving].astype(float)
-        rx_mw[rows, serving] = 0.0  # the sums below are then over the other cells only (no cancellation)
+        # Signal, co-channel interference and noise per resource element (mW). 10^(RSRP/10) is cached with the
+        # RSRP rows; the serving entries are zeroed for the sums (which are then over the other cells only, no
+        # cancellation) and restored afterwards.
+        served = self._row_offset + serving
+        rx_mw = self._mw_cache
+        rx_flat = rx_mw.reshape(-1)
+        s32 = rx_flat.take(served)
+        s_avg = s32.astype(float)
         load32 = load.astype(np.float32)
         rs_weight = (RS_FRACTION + (1 - RS_FRACTION) * load).astype(np.float32)
-        serving_carrier = self._carrier_index[serving]
-        interf = np.zeros(n_l)
-        rs_interf = np.zeros(n_l)
-        for k in range(len(self._carriers)):
-            cols = self._carrier_index == k
-            on_k = serving_carrier == k
-            if not on_k.any():
-                continue
-            block = rx_mw[:, cols] if not cols.all() else rx_mw
-            both = block @ np.stack([load32[cols], rs_weight[cols]], axis=1)  # one pass over the matrix
-            total, total_rs = both[:, 0].astype(float), both[:, 1].astype(float)
-            interf = np.where(on_k, total, interf)
-            rs_interf = np.where(on_k, total_rs, rs_interf)
-        scs_hz = 15e3 * 2.0 ** cells.numerology[serving]
-        noise_mw = 10.0 ** ((THERMAL_NOISE_DBM_PER_HZ + 10.0 * np.log10(scs_hz) + cells.noise_figure_db[serving]) / 10.0)
-        ext_mw = noise_mw * (10.0 ** (faults.cell_interference_db[serving] / 10.0) - 1.0)
+        rx_flat[served] = 0.0
+        try:
+            if len(self._carriers) == 1:
+                both = rx_mw @ np.stack([load32, rs_weight], axis=1)  # one pass over the matrix
+                interf, rs_interf = both[:, 0].astype(float), both[:, 1].astype(float)
+            else:
+                serving_carrier = self._carrier_index[serving]
+                interf = np.zeros(n_l)
+                rs_interf = np.zeros(n_l)
+                for k in range(len(self._carriers)):
+                    cols = self._carrier_index == k
+                    on_k = serving_carrier == k
+                    if not on_k.any():
+                        continue
+                    both = rx_mw[:, cols] @ np.stack([load32[cols], rs_weight[cols]], axis=1)
+                    total, total_rs = both[:, 0].astype(float), both[:, 1].astype(float)
+                    interf = np.where(on_k, total, interf)
+                    rs_interf = np.where(on_k, total_rs, rs_interf)
+        finally:
+            rx_flat[served] = s32
+        noise_mw = self._noise_mw_cell[serving]
+        ext_mw = (self._noise_mw_cell * (10.0 ** (faults.cell_interference_db / 10.0) - 1.0))[serving]
         return self._link_level(
             state, faults, noise, x, y, serving, switch, interruption_ms, load, s_avg, interf, rs_interf,
-            noise_mw, ext_mw, los_all[rows, serving],
+            noise_mw, ext_mw, los_all.reshape(-1).take(served),
         )
 
     def _link_level(self, state, faults, noise, x, y, serving, switch, interruption_ms, load, s_avg, interf,
                     rs_interf, noise_mw, ext_mw, los_serving) -> TickResult:
+        """Per-link arithmetic in float64. Terms that depend on the serving cell only (noise, slot, peak rate
+        per layer and bit, scheduler share, queueing) are computed per cell and gathered."""
         cells, links, params = self.cells, self.links, self.params
         n_c = len(cells)
-        m = np.where(los_serving, params.fading_m_los, params.fading_m_nlos)
-        wh = 1.0 - 1.0 / (9.0 * m) + noise.z_fading * np.sqrt(1.0 / (9.0 * m))
-        fading = np.maximum(wh, 0.05) ** 3  # Nakagami-m power gain with mean 1 (Wilson-Hilferty)
+        # Nakagami-m power (Wilson-Hilferty): wh = 1 - 1/(9m) + z sqrt(1/(9m)), fading = max(wh, 0.05)^3.
+        los_index = los_serving.view(np.uint8)
+        m_by_los = np.array([params.fading_m_nlos, params.fading_m_los])
+        wh = np.take(np.sqrt(1.0 / (9.0 * m_by_los)), los_index) * noise.z_fading
+        wh += np.take(1.0 - 1.0 / (9.0 * m_by_los), los_index)
+        np.maximum(wh, 0.05, out=wh)
+        fading_db = np.log10(wh)
+        fading_db *= 30.0  # 10 log10(wh^3)
 
         s_safe = np.maximum(s_avg, 1e-300)
-        rsrp = 10.0 * np.log10(s_safe)
-        sinr_est = 10.0 * np.log10(s_safe / (interf + noise_mw + ext_mw))
-        sinr = sinr_est + 10.0 * np.log10(fading)
-        rssi = s_avg * (RS_FRACTION + (1 - RS_FRACTION) * load[serving]) + rs_interf + noise_mw + ext_mw
-        rsrq = 10.0 * np.log10(s_safe / (12.0 * rssi))
+        rsrp = np.log10(s_safe)
+        rsrp *= 10.0
+        sinr_est = interf + noise_mw
+        sinr_est += ext_mw
+        np.divide(s_safe, sinr_est, out=sinr_est)
+        np.log10(sinr_est, out=sinr_est)
+        sinr_est *= 10.0
+        sinr = sinr_est + fading_db
+        rs_share = (RS_FRACTION + (1 - RS_FRACTION) * load)[serving]
+        rssi = s_avg * rs_share
+        rssi += rs_interf
+        rssi += noise_mw
+        rssi += ext_mw
+        rssi *= 12.0
+        rsrq = np.divide(s_safe, rssi, out=rssi)
+        np.log10(rsrq, out=rsrq)
+        rsrq *= 10.0
 
         gain = cells.data_gain_db[serving]
-        data_est = np.minimum(sinr_est + gain, params.max_data_sinr_db)
-        data_sinr = np.minimum(sinr + gain, params.max_data_sinr_db)
+        data_est = sinr_est + gain
+        np.minimum(data_est, params.max_data_sinr_db, out=data_est)
+        data_sinr = sinr + gain
+        np.minimum(data_sinr, params.max_data_sinr_db, out=data_sinr)
         cqi = phy.sinr_to_cqi(data_est)
-        threshold = phy.cqi_threshold_db(cqi)
-        b1 = phy.bler(data_sinr, threshold)
-        residual = b1.copy()
-        cumulative = b1.copy()
-        retx = (noise.u_harq < b1).astype(float)
-        for k in range(2, params.max_harq_tx + 1):
-            bk = phy.bler(data_sinr + 10.0 * np.log10(k), threshold)
-            residual = residual * bk
-            cumulative = cumulative * bk
-            if k < params.max_harq_tx:
-                retx = retx + (noise.u_harq < cumulative)
+        threshold = self._cqi_threshold.take(cqi)
+        # BLER of transmissions 1..max_harq_tx at once (Chase combining: the k-th sees SINR + 10 log10 k).
+        n_tx = max(int(params.max_harq_tx), 1)
+        combining_db = 10.0 * np.log10(np.arange(1, n_tx + 1, dtype=float))
+        combining_db[0] = 0.0
+        bl = np.add.outer(combining_db, data_sinr)
+        bl -= threshold  # phy.bler in place: 1 / (1 + exp(clip(slope (sinr - threshold + offset), -50, 50)))
+        bl += phy._BLER_OFFSET_DB
+        bl *= phy.BLER_SLOPE_PER_DB
+        np.clip(bl, -50.0, 50.0, out=bl)
+        np.exp(bl, out=bl)
+        bl += 1.0
+        np.reciprocal(bl, out=bl)
+        b1 = bl[0].copy()
+        cumulative = bl  # b1, b1 b2, ...: the chance that transmissions 1..k all failed
+        for k in range(1, n_tx):
+            np.multiply(cumulative[k - 1], cumulative[k], out=cumulative[k])
+        residual = cumulative[params.max_harq_tx - 1] if params.max_harq_tx >= 1 else b1
+        retx = (noise.u_harq[None, :] < cumulative[: max(n_tx - 1, 1)]).sum(axis=0).astype(float)
 
         available = (cqi >= 1) & faults.cell_active[serving] & (rsrp >= params.min_rsrp_dbm)
         own_users = np.bincount(serving[available], minlength=n_c).astype(float)
@@ -628,28 +786,33 @@ class LinkSimulator:
             cells.background_users * load * np.exp(params.users_sigma * noise.z_users - 0.5 * params.users_sigma**2)
         )
         users = np.maximum(own_users + background, 1.0)
-        share = 1.0 / users[serving]
+        share = (1.0 / users)[serving]
         layers = phy.rank_layers(data_est, cells.max_layers[serving])
-        peak = phy.peak_rate_mbps(
-            efficiency=phy.cqi_to_efficiency(cqi),
-            layers=layers,
-            n_prb=cells.n_prb[serving],
-            numerology=cells.numerology[serving],
-            overhead=cells.overhead[serving],
-        )
+        peak = phy.cqi_to_efficiency(cqi) * layers
+        peak *= self._peak_per_layer_bit[serving]
         tick_ms = params.tick_s * 1000.0
         up_fraction = np.clip(1.0 - interruption_ms / tick_ms, 0.0, 1.0)
-        throughput = np.where(available, peak * params.tdd_dl_share * share * (1.0 - b1) * up_fraction, 0.0)
+        throughput = peak * params.tdd_dl_share
+        throughput *= share
+        throughput *= 1.0 - b1
+        throughput *= up_fraction
+        throughput = np.where(available, throughput, 0.0)
 
-        slot = phy.slot_ms(cells.numerology[serving])
-        queue_slots = np.minimum(0.5 * (users[serving] - 1.0), params.max_queue_slots)
-        radio = slot * (params.tdd_period_slots / 2.0 + 2.0 * (1.0 + params.processing_slots) + queue_slots)
-        harq = retx * params.harq_rtt_slots * slot
-        jitter = noise.e_jitter * params.jitter_ms * (1.0 + load[serving])
-        core = np.where(links.endpoint_edge, params.edge_core_ms, params.cloud_core_ms)
-        transport = links.backhaul_ms + faults.link_extra_latency_ms + core
-        latency = radio + harq + transport + jitter + interruption_ms
-        loss = np.clip(residual + faults.link_extra_loss + interruption_ms / tick_ms, 0.0, 1.0)
+        slot_c = self._slot_ms_cell
+        queue_slots = np.minimum(0.5 * (users - 1.0), params.max_queue_slots)
+        radio = (slot_c * (params.tdd_period_slots / 2.0 + 2.0 * (1.0 + params.processing_slots) + queue_slots))[serving]
+        harq = retx * params.harq_rtt_slots
+        harq *= slot_c[serving]
+        jitter = noise.e_jitter * params.jitter_ms
+        jitter *= (1.0 + load)[serving]
+        core = np.take(np.array([params.cloud_core_ms, params.edge_core_ms]), links.endpoint_edge.view(np.uint8))
+        latency = radio + harq
+        latency += links.backhaul_ms + faults.link_extra_latency_ms + core
+        latency += jitter
+        latency += interruption_ms
+        loss = residual + faults.link_extra_loss
+        loss += interruption_ms / tick_ms
+        np.clip(loss, 0.0, 1.0, out=loss)
         capacity, demand, utilisation = throughput, None, None
         if self.traffic is not None:
             if state.traffic is None:

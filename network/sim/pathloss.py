@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .constants import SCENARIO_CODE, SCENARIO_RANGES, SPEED_OF_LIGHT
+from .fastmath import select
 
 UMA, UMI, RMA, INH = (SCENARIO_CODE[s] for s in ("UMa", "UMi-Street-Canyon", "RMa", "InH"))
 # (sigma LOS, sigma NLOS) in dB, Table 7.4.1-1.
@@ -30,26 +31,41 @@ def _log10(x):
     return np.log10(x)
 
 
+def _out(x, other):
+    """x as the `out=` of a binary ufunc with `other` when that is safe (x an array of the result's shape)."""
+    if isinstance(x, np.ndarray) and x.ndim and x.shape == np.broadcast_shapes(x.shape, np.shape(other)):
+        return x
+    return None
+
+
+def _affine(x, slope, offset):
+    """slope * x + offset; in place on the product when it has the full shape (the engine's L x C hot path)."""
+    out = np.multiply(x, slope)
+    return np.add(out, offset, out=_out(out, offset))
+
+
+# The per-cell / per-height terms are summed first (they broadcast as 1 x C or L x 1), so that each L x C
+# matrix costs one multiply-add per term; only float rounding differs from the textbook order of the sums.
 def pathloss_uma(d2d, d3d, fc, h_bs, h_ut):
     """UMa LOS and NLOS path loss (dB), TR 38.901 Table 7.4.1-1."""
-    d_bp = 4.0 * (h_bs - ENVIRONMENT_HEIGHT) * (h_ut - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT
+    d_bp = (4.0 * (h_bs - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT) * (h_ut - ENVIRONMENT_HEIGHT)
     lg_d, lg_f = _log10(d3d), _log10(fc)  # each logarithm once (the hot path of moving links)
-    pl1 = 28.0 + 22.0 * lg_d + 20.0 * lg_f
-    pl2 = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    los = np.where(d2d <= d_bp, pl1, pl2)
-    nlos_prime = 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (h_ut - 1.5)
-    return los, np.maximum(los, nlos_prime)
+    pl1 = _affine(lg_d, 22.0, 28.0 + 20.0 * lg_f)
+    pl2 = _affine(lg_d, 40.0, 28.0 + 20.0 * lg_f - 9.0 * _log10(d_bp**2 + (h_bs - h_ut) ** 2))
+    los = select(d2d <= d_bp, pl1, pl2)
+    nlos_prime = _affine(lg_d, 39.08, 13.54 + 20.0 * lg_f - 0.6 * (h_ut - 1.5))
+    return los, np.maximum(los, nlos_prime, out=_out(nlos_prime, los))
 
 
 def pathloss_umi(d2d, d3d, fc, h_bs, h_ut):
     """UMi-Street-Canyon LOS and NLOS path loss (dB), TR 38.901 Table 7.4.1-1."""
-    d_bp = 4.0 * (h_bs - ENVIRONMENT_HEIGHT) * (h_ut - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT
+    d_bp = (4.0 * (h_bs - ENVIRONMENT_HEIGHT) * fc * 1e9 / SPEED_OF_LIGHT) * (h_ut - ENVIRONMENT_HEIGHT)
     lg_d, lg_f = _log10(d3d), _log10(fc)
-    pl1 = 32.4 + 21.0 * lg_d + 20.0 * lg_f
-    pl2 = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * _log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    los = np.where(d2d <= d_bp, pl1, pl2)
-    nlos_prime = 35.3 * lg_d + 22.4 + 21.3 * lg_f - 0.3 * (h_ut - 1.5)
-    return los, np.maximum(los, nlos_prime)
+    pl1 = _affine(lg_d, 21.0, 32.4 + 20.0 * lg_f)
+    pl2 = _affine(lg_d, 40.0, 32.4 + 20.0 * lg_f - 9.5 * _log10(d_bp**2 + (h_bs - h_ut) ** 2))
+    los = select(d2d <= d_bp, pl1, pl2)
+    nlos_prime = _affine(lg_d, 35.3, 22.4 + 21.3 * lg_f - 0.3 * (h_ut - 1.5))
+    return los, np.maximum(los, nlos_prime, out=_out(nlos_prime, los))
 
 
 def pathloss_rma(d2d, d3d, fc, h_bs, h_ut):
@@ -66,7 +82,7 @@ def pathloss_rma(d2d, d3d, fc, h_bs, h_ut):
         )
 
     d3d_bp = np.sqrt(d_bp**2 + (h_bs - h_ut) ** 2)
-    los = np.where(d2d <= d_bp, pl1(d3d), pl1(d3d_bp) + 40.0 * _log10(d3d / d3d_bp))
+    los = select(d2d <= d_bp, pl1(d3d), pl1(d3d_bp) + 40.0 * _log10(d3d / d3d_bp))
     nlos_prime = (
         161.04
         - 7.1 * np.log10(w)
@@ -94,7 +110,10 @@ def los_probability(code: int, d2d_out, h_ut):
     if code == UMI:
         return np.where(d <= 18.0, 1.0, 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d))
     if code == UMA:
-        base = 18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)
+        near = 18.0 / d
+        base = np.exp(d * (-1.0 / 63.0))
+        base *= 1.0 - near
+        base += near
         if np.any(np.asarray(h_ut) > 13.0):  # C'(h_UT) = 0 up to 13 m: the height term is then exactly 1
             c_prime = np.where(h_ut <= 13.0, 0.0, ((np.maximum(h_ut, 13.0) - 13.0) / 10.0) ** 1.5)
             p = base * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
@@ -142,7 +161,9 @@ def large_scale(code: int, d2d, h_bs, h_ut, fc):
     `d2d` is clamped to the scenario's validity range; d3d follows from the heights.
     """
     d2d = clamp_distance(code, d2d)
-    d3d = np.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
+    d3d = d2d * d2d
+    dh2 = (h_bs - h_ut) ** 2
+    d3d = np.sqrt(np.add(d3d, dh2, out=_out(d3d, dh2)), out=_out(d3d, dh2))
     pl_los, pl_nlos = PATHLOSS_FUNCTIONS[code](d2d, d3d, fc, h_bs, h_ut)
     p_los = los_probability(code, d2d, h_ut)
     s_los, s_nlos = SHADOW_SIGMA_DB[code]

@@ -28,8 +28,16 @@ _BLER_OFFSET_DB = float(np.log((1 - BLER_AT_THRESHOLD) / BLER_AT_THRESHOLD) / BL
 
 
 def sinr_to_cqi(sinr_db):
-    """Highest CQI whose switching point is <= SINR (0 = out of range), elementwise."""
-    return np.searchsorted(_THRESHOLDS, sinr_db, side="right")
+    """Highest CQI whose switching point is <= SINR (0 = out of range), elementwise (int64).
+
+    = np.searchsorted(_THRESHOLDS, sinr_db, side="right"), NaN included (15), as 15 minus the number of
+    switching points above the SINR: 15 byte-wide comparisons are several times cheaper than a binary search
+    per element."""
+    sinr_db = np.asarray(sinr_db)
+    above = np.zeros(sinr_db.shape, np.uint8)
+    for threshold in _THRESHOLDS:
+        above += sinr_db < threshold
+    return len(_THRESHOLDS) - above.astype(np.int64)
 
 
 def cqi_to_efficiency(cqi):

@@ -126,8 +126,29 @@ class TrafficMix:
         self.present = self.weights.any(axis=0)  # which models some link uses
         self.video_rows = np.flatnonzero(self.weights[:, VIDEO] > 0)
         self.has_bulk = self.weights[:, BULK] > 0
+        self.bulk_rows = np.flatnonzero(self.has_bulk)
+        self.no_bulk_rows = np.flatnonzero(~self.has_bulk)
         self.row_index = np.arange(len(self.weights))
         self.ladder = np.asarray(self.params.ladder_mbps, float)
+        self._terms_key = self._terms = None
+
+    def terms(self, dt: float) -> dict:
+        """Per-link products of the weights and the model parameters that `step` needs every tick (the same
+        products it would form per tick), cached for (params, dt)."""
+        key = (self.params, dt)
+        if self._terms_key != key:
+            p, w = self.params, self.weights
+            period = max(1, int(round(p.iot_period_s / dt)))
+            self._terms = {
+                "interactive": np.ascontiguousarray(w[:, INTERACTIVE] * p.interactive_mbps),
+                "iot_period": period,
+                "iot_phase": self.row_index % period,
+                "iot": np.ascontiguousarray(w[:, IOT] * p.iot_bytes * 8e-6 / dt),
+                "pos_burst": np.ascontiguousarray(w[:, POS] * p.pos_burst_mbps),
+                "pos_idle": np.ascontiguousarray(w[:, POS] * p.pos_idle_mbps),
+            }
+            self._terms_key = key
+        return self._terms
 
     @classmethod
     def build(cls, mixes: list[dict[str, float]], params: TrafficParams | None = None) -> TrafficMix:
@@ -158,6 +179,15 @@ def initial_state(mix: TrafficMix, seed: int) -> TrafficState:
     est = np.full(n, p.ladder_mbps[len(p.ladder_mbps) // 2] / p.abr_safety)
     on = buffer_s < p.resume_below_s
     return TrafficState(buffer_s, level, est, on, rng.random(n) < p.pos_start_p / (p.pos_start_p + p.pos_end_p))
+
+
+def _rungs_at_or_below(ladder, rate):
+    """np.searchsorted(ladder, rate, side="right") (NaN included) as len(ladder) minus the rungs above `rate`:
+    a few byte-wide comparisons instead of a binary search per element."""
+    above = np.zeros(np.shape(rate), np.uint8)
+    for rung in ladder:
+        above += rate < rung
+    return len(ladder) - above.astype(np.int64)
 
 
 def _mm1k(rho, k: int):
@@ -192,17 +222,21 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     present = mix.present
     cap = np.where(available, np.maximum(capacity_mbps, 0.0), 0.0)
     u1, u2 = u_traffic[0], u_traffic[1]
+    terms = mix.terms(dt)
     # Inelastic demand (Mbit/s): interactive, IoT, POS.
     inelastic = np.zeros(n)
     if present[INTERACTIVE]:
-        inelastic += w[:, INTERACTIVE] * p.interactive_mbps * -np.log1p(-u1)
+        draw = np.negative(u1)
+        np.log1p(draw, out=draw)
+        np.negative(draw, out=draw)
+        draw *= terms["interactive"]  # w * rate * -log1p(-u1), exponentially distributed bytes
+        inelastic += draw
     if present[IOT]:
-        period = max(1, int(round(p.iot_period_s / dt)))
-        inelastic += np.where(tick % period == mix.row_index % period, w[:, IOT] * p.iot_bytes * 8e-6 / dt, 0.0)
+        inelastic += np.where(terms["iot_phase"] == tick % terms["iot_period"], terms["iot"], 0.0)
     if present[POS]:
         burst = np.where(state.pos_burst, u2 >= p.pos_end_p * dt, u2 < p.pos_start_p * dt)
         state.pos_burst = burst
-        inelastic += w[:, POS] * np.where(burst, p.pos_burst_mbps, p.pos_idle_mbps)
+        inelastic += np.where(burst, terms["pos_burst"], terms["pos_idle"])
     served_inelastic = np.minimum(inelastic, cap)
     rest = cap - served_inelastic
     has_bulk = mix.has_bulk
@@ -228,7 +262,7 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
         buf = np.maximum(fetched - dt, 0.0)
         # A segment is fetched at the rate the link gives the stream (not the amount the buffer still needed).
         est = np.where(on & available[vi], (1.0 - p.abr_ewma) * est + p.abr_ewma * (vs / wv), est)
-        target = np.maximum(np.searchsorted(ladder, p.abr_safety * est, side="right") - 1, 0)
+        target = np.maximum(_rungs_at_or_below(ladder, p.abr_safety * est) - 1, 0)
         new_level = np.where(target < lvl, target, np.where((target > lvl) & (buf > p.abr_up_buffer_s), lvl + 1, lvl))
         state.level[vi] = np.where(on, new_level, lvl)
         state.buffer_s[vi] = buf
@@ -236,7 +270,8 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
         state.on[vi] = np.where(on, ~full, buf < p.resume_below_s)
         video_total[vi], video_demand[vi], per_stream[vi] = vt, vd, per
         greedy[vi] |= vd > vs
-    bulk_total = np.where(has_bulk, rest - video_total, 0.0)
+    bulk_total = rest - video_total  # np.where(has_bulk, rest - video_total, 0) by index (the mask is irregular)
+    bulk_total[mix.no_bulk_rows] = 0.0
     throughput = served_inelastic + video_total + bulk_total
     # Queueing at the bottleneck.
     safe_cap = np.maximum(cap, 0.1)
@@ -247,11 +282,16 @@ def step(mix: TrafficMix, state: TrafficState, capacity_mbps, available, u_traff
     light = np.flatnonzero(~greedy)
     if len(light):
         n_q[light], block[light] = _mm1k(np.minimum(offered[light], p.rho_saturated), p.queue_packets)
-    overload = np.where(inelastic > cap, 1.0 - cap / np.maximum(inelastic, 1e-12), 0.0)
+    overload = np.zeros(n)
+    over = np.flatnonzero(inelastic > cap)
+    if len(over):
+        overload[over] = 1.0 - cap[over] / np.maximum(inelastic[over], 1e-12)
     queue_ms = n_q * p.packet_bits / (safe_cap * 1e3)
-    demand = np.where(greedy & has_bulk, np.inf, inelastic + video_demand)
-    return TrafficResult(throughput, demand, np.where(greedy, 1.0, np.minimum(offered, 1.0)), queue_ms,
-                         np.minimum(block + overload, 1.0), per_stream)
+    demand = inelastic + video_demand
+    demand[mix.bulk_rows] = np.inf  # greedy & has_bulk = has_bulk (greedy starts as has_bulk)
+    utilisation = np.minimum(offered, 1.0)
+    utilisation[greedy] = 1.0
+    return TrafficResult(throughput, demand, utilisation, queue_ms, np.minimum(block + overload, 1.0), per_stream)
 
 
 def step_scalar(weights, p: TrafficParams, st: dict, capacity: float, available: bool, u1: float, u2: float, tick: int,
