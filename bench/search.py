@@ -48,6 +48,7 @@ from ecomops.ml import embedder  # noqa: E402
 from ecomops.models import Product, ProductStatus, Store  # noqa: E402
 from ecomops.services.demo_data import ADJECTIVES, KINDS  # noqa: E402
 from ecomops.services.ingest import tables_analyse  # noqa: E402
+from search import pgvector  # noqa: E402
 from search.ml.metrics import percentile  # noqa: E402
 from search.models import SearchDocument, SearchIndexState  # noqa: E402
 from search.selectors import PUBLIC, lexical_only_ids, search_products, substring_ids  # noqa: E402
@@ -135,6 +136,7 @@ def random_vectors(store: Store) -> int:
         for doc, vector in zip(chunk, matrix, strict=True):
             doc.embedding, doc.embedded_hash = embedder.to_bytes(vector), "random"
         SearchDocument.objects.bulk_update(chunk, ["embedding", "embedded_hash"], batch_size=1000)
+    pgvector.sync(store.pk)  # the vector column too, where the database has pgvector
     return len(docs)
 
 
@@ -212,6 +214,21 @@ def time_mode(fn, qs: list[str]) -> dict:
             "mean_ms": round(sum(latencies) / len(latencies), 2), "cpu_ms_per_query": round(cpu, 2)}
 
 
+def pgvector_recall(store: Store, qs: list[str], k: int = 100) -> float:
+    """Share of the exact top k (numpy over the same stored vectors) that pgvector's HNSW search returns."""
+    from search.ml.vectors import VectorIndex
+    rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding"))
+    exact_index = VectorIndex.from_rows(rows, embedder.EMBEDDING_DIM)
+    found = total = 0
+    for q in sorted(set(qs)):
+        vector = embedder.embed_one(q)
+        exact = {pid for pid, _ in exact_index.search(vector, top=k)}
+        approx = {pid for pid, _ in pgvector.nearest(store.pk, vector, where="", params=[], limit=k, min_score=-1.0)}
+        found += len(exact & approx)
+        total += len(exact)
+    return found / max(total, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=50_000)
@@ -249,7 +266,8 @@ def main() -> None:
         "substring": lambda q: substring_ids(store, q, limit=20),
     }
     result = {"products": args.products, "queries": len(qs), "goal_p95_ms": GOAL_P95_MS,
-              "load_average": [round(x, 2) for x in os.getloadavg()], "embedding": embedding}
+              "load_average": [round(x, 2) for x in os.getloadavg()], "embedding": embedding,
+              "vector_search": "pgvector (HNSW, in SQL)" if pgvector.available() else "numpy (exact, in process)"}
     for name, fn in modes.items():
         result[name] = time_mode(fn, qs)
     result["ours_components_mean_ms"] = {k: round(sum(v) / len(v), 2) for k, v in components.items()}
@@ -261,6 +279,11 @@ def main() -> None:
         r = result[name]
         print(f"{name:<17}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['mean_ms']:>9.1f}{r['cpu_ms_per_query']:>12.1f}")
     print("ours, mean per part (ms):", result["ours_components_mean_ms"])
+    if pgvector.available():
+        result["pgvector_recall_at_100"] = pgvector_recall(store, qs)
+    print("vector search:", result["vector_search"],
+          f"(recall@100 against the exact search: {result['pgvector_recall_at_100']:.3f})"
+          if "pgvector_recall_at_100" in result else "")
     e = embedding
     if e["vectors"] == "minilm":
         print(f"embedding: {e['embedded']:,} texts embedded this run in {e['wall_s']} s wall / {e['cpu_s']} s CPU"

@@ -24,11 +24,12 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import BinaryField, Count, Max, Q, Value
 from django.utils import timezone
 
 from ecomops.ml import embedder
 from ecomops.models import Product, ProductStatus, Store
+from search import pgvector
 from search.ml.fusion import reciprocal_rank_fusion
 from search.ml.text import STOP_WORDS, SynonymRule, normalise_query, synonym_expansions, synonym_rule_parse, tokens
 from search.ml.vectors import VectorIndex
@@ -285,6 +286,8 @@ class LoadedIndex:
     vocabulary: frozenset[str]
     doc_freq: dict[str, int]
     n_docs: int
+    embedded: int = 0  # documents with a vector
+    in_sql: bool = False  # vectors searched by pgvector in PostgreSQL (search/pgvector.py), not in `vectors`
 
     def idf(self, df: int) -> float:
         """BM25's inverse document frequency (Robertson & Zaragoza 2009): ln(1 + (N - df + 0.5) / (df + 0.5))."""
@@ -326,13 +329,17 @@ def loaded_index(store: Store) -> LoadedIndex:
         hit = _vector_cache.get(store.pk)
         if hit is not None and hit.version == version:
             return hit
-        rows = list(SearchDocument.objects.for_store(store).values_list("product_id", "embedding", "title_text",
-                                                                        "meta_text"))
+        in_sql = pgvector.available()  # then the vectors stay in PostgreSQL and no matrix is kept here
+        docs = SearchDocument.objects.for_store(store)
+        rows = list(docs.values_list("product_id", Value(None, output_field=BinaryField()) if in_sql else "embedding",
+                                     "title_text", "meta_text"))
         index = VectorIndex.from_rows([(row[0], row[1]) for row in rows], embedder.EMBEDDING_DIM)
+        embedded = pgvector.embedded_count(store.pk) if in_sql else len(index)
         vocabulary = Vocabulary(w for row in rows for text in row[2:] for w in tokens(text)
                                if len(w) >= 3 and not w.isdigit())
         loaded = LoadedIndex(version=version, vectors=index, vocabulary=vocabulary,
-                             doc_freq=_document_frequencies(store), n_docs=len(rows))
+                             doc_freq=_document_frequencies(store), n_docs=len(rows), embedded=embedded,
+                             in_sql=in_sql)
         _vector_cache[store.pk] = loaded
         return loaded
 
@@ -374,10 +381,15 @@ def vector_ids(store: Store, query: str, filters: SearchFilters, *, limit: int =
     With filters, the nearest VECTOR_PROBE products of the whole store are checked against them first: when at
     least `limit` pass (or the probe already reaches below min_score), those are exactly the filtered top, since
     every product outside the probe is farther than all inside it. Only otherwise are all passing ids fetched."""
-    index, _ = _loaded_index(store)
-    if len(index) == 0:
+    loaded = loaded_index(store)
+    index = loaded.vectors
+    if loaded.embedded == 0:
         return []
     vector = embedder.embed_one(query)
+    if loaded.in_sql:
+        where, params = _where(filters)
+        return [pid for pid, _ in pgvector.nearest(store.pk, vector, where=where, params=params, limit=limit,
+                                                   min_score=min_score)]
     if filters.is_empty:
         return [pid for pid, _ in index.search(vector, top=limit, min_score=min_score)]
     probe = index.search(vector, top=VECTOR_PROBE, min_score=min_score)
@@ -494,7 +506,7 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
                             timings_ms=timings)
     # The query's vector is computed in a thread while PostgreSQL ranks the partial matches (torch releases the
     # GIL): on two cores the embedding (~16 CPU ms) and the full-text query then overlap instead of adding up.
-    embedding = _EMBED_POOL.submit(embedder.embed_one, semantic_query) if len(_loaded_index(store)[0]) else None
+    embedding = _EMBED_POOL.submit(embedder.embed_one, semantic_query) if loaded_index(store).embedded else None
     matches = lexical_matches(store, query, filters, rules=[*rules, *corrections], partial_cap=PARTIAL_CAP,
                               complete=complete)
     lexical = [pid for pid, _ in matches]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ecomops.ml import embedder
 from ecomops.models import Product, Store
+from search import pgvector
 from search.ml.text import document_text, normalise_query, synonym_rule_parse
 from search.models import SearchDocument, SearchEvent, SearchIndexState, SearchSource, SearchSynonym
 
@@ -135,6 +136,7 @@ def embeddings_update(*, store: Store, on_progress: ProgressFn | None = None,
                 doc.embedded_hash = texts[pid][1]
                 rows.append(doc)
             SearchDocument.objects.bulk_update(rows, ["embedding", "embedded_hash"], batch_size=500)
+            pgvector.sync(store.pk, [doc.product_id for doc in rows])
         done += len(chunk)
         if on_progress:
             on_progress(30 + int(68 * done / max(total, 1)), f"Embedded {done:,} of {total:,} changed products")
@@ -148,6 +150,7 @@ def search_reindex(*, store: Store, full: bool = False, on_progress: ProgressFn 
         SearchDocument.objects.for_store(store).update(embedded_hash="", content_hash="")
     sync = documents_sync(store=store, on_progress=on_progress)
     embedded = embeddings_update(store=store, on_progress=on_progress, cache_file=cache_file)
+    pgvector.sync(store.pk)  # vectors written before the pgvector column existed, or by another path
     documents = SearchDocument.objects.for_store(store).count()
     with transaction.atomic():
         state, _ = SearchIndexState.objects.select_for_update().get_or_create(store=store)
