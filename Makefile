@@ -8,6 +8,11 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 .PHONY: run test test-bare test-quick lint bench-http clean
 
+# llama-cpp-python compiles llama.cpp for the build machine's CPU. On a CPU with AMX (Xeon Sapphire Rapids and
+# later) that native build crashed in the first llama_decode here (SIGSEGV, 2026-12-03), with or without the
+# GGML_AMX_* switches; a build for AVX2/AVX-512 without AMX runs. Set CMAKE_ARGS yourself to build otherwise.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
