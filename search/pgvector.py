@@ -74,6 +74,7 @@ def sync(store_id: int, product_ids: Iterable[int] | None = None, *, chunk: int 
 def nearest(store_id: int, vector: np.ndarray, *, where: str, params: list, limit: int,
             min_score: float) -> list[tuple[int, float]]:
     """(product id, cosine) best first among the store's products passing `where` (the filter clause over `p`)."""
+    literal = _literal(vector)
     with connection.cursor() as cursor:
         # HNSW with pgvector 0.8's iterative scan: the index is walked until `limit` rows pass the store and the
         # filters (not cut at ef_search first and filtered after); relaxed order, so the rows are re-sorted here.
@@ -84,7 +85,7 @@ def nearest(store_id: int, vector: np.ndarray, *, where: str, params: list, limi
             FROM search_searchdocument d JOIN ecomops_product p ON p.id = d.product_id
             WHERE d.store_id = %s AND d.{COLUMN} IS NOT NULL {where}
             ORDER BY d.{COLUMN} <=> %s::vector, d.product_id LIMIT %s""",
-            [_literal(vector), store_id, *params, _literal(vector), limit])
+            [literal, store_id, *params, literal, limit])
         rows = sorted(((pid, float(score)) for pid, score in cursor.fetchall()), key=lambda r: (-r[1], r[0]))
         return [(pid, score) for pid, score in rows if score >= min_score]
 

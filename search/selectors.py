@@ -42,7 +42,6 @@ FUZZY_CUTOFF = 0.75  # difflib ratio for a catalogue word to stand in for a word
 PARTIAL_CAP = 2000  # partial full-text matches ours ranks at most (see lexical_matches)
 VECTOR_PROBE = 1000  # nearest products checked against the filters before all passing ids are fetched
 DID_YOU_MEAN_BELOW = 3  # suggest a spelling when a query has fewer results
-FUSION_WEIGHTS = (1.0, 1.0, 1.0)  # lexical, typo, vector lists in the reciprocal-rank fusion
 
 
 @dataclass(frozen=True)
@@ -532,7 +531,7 @@ def _search(store: Store, query: str, filters: SearchFilters, *, limit: int, sug
     # products with every word the shopper typed, where the words occur and how rare they are decide, and a vector
     # neighbour ("t-shirt" for "park avenue shirt") does not reorder them (nDCG@10 on Myntra 0.888 -> 0.897, demo
     # unchanged). The rest follow in fused order: there meaning decides what the words could not.
-    fused_all = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic], weights=FUSION_WEIGHTS)]
+    fused_all = [pid for pid, _ in reciprocal_rank_fusion([lexical, typo, semantic])]
     lexical_rank = {pid: i for i, pid in enumerate(lexical)}
     fused = sorted(fused_all, key=lambda pid: (-tier.get(pid, Tier.PARTIAL),
                                                lexical_rank[pid] if tier.get(pid, Tier.PARTIAL) else 0))[:limit]
