@@ -133,6 +133,8 @@ def compare(real: dict[str, list[float]], simulated: dict[str, np.ndarray]) -> d
         if len(r) == 0 or len(s) == 0:
             result[kpi] = {"n_real": len(r), "n_sim": len(s), "ks": None}
             continue
+        if np.all(r == np.round(r)):  # the phone logs whole numbers: compare at its resolution
+            s = np.round(s)
         result[kpi] = {
             "n_real": int(len(r)), "n_sim": int(len(s)),
             "real": {str(p): float(np.percentile(r, p)) for p in PERCENTILES},

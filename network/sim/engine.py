@@ -75,10 +75,24 @@ class SimParams:
     edge_core_ms: float = 1.0  # UPF + server next to the gNB (MEC)
     cloud_core_ms: float = 20.0  # core network + internet path to the cloud region
     max_data_sinr_db: float = 40.0
+    # What the phone reports (the KPIs a monitor sees): RSRP / RSRQ / SINR measured on the reference signals,
+    # where the wideband RSRP keeps `rsrp_meas_fading` of the small-scale fading (in dB, zero-mean), each
+    # layer-3 filtered over ticks (TS 38.331 5.5.3.2, coefficient report_filter_k) and restarted on a cell
+    # change or after a gap in service. The scheduler and the link level use the instantaneous values.
+    report_filter_k: int = 4
+    rsrp_meas_fading: float = 0.3
+    # Reported RSRQ minus the modelled one: a phone on NSA reports the LTE anchor's RSRQ, whose RSSI counts
+    # more than this model's (other antenna ports, neighbours' control channels); calibrated, 0 by default.
+    rsrq_offset_db: float = 0.0
+    rsrq_meas_fading: float = 0.0  # share of the fast fading in the reported RSRQ (the RS power fades, RSSI less)
 
     @property
     def l3_alpha(self) -> float:
         return 1.0 / 2.0 ** (self.l3_filter_k / 4.0)
+
+    @property
+    def report_alpha(self) -> float:
+        return 1.0 / 2.0 ** (self.report_filter_k / 4.0)
 
     @property
     def ttt_ticks(self) -> int:
@@ -184,18 +198,24 @@ class SimState:
     penetration_db: np.ndarray  # L, per-link part of the O2I / car loss (incl. its random part)
     indoor_depth_m: np.ndarray  # L
     traffic: traffic_models.TrafficState | None = None  # per-link application state (traffic models on)
+    report: np.ndarray | None = None  # 3 x L reported RSRP, RSRQ, SINR (layer-3 filtered); NaN = no report yet
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        out = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name != "traffic"}
+        out = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)
+               if f.name not in ("traffic", "report")}
         if self.traffic is not None:
             out.update(self.traffic.to_arrays())
+        if self.report is not None:
+            out["report"] = np.asarray(self.report)
         return out
 
     @classmethod
     def from_arrays(cls, arrays) -> SimState:
-        values = {f.name: np.array(arrays[f.name]) for f in fields(cls) if f.name != "traffic"}
+        values = {f.name: np.array(arrays[f.name]) for f in fields(cls) if f.name not in ("traffic", "report")}
         values["tick"] = int(values["tick"])
-        return cls(**values, traffic=traffic_models.TrafficState.from_arrays(arrays))
+        # States saved before reports were filtered have none: the next tick starts the filters.
+        report = np.array(arrays["report"], float) if "report" in arrays else None
+        return cls(**values, traffic=traffic_models.TrafficState.from_arrays(arrays), report=report)
 
 
 @dataclass
@@ -218,6 +238,14 @@ def moving_mask(links: Links) -> np.ndarray:
 
 
 # Static links only decorrelate in time (t_corr = SimParams.shadow_time_corr_s, minutes): their shadowing is
+def fading_mean_db(m: float) -> float:
+    """Mean in dB of the engine's Nakagami-m fading draw, 30 log10(max(1 - 1/(9m) + z sqrt(1/(9m)), 0.05)) with z
+    standard normal (Gauss-Hermite quadrature), so the RSRP's share of the fading is zero-mean."""
+    z, w = np.polynomial.hermite_e.hermegauss(96)
+    wh = np.maximum(1.0 - 1.0 / (9.0 * m) + z * np.sqrt(1.0 / (9.0 * m)), 0.05)
+    return float(np.sum(w * 30.0 * np.log10(wh)) / np.sum(w))
+
+
 # advanced every STATIC_SHADOW_EVERY ticks with rho^STATIC_SHADOW_EVERY, the same process sampled more coarsely.
 STATIC_SHADOW_EVERY = 10
 
@@ -323,6 +351,8 @@ class LinkSimulator:
             raise ValueError(f"traffic mix has {len(traffic)} rows for {len(links)} links")
         self.traffic = traffic
         self.params = params or SimParams()
+        self._fading_mean_db = np.array([fading_mean_db(self.params.fading_m_nlos),
+                                         fading_mean_db(self.params.fading_m_los)])
         self.moving = moving_mask(links)
         self.moving_rows = np.flatnonzero(self.moving)
         self.static_rows = np.flatnonzero(~self.moving)
@@ -718,6 +748,32 @@ class LinkSimulator:
             noise_mw, ext_mw, los_all.reshape(-1).take(served),
         )
 
+    def _reports(self, state: SimState, switch, available, fading_db, los_index, rsrp, rsrq, sinr):
+        """The phone's reported RSRP / RSRQ / SINR (SimParams: report_filter_k, rsrp_meas_fading). Links
+        without service report their instantaneous values and restart the filters when service returns."""
+        params = self.params
+        rep = state.report
+        if rep is None or rep.shape != (3, len(rsrp)):
+            rep = state.report = np.full((3, len(rsrp)), np.nan)
+        residual = fading_db - np.take(self._fading_mean_db, los_index)  # zero-mean fast fading, dB
+        meas_rsrp = params.rsrp_meas_fading * residual
+        meas_rsrp += rsrp
+        meas_rsrq = rsrq
+        if params.rsrq_offset_db or params.rsrq_meas_fading:
+            meas_rsrq = rsrq + params.rsrq_offset_db
+            meas_rsrq += params.rsrq_meas_fading * residual
+        fresh = switch | np.isnan(rep[0])
+        a = params.report_alpha
+        out = []
+        for j, m in enumerate((meas_rsrp, meas_rsrq, sinr)):
+            r = rep[j]
+            r *= 1.0 - a
+            r += a * m
+            r = np.where(fresh, m, r)
+            rep[j] = np.where(available, r, np.nan)
+            out.append(np.where(available, r, m))
+        return out
+
     def _link_level(self, state, faults, noise, x, y, serving, switch, interruption_ms, load, s_avg, interf,
                     rs_interf, noise_mw, ext_mw, los_serving) -> TickResult:
         """Per-link arithmetic in float64. Terms that depend on the serving cell only (noise, slot, peak rate
@@ -779,6 +835,8 @@ class LinkSimulator:
         retx = (noise.u_harq[None, :] < cumulative[: max(n_tx - 1, 1)]).sum(axis=0).astype(float)
 
         available = (cqi >= 1) & faults.cell_active[serving] & (rsrp >= params.min_rsrp_dbm)
+        rep_rsrp, rep_rsrq, rep_sinr = self._reports(state, switch, available, fading_db, los_index, rsrp, rsrq,
+                                                     sinr)
         own_users = np.bincount(serving[available], minlength=n_c).astype(float)
         if not params.share_with_own_links:
             own_users = np.ones(n_c)  # only this UE and the background users share the cell
@@ -823,9 +881,9 @@ class LinkSimulator:
             latency = latency + tr.queue_ms
             loss = np.minimum(loss + tr.queue_loss, 1.0)
         return TickResult(
-            rsrp=rsrp,
-            rsrq=rsrq,
-            sinr=sinr,
+            rsrp=rep_rsrp,
+            rsrq=rep_rsrq,
+            sinr=rep_sinr,
             data_sinr=data_sinr,
             cqi=np.where(available, cqi, 0),
             bler=b1,

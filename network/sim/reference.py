@@ -20,7 +20,7 @@ from .constants import (
     SPEED_OF_LIGHT,
     THERMAL_NOISE_DBM_PER_HZ,
 )
-from .engine import NO_SIGNAL_DBM, RAIN_K_ALPHA, RS_FRACTION, STATIC_SHADOW_EVERY, TickResult
+from .engine import NO_SIGNAL_DBM, RAIN_K_ALPHA, RS_FRACTION, STATIC_SHADOW_EVERY, TickResult, fading_mean_db
 from .phy import _BLER_OFFSET_DB, BLER_SLOPE_PER_DB
 from .traffic import step_scalar as traffic_step_scalar
 
@@ -131,6 +131,10 @@ def tick_loop(cells, links, state, faults, noise, params, traffic=None) -> TickR
         new_load.append(min(max(value, 0.0), 1.0))
     load = [min(max(new_load[c] + faults.cell_extra_load[c], 0.0), 1.0) for c in range(n_c)]
 
+    if state.report is None or len(state.report[0]) != n_l:
+        state.report = [[math.nan] * n_l for _ in range(3)]
+    a_rep = params.report_alpha
+    fading_mean = {m: fading_mean_db(m) for m in (params.fading_m_los, params.fading_m_nlos)}
     moving_index = static_index = 0
     for i in range(n_l):
         moving = links.route_radius[i] > 0 and links.speed_mps[i] > 0
@@ -219,6 +223,17 @@ def tick_loop(cells, links, state, faults, noise, params, traffic=None) -> TickR
                 retx += 1
         available = cqi >= 1 and bool(faults.cell_active[serving]) and rsrp >= params.min_rsrp_dbm
         pending.append((i, serving, cqi, data_est, b1, residual, retx, available, interruption))
+        # The phone's reports: layer-3 filtered, restarted on a cell change or after a gap in service.
+        residual = 10 * math.log10(fading) - fading_mean[m]
+        measured = (rsrp + params.rsrp_meas_fading * residual,
+                    rsrq + params.rsrq_offset_db + params.rsrq_meas_fading * residual, sinr)
+        reported = []
+        for j, value in enumerate(measured):
+            previous = state.report[j][i]
+            r = value if (switch or previous != previous) else (1 - a_rep) * previous + a_rep * value
+            state.report[j][i] = r if available else math.nan
+            reported.append(r if available else value)
+        rsrp, rsrq, sinr = reported
         for key, value in (("rsrp", rsrp), ("rsrq", rsrq), ("sinr", sinr), ("data_sinr", data_sinr), ("bler", b1),
                            ("x", x), ("y", y)):
             out[key][i] = value
@@ -285,6 +300,7 @@ def state_as_lists(state):
         load=[float(v) for v in state.load],
         penetration_db=[float(v) for v in state.penetration_db],
         indoor_depth_m=[float(v) for v in state.indoor_depth_m],
+        report=None if state.report is None else [[float(v) for v in row] for row in state.report],
         traffic=None if state.traffic is None else [
             {"buffer_s": float(b), "level": int(lv), "est_mbps": float(e), "on": bool(o), "pos_burst": bool(pb)}
             for b, lv, e, o, pb in zip(state.traffic.buffer_s, state.traffic.level, state.traffic.est_mbps,

@@ -112,3 +112,53 @@ def test_netflix_held_out_is_simulated_with_the_player_not_as_a_download(tmp_pat
         assert holdout[scenario]["throughput_dl"]["ks"] <= 0.2, scenario
         assert holdout[scenario]["throughput_dl"]["sim"]["50"] < 0.5  # idle most seconds, like the real player
     assert holdout["driving_netflix"]["cqi"]["ks"] <= 0.2
+
+
+@pytest.mark.quick
+def test_simulated_values_are_compared_at_the_phones_resolution():
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    from network.sim import fitting
+
+    rng = np.random.default_rng(4)
+    real = np.round(rng.normal(-100.0, 1.0, 5000))  # G-NetTrack logs whole dB
+    sim = rng.normal(-100.0, 1.0, 5000)  # the same spot, simulated
+    assert ks_2samp(real, sim).statistic > 0.1  # the rounding steps alone
+    assert fitting.ks(real, sim) < 0.05
+    throughput = rng.exponential(20.0, 500)  # not whole numbers: left as they are
+    assert fitting.ks(throughput, throughput + 0.4) == ks_2samp(throughput, throughput + 0.4).statistic
+
+
+@pytest.mark.quick
+def test_held_out_static_sites_are_conditioned_on_their_first_seconds_and_judged_on_the_rest(tmp_path):
+    out = tmp_path / "fit.json"
+    call_command("calibrate_network", "--fit", str(APPS / "Download"), "--holdout", str(APPS / "Netflix"), *SMALL,
+                 "--json", str(out), verbosity=0)
+    report = json.loads(out.read_text())
+    static = report["holdout"]["static_netflix"]
+    cond = static["conditioned"]
+    assert len(cond["sites"]) == 2  # both static Netflix traces
+    for site in cond["sites"]:
+        assert site["fit_seconds"] == int(0.3 * (site["fit_seconds"] + site["test_seconds"]))
+        assert site["distance_m"] > 0
+    for kpi in ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl"):
+        assert 0.0 <= cond[kpi]["ks"] <= 1.0 and cond[kpi]["n_real"] > 0
+        assert 0.0 <= static["real_floor"][kpi] <= 1.0
+    assert "conditioned" not in report["holdout"]["driving_netflix"]  # driving routes keep the population model
+    assert "conditioned_missed" in report["goal"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATASET.exists(), reason=f"dataset not present at {DATASET}")
+def test_fitted_on_netflix_the_download_traces_are_within_the_goal(tmp_path):
+    """Fitted on the Netflix traces only: held-out driving Download within KS 0.2 on every KPI, and the static
+    Download sites, each conditioned on its first 30 % of seconds, within 0.2 on the rest of their seconds."""
+    out = tmp_path / "fit.json"
+    root = DATASET / "5G-production-dataset"
+    call_command("calibrate_network", "--fit", str(root / "Netflix"), "--holdout", str(root / "Download"),
+                 "--json", str(out), verbosity=0)
+    holdout = json.loads(out.read_text())["holdout"]
+    for kpi in ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl"):
+        assert holdout["driving_download"][kpi]["ks"] <= 0.2, kpi
+        assert holdout["static_download"]["conditioned"][kpi]["ks"] <= 0.2, kpi

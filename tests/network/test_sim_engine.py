@@ -219,3 +219,72 @@ def test_a_state_advanced_by_another_process_is_not_mixed_with_a_stale_cache():
     got = a.tick(back_to_a, faults)
     np.testing.assert_array_equal(got.rsrp, expected.rsrp)
     np.testing.assert_array_equal(got.throughput_mbps, expected.throughput_mbps)
+
+
+def test_reported_kpis_are_layer3_filtered_and_restart_on_a_cell_change():
+    """What the phone reports is TS 38.331's filter F = (1 - a) F + a M over the measured values; a handover
+    or a gap in service starts the filter again from the new measurement."""
+    cells, links = small_topology(60)
+    params = SimParams(rsrp_meas_fading=0.0)
+    sim = LinkSimulator(cells, links, seed=5, params=params)
+    state = sim.initial_state()
+    faults = Faults.none(len(cells), len(links))
+    a = params.report_alpha
+    prev, kept, restarted = None, 0, 0
+    for t in range(25):
+        if t == 12:
+            faults.cell_active[0] = False  # forces re-establishments on another cell
+        r = sim.tick(state, faults)
+        measured = r.data_sinr - cells.data_gain_db[r.serving]  # instantaneous SINR (data SINR below its cap)
+        below_cap = r.data_sinr < params.max_data_sinr_db
+        if prev is not None:
+            keep = r.available & prev.available & ~r.handover & below_cap
+            np.testing.assert_allclose(r.sinr[keep], ((1 - a) * prev.sinr + a * measured)[keep], atol=1e-6)
+            fresh = r.available & (r.handover | ~prev.available) & below_cap
+            np.testing.assert_allclose(r.sinr[fresh], measured[fresh], atol=1e-6)
+            kept, restarted = kept + keep.sum(), restarted + fresh.sum()
+        prev = r
+    assert kept > 500 and restarted > 0
+
+
+def test_reported_rsrp_keeps_a_zero_mean_share_of_the_fading():
+    from network.sim.engine import fading_mean_db
+
+    z = np.random.default_rng(0).standard_normal(400_000)
+    for m in (1.5, 4.0):
+        wh = np.maximum(1 - 1 / (9 * m) + z * np.sqrt(1 / (9 * m)), 0.05)
+        assert abs(fading_mean_db(m) - float(np.mean(30 * np.log10(wh)))) < 0.02
+    cells, links = small_topology(40)
+    static = np.flatnonzero(links.route_radius == 0)
+    spread = {}
+    for share in (0.0, 0.5):
+        sim = LinkSimulator(cells, links, seed=9, params=SimParams(rsrp_meas_fading=share, shadow_time_corr_s=1e12))
+        state = sim.initial_state()
+        faults = Faults.none(len(cells), len(links))
+        rows = np.array([sim.tick(state, faults).rsrp[static] for _ in range(40)])
+        spread[share] = float(np.median(rows[5:].std(axis=0)))
+        level = float(np.median(rows[5:].mean(axis=0)))
+        spread[f"level{share}"] = level
+    assert spread[0.0] < 1e-3 < 0.3 < spread[0.5]  # a fixed spot's RSRP moves only with the measurement share
+    assert abs(spread["level0.5"] - spread["level0.0"]) < 0.5  # ... and keeps its level
+
+
+def test_a_state_saved_before_reports_loads_and_starts_its_filters():
+    from network.sim.engine import SimState
+
+    cells, links = small_topology(20)
+    sim = LinkSimulator(cells, links, seed=2)
+    state = sim.initial_state()
+    faults = Faults.none(len(cells), len(links))
+    for _ in range(3):
+        sim.tick(state, faults)
+    arrays = state.to_arrays()
+    assert arrays["report"].shape == (3, len(links))
+    del arrays["report"]  # a snapshot written before this field existed
+    old = SimState.from_arrays(arrays)
+    assert old.report is None
+    r = LinkSimulator(cells, links, seed=2, params=SimParams(rsrp_meas_fading=0.0)).tick(old, faults)
+    measured = r.data_sinr - cells.data_gain_db[r.serving]
+    ok = r.available & (r.data_sinr < 40.0)
+    np.testing.assert_allclose(r.sinr[ok], measured[ok], atol=1e-6)  # first report = the measurement
+    assert old.report.shape == (3, len(links))
