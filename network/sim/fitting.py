@@ -192,18 +192,20 @@ def fit_mobility(base: CalibrationConfig, scenarios: list[RealScenario], *, link
     # How a phone's RSRP moves from second to second (1 s changes) and, at a fixed spot, within ten minutes
     # (deviations from the window's median): the measurement's share of fast fading, and for static sites how
     # fast their surroundings change.
+    # Sizes scale with the fitting runs' (defaults: 60 links x 600 s, ten-minute windows).
+    t_links, t_ticks = min(TEMPORAL_LINKS, links), min(TEMPORAL_WINDOW_S, 5 * ticks)
     real_series = [x["rsrp"] for s in scenarios for x in s.series]
-    real_diff, real_dev = one_second_changes(real_series), window_deviations(real_series, TEMPORAL_WINDOW_S)
+    real_diff, real_dev = one_second_changes(real_series), window_deviations(real_series, t_ticks)
     if len(real_diff) > 50:
         scored = []
         for tau in (TAU_GRID_S if mobility == "static" else (fit.shadow_time_corr_s,)):
             for share in MEAS_FADING_GRID:
                 f = replace(fit, shadow_time_corr_s=tau, rsrp_meas_fading=share)
-                sim = run(f, n_links=TEMPORAL_LINKS, n_ticks=TEMPORAL_WINDOW_S)
+                sim = run(f, n_links=t_links, n_ticks=t_ticks)
                 columns = [like_real(real["rsrp"], sim["rsrp"][:, j]) for j in range(sim["rsrp"].shape[1])]
                 score = ks(real_diff, one_second_changes(columns)) or 1.0
                 if mobility == "static" and len(real_dev):
-                    score += ks(real_dev, window_deviations(columns, TEMPORAL_WINDOW_S)) or 1.0
+                    score += ks(real_dev, window_deviations(columns, t_ticks)) or 1.0
                 scored.append((score, tau, share))
         _, tau, share = min(scored)
         fit = replace(fit, shadow_time_corr_s=tau, rsrp_meas_fading=share)
@@ -378,8 +380,10 @@ def fit_and_holdout(base: CalibrationConfig, fit_scenarios: dict[str, RealScenar
         if real.mobility == "static":
             result["real_floor"] = real_floor(fit_scenarios, real)
             if conditioned and "static" in fits:
-                result["conditioned"] = conditioned_holdout(base, fits["static"], real, seed=seed + 31,
-                                                            on_step=on_step)
+                result["conditioned"] = conditioned_holdout(
+                    base, fits["static"], real, seed=seed + 31, on_step=on_step,
+                    replicas=min(40, fit_links), fit_ticks=min(180, int(1.5 * fit_ticks)),
+                    max_ticks=min(3600, 30 * fit_ticks))
         report["holdout"][name] = result
         if on_step:
             on_step()
@@ -409,7 +413,8 @@ def _part(real: RealScenario, series: dict[str, np.ndarray], lo: float, hi: floa
 
 
 def conditioned_holdout(base: CalibrationConfig, population: RadioFit, real: RealScenario, *, seed: int,
-                        share: float = CONDITION_SHARE, on_step=None) -> dict:
+                        share: float = CONDITION_SHARE, on_step=None, replicas: int = 40, fit_ticks: int = 180,
+                        max_ticks: int = 3600) -> dict:
     """Per-site conditioning judged on time it was not fitted to: every held-out static trace (one indoor spot)
     conditions its site (distance, location loss, load, gain, background users; fit_site) on its first `share` of
     seconds, starting from the population fitted on the fit traces; the conditioned site is then simulated
@@ -418,30 +423,37 @@ def conditioned_holdout(base: CalibrationConfig, population: RadioFit, real: Rea
     rng = np.random.default_rng(seed)
     real_rest = {k: [] for k in KPIS}
     sim_rest = {k: [] for k in KPIS}
+    replay = {k: [] for k in KPIS}  # the peer: the first seconds replayed as the forecast of the rest
+    rng_replay = np.random.default_rng([seed, 1])
     sites = []
     for i, series in enumerate(real.series):
         first, rest = _part(real, series, 0.0, share), _part(real, series, share, 1.0)
         if min(len(first.values["rsrp"]), len(rest.values["rsrp"])) < 20:
             continue
-        site, fitted = fit_site(base, population, first, seed=seed + i, on_step=on_step)
+        site, fitted = fit_site(base, population, first, seed=seed + i, on_step=on_step, replicas=replicas,
+                                ticks=fit_ticks)
         radio = RadioFit(**fitted["radio"])
         # As long as the seconds it is judged on (up to an hour): a spot's level wanders with time.
         sim = simulate_site(base, radio, distance_m=site.distance_m, offset_db=site.offset_db,
-                            model=traffic_models.app_model(real.application), replicas=12,
-                            ticks=int(min(len(rest.series[0]["rsrp"]), 3600)), seed=seed + 1000 + i)
+                            bearing_deg=site.bearing_deg, model=traffic_models.app_model(real.application),
+                            replicas=min(12, replicas), ticks=int(min(len(rest.series[0]["rsrp"]), max_ticks)),
+                            seed=seed + 1000 + i)
         for k in KPIS:
             r, x = rest.values[k], _pooled(sim, k)
             if len(r) == 0 or len(x) == 0:
                 continue
             real_rest[k].append(r)
             sim_rest[k].append(rng.choice(x, len(r)))
+            if len(first.values[k]):
+                replay[k].append(rng_replay.choice(first.values[k], len(r)))
         sites.append({"trace": i, "fit_seconds": int(len(first.values["rsrp"])),
                       "test_seconds": int(len(rest.values["rsrp"])), **asdict(site)})
     out = {"condition_share": share, "sites": sites}
     for k in KPIS:
         r = np.concatenate(real_rest[k]) if real_rest[k] else np.zeros(0)
         x = np.concatenate(sim_rest[k]) if sim_rest[k] else np.zeros(0)
-        out[k] = {"ks": ks(r, x), "n_real": int(len(r))}
+        y = np.concatenate(replay[k]) if replay[k] else np.zeros(0)
+        out[k] = {"ks": ks(r, x), "n_real": int(len(r)), "replay_ks": ks(r, y)}
     return out
 
 
@@ -463,7 +475,7 @@ def mobility_steps(mobility: str, n_scenarios: int) -> int:
 
 def site_steps() -> int:
     """Simulation runs fit_site makes (for progress bars)."""
-    return (3 * len(DISTANCE_GRID_M) + len(LOAD_GRID) * len(LOAD_SIGMA_GRID) + len(RSRQ_FADING_GRID)
+    return (3 * len(DISTANCE_GRID_M) * len(BEARING_GRID_DEG) + len(LOAD_GRID) * len(LOAD_SIGMA_GRID) + len(RSRQ_FADING_GRID)
             + len(GAIN_GRID) + len(USERS_GRID))
 
 
@@ -475,9 +487,11 @@ def goal_misses(holdout: dict) -> list[str]:
 
 # -- per-site conditioning --------------------------------------------------------------------------------
 DISTANCE_GRID_M = (40.0, 80.0, 150.0, 250.0, 400.0)
+BEARING_GRID_DEG = (0.0, 30.0, 55.0)  # off the sector's boresight (its edge is at 60)
 
 
 def simulate_site(base: CalibrationConfig, fit: RadioFit, *, distance_m: float, offset_db: float, model: str,
+                  bearing_deg: float = 0.0,
                   replicas: int = 40, ticks: int = 180, seed: int = 5) -> dict[str, np.ndarray]:
     """One static indoor site at `distance_m` on the boresight of the centre site's first sector, with a fixed
     location loss `offset_db` (its shadowing + building loss), simulated as `replicas` independent phones at the
@@ -485,7 +499,7 @@ def simulate_site(base: CalibrationConfig, fit: RadioFit, *, distance_m: float, 
     cfg = _config(base, fit, links=replicas, ticks=ticks, seed=seed, speeds=())
     cells = calibration_cells(cfg)
     links = calibration_links(cfg, "static")
-    angle = math.radians(30.0)  # sector 0 boresight (calibration_cells)
+    angle = math.radians(30.0 + bearing_deg)  # sector 0 boresight is 30 degrees (calibration_cells)
     links = replace(links, center_x=np.full(replicas, distance_m * math.cos(angle)),
                     center_y=np.full(replicas, distance_m * math.sin(angle)), height=np.full(replicas, 1.5))
     sim = LinkSimulator(cells, links, seed=seed, params=sim_params(cfg, fit),
@@ -517,26 +531,28 @@ class SiteFit:
     offset_db: float
     base_load: float
     background_users: float
+    bearing_deg: float = 0.0
 
 
 def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, *, replicas: int = 40,
              ticks: int = 180, seed: int = 5, on_step=None) -> tuple[SiteFit, dict]:
-    """Condition one static site on its trace: distance (SINR/RSRQ shape), location loss (RSRP level, closed
+    """Condition one static site on its trace: position in the cell (distance, bearing off the boresight: SINR,
+    RSRQ shape), location loss (RSRP level, closed
     form), load (RSRQ/SINR), data-channel gain (CQI) and background users (throughput with the app's traffic
     model). Returns the fit and
     the evaluation of the conditioned site against the trace."""
     model = traffic_models.app_model(real.application)
 
-    def run(f: RadioFit, d: float, off: float, m: str = "bulk"):
+    def run(f: RadioFit, d: float, off: float, m: str = "bulk", b: float | None = None):
         if on_step:
             on_step()
         return simulate_site(base, f, distance_m=d, offset_db=off, model=m, replicas=replicas, ticks=ticks,
-                             seed=seed)
+                             seed=seed, bearing_deg=bearing if b is None else b)
 
-    def level(f: RadioFit, d: float) -> float:
+    def level(f: RadioFit, d: float, b: float) -> float:
         off = 0.0
         for _ in range(2):
-            s = _pooled(run(f, d, off), "rsrp")
+            s = _pooled(run(f, d, off, b=b), "rsrp")
             if len(s) == 0:
                 return off - 20.0
             off += float(np.median(s) - np.median(real.values["rsrp"]))
@@ -544,11 +560,15 @@ def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, 
 
     fit = replace(population, extra_sigma_db=0.0)
     scored = []
-    for d in DISTANCE_GRID_M:
-        off = level(fit, d)
-        sim = run(fit, d, off)
-        scored.append((sum(ks(real.values[k], _pooled(sim, k)) or 1.0 for k in ("rsrq", "sinr", "cqi")), d, off))
-    _, distance, offset = min(scored)
+    for b in BEARING_GRID_DEG:  # where in the cell: SINR's level and shape, RSRQ's shape (its level has an offset)
+        for d in DISTANCE_GRID_M:
+            off = level(fit, d, b)
+            sim = run(fit, d, off, b=b)
+            s_rsrq = _pooled(sim, "rsrq")
+            shift = float(np.median(real.values["rsrq"]) - np.median(s_rsrq)) if len(s_rsrq) else 0.0
+            score = (ks(real.values["sinr"], _pooled(sim, "sinr")) or 1.0) + (ks(real.values["rsrq"], s_rsrq + shift) or 1.0)
+            scored.append((score, d, off, b))
+    _, distance, offset, bearing = min(scored)
     fit = best_load(fit, real.values, lambda f: run(f, distance, offset))
     scored = []
     for gain in GAIN_GRID:
@@ -562,6 +582,6 @@ def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, 
             scored.append((ks(real.values["throughput_dl"], _pooled(sim, "throughput_dl")) or 1.0, users))
         fit = replace(fit, background_users=min(scored)[1])
     final = simulate_site(base, fit, distance_m=distance, offset_db=offset, model=model, replicas=replicas,
-                          ticks=ticks, seed=seed + 1000)
-    site = SiteFit(distance, offset, fit.base_load, fit.background_users)
+                          ticks=ticks, seed=seed + 1000, bearing_deg=bearing)
+    site = SiteFit(distance, offset, fit.base_load, fit.background_users, bearing)
     return site, {"site": asdict(site), "radio": asdict(fit), "traffic_model": model, **evaluate(real, final)}

@@ -144,6 +144,7 @@ def test_held_out_static_sites_are_conditioned_on_their_first_seconds_and_judged
         assert site["distance_m"] > 0
     for kpi in ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl"):
         assert 0.0 <= cond[kpi]["ks"] <= 1.0 and cond[kpi]["n_real"] > 0
+        assert 0.0 <= cond[kpi]["replay_ks"] <= 1.0  # the peer: the first seconds replayed
         assert 0.0 <= static["real_floor"][kpi] <= 1.0
     assert "conditioned" not in report["holdout"]["driving_netflix"]  # driving routes keep the population model
     assert "conditioned_missed" in report["goal"]

@@ -201,15 +201,18 @@ class Command(BaseCommand):
         if static:
             self.stdout.write("")
             self.stdout.write(f"Static sites: each held-out trace (one indoor spot) conditions its site on its first "
-                              f"{fitting.CONDITION_SHARE:.0%} of seconds and is judged on the rest; 'real vs real' is the KS "
+                              f"{fitting.CONDITION_SHARE:.0%} of seconds and is judged on the rest; 'replay': those first "
+                              "seconds replayed as the forecast of the rest (the peer); 'real vs real' is the KS "
                               "between the held-out and the fit traces of the same mobility (a population model fitted "
                               "to the fit spots cannot be closer to the held-out spots than this, less its own error)")
             self.stdout.write(f"{'scenario':<24}{'':<12}" + "".join(f"{k:>14}" for k in fitting.KPIS))
             for name, r in static.items():
-                for label, part in (("conditioned", r.get("conditioned") or {}), ("real vs real", r.get("real_floor") or {})):
-                    cells = "".join(
-                        f"{v:>14.3f}" if (v := (part.get(k, {}).get("ks") if label == "conditioned" else part.get(k)))
-                        is not None else f"{'-':>14}" for k in fitting.KPIS)
+                cond = r.get("conditioned") or {}
+                rows = (("conditioned", {k: cond.get(k, {}).get("ks") for k in fitting.KPIS}),
+                        ("replay", {k: cond.get(k, {}).get("replay_ks") for k in fitting.KPIS}),
+                        ("real vs real", r.get("real_floor") or {}))
+                for label, part in rows:
+                    cells = "".join(f"{v:>14.3f}" if (v := part.get(k)) is not None else f"{'-':>14}" for k in fitting.KPIS)
                     self.stdout.write(f"{name:<24}{label:<12}{cells}")
 
     def _goal(self, report: dict) -> None:
