@@ -679,9 +679,11 @@ class LlamaCppLanguageModel(LanguageModel):
 
     @staticmethod
     def _common_prefix(prompts: Sequence[Sequence[int]]) -> int:
-        """Tokens every prompt starts with, leaving each at least its last token to decode (for its logits)."""
+        """Tokens every prompt starts with, leaving each at least its last two tokens to decode: the last for its
+        logits, and two because a sequence with a single query in a ubatch is rounded differently by ggml's CPU
+        kernels than one with several (logits ~1e-5 apart), which could change a greedy answer."""
         first = prompts[0]
-        n = min(len(p) for p in prompts) - 1
+        n = min(len(p) for p in prompts) - 2
         for p in prompts[1:]:
             k = 0
             while k < n and p[k] == first[k]:
@@ -736,23 +738,26 @@ class LlamaCppLanguageModel(LanguageModel):
                     break
                 if stop():
                     raise LMStopped("stopped while decoding a batch")
-                # decoding sequences first (one token each), then prompt chunks in the room left
-                order = sorted(active, key=lambda i: len(slots[i].pending) > 1)
+                # room: decoding sequences first (one token each), then prompt chunks in the room left. Tokens go
+                # into the batch in slot (seq id) order: with a non-unified cache llama.cpp cuts a batch into
+                # ubatches of consecutive seq ids, so out of order it made more, smaller ubatches
+                room, takes = BATCH_TOKENS, {}
+                for slot in sorted(active, key=lambda i: len(slots[i].pending) > 1):
+                    takes[slot] = min(room, PROMPT_CHUNK, len(slots[slot].pending))
+                    room -= takes[slot]
                 batch.n_tokens = 0
-                for slot in order:
-                    seq = slots[slot]
-                    room = BATCH_TOKENS - batch.n_tokens
-                    if room <= 0:
+                for slot in active:
+                    seq, take = slots[slot], takes[slot]
+                    if take <= 0:
                         seq.batch_pos = -1
                         continue
-                    take = min(room, PROMPT_CHUNK)
                     chunk = seq.pending[:take]
                     del seq.pending[:take]
                     self._append(batch, chunk, seq.n_past, slot, logits_last=not seq.pending)
                     seq.n_past += len(chunk)
                     seq.batch_pos = batch.n_tokens - 1 if not seq.pending else -1
                 self._decode(ctx, batch)
-                for slot in order:
+                for slot in active:
                     seq = slots[slot]
                     if seq is None or seq.batch_pos < 0:
                         continue

@@ -119,10 +119,10 @@ def _batch(model, convs, share: bool, monkeypatch, **kw):
 
 def test_common_prefix_leaves_every_prompt_a_token():
     cp = llm.LlamaCppLanguageModel._common_prefix
-    assert cp([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 9]]) == 2
-    assert cp([[1, 2, 3], [1, 2, 3]]) == 2  # a prompt shared whole: its last token is still decoded (logits)
-    assert cp([[1, 2, 3], [1, 2, 3, 4, 5]]) == 2
-    assert cp([[7, 1], [8, 1]]) == 0
+    assert cp([[1, 2, 3, 4, 6], [1, 2, 3, 5, 6], [1, 2, 9, 9]]) == 2
+    assert cp([[1, 2, 3, 4], [1, 2, 3, 4]]) == 2  # a prompt shared whole: its last two tokens are still decoded
+    assert cp([[1, 2, 3, 4], [1, 2, 3, 4, 5, 6]]) == 2
+    assert cp([[7, 1], [8, 1]]) == 0 and cp([[1], [1]]) == 0
 
 
 def test_shared_prefix_gives_the_same_answers(model, monkeypatch):
@@ -144,7 +144,7 @@ def test_shared_prefix_gives_the_same_answers(model, monkeypatch):
         _batch(model, COPY[:3], False, monkeypatch, **sampled)[0]
 
     whole_on, n_whole = _batch(model, [COPY[1]] * 3, True, monkeypatch, max_tokens=32, temperature=0.9, seed=3)
-    assert n_whole == len(model.tokenize_prompt(COPY[1])) - 1
+    assert n_whole == len(model.tokenize_prompt(COPY[1])) - 2
     assert whole_on == _batch(model, [COPY[1]] * 3, False, monkeypatch, max_tokens=32, temperature=0.9, seed=3)[0]
 
     # nothing worth sharing: SHIRT has a system turn, the others do not
