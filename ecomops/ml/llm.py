@@ -14,7 +14,10 @@ Two llama.cpp contexts share one set of weights:
 * the *batch* context serves :meth:`LanguageModel.chat_batch`: up to ``ECOMOPS_LLM_PARALLEL`` sequences are
   decoded together in one ``llama_batch`` (one ``seq_id`` and one KV cache stream per sequence, one sampler
   chain per sequence). When a sequence ends its slot is refilled with the next conversation (continuous
-  batching), so the batch stays full until the queue runs dry.
+  batching), so the batch stays full until the queue runs dry. The longest token prefix the prompts of a call
+  share (system prompt, few-shot turns, the whole prompt for best-of-N candidates) is decoded once, into a spare
+  sequence that never generates, and its KV cells are copied to each sequence as it starts
+  (``llama_memory_seq_cp``); a sequence then decodes only its own suffix (``ECOMOPS_LLM_SHARE_PREFIX=0``: off).
 
 For the base model the two contexts read different files. One token at a time (streaming) is fastest on the
 shipped Q4_1 weights; many tokens at once (a batch step) are matrix-matrix products, which llama.cpp's CPU
@@ -58,6 +61,13 @@ STREAM_CTX = 2048  # tokens of the one-sequence context (prompt + answer)
 BATCH_TOKENS = 512  # tokens per llama_decode call (prompt chunks and one token per decoding sequence)
 MAX_KV_CELLS = 16384  # cap on the batch context's KV cache (n_parallel x per-sequence context), ~380 MB in f16
 STOP_POLL_S = 0.25  # should_stop() is asked at most this often (a DB-backed check stays cheap)
+LLAMA_MAX_SEQ = 256  # llama.cpp's cap on n_seq_max (src/llama-cparams.h)
+# Prompt tokens of one sequence per llama_decode in a batch. ggml's CPU flash attention takes another kernel (tiled,
+# other rounding) once a sequence has 64 queries in one ubatch (GGML_FA_TILE_Q), so a prompt decoded whole and the
+# same prompt decoded in two parts (a shared prefix, then its suffix) gave logits 0.2-0.3 apart; below 64 each
+# query row is computed the same way however the prompt is cut, and greedy answers do not depend on the cut.
+PROMPT_CHUNK = 63
+SHARE_MIN_TOKENS = 8  # a shorter common prefix is decoded by every sequence (a copy moves a whole KV stream)
 
 
 class LMUnavailable(RuntimeError):
@@ -119,6 +129,12 @@ def default_prefill_threads() -> int:
     ECOMOPS_LLM_PREFILL_THREADS, else 2 where the machine has two CPUs or more (a prompt is one short burst of
     matrix-matrix work: the time to first token), else 1. Decoding stays on ECOMOPS_LLM_STREAM_THREADS."""
     return _env_int("ECOMOPS_LLM_PREFILL_THREADS", max(default_stream_threads(), min(2, os.cpu_count() or 1)))
+
+
+def share_prefix() -> bool:
+    """Whether chat_batch decodes the prompts' common token prefix once and copies its KV cells to every
+    sequence: ECOMOPS_LLM_SHARE_PREFIX, default on; 0/false/no/off turns it off (same completions, slower)."""
+    return os.environ.get("ECOMOPS_LLM_SHARE_PREFIX", "").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def model_dir() -> Path:
@@ -482,6 +498,8 @@ class LlamaCppLanguageModel(LanguageModel):
         self._batch_lock = threading.Lock()
         self._batch_ctx: Any = None
         self._batch_shape = (0, 0)  # (n_parallel, per-sequence context) of the batch context
+        self._prefix_seq: int | None = None  # the batch context's spare sequence (the shared prefix), if it has one
+        self.last_shared_prefix = 0  # tokens the last chat_batch decoded once for all its sequences (0 = none)
         self._batch: Any = None
 
     # -- tokens and text --
@@ -641,18 +659,37 @@ class LlamaCppLanguageModel(LanguageModel):
         if self._batch_ctx is not None:
             self._batch_ctx.close()
             self._batch_ctx = None
+        # one more KV stream than sequences (beyond MAX_KV_CELLS): the spare one holds the prompts' shared prefix
+        spare = 1 if 1 < n_par < LLAMA_MAX_SEQ else 0
         params = self._lc.llama_context_default_params()
-        params.n_ctx = n_par * seq_ctx
+        params.n_ctx = (n_par + spare) * seq_ctx
         params.n_batch = params.n_ubatch = BATCH_TOKENS
-        params.n_seq_max = n_par
+        params.n_seq_max = n_par + spare
         params.n_threads = params.n_threads_batch = self.n_threads
-        params.kv_unified = False  # one KV stream per sequence: attention never scans the other sequences
+        # one KV stream per sequence: attention never scans the other sequences. A copy between two streams
+        # (llama_memory_seq_cp) then moves the whole stream buffer: only p0 = p1 = -1 is supported there
+        params.kv_unified = False
         params.no_perf = True
         self._batch_ctx = self._internals.LlamaContext(model=self._batch_model, params=params, verbose=False)
         if self._batch is None:
             self._batch = self._internals.LlamaBatch(n_tokens=BATCH_TOKENS, embd=0, n_seq_max=1, verbose=False)
         self._batch_shape = (n_par, seq_ctx)
+        self._prefix_seq = n_par if spare else None
         return self._batch_shape
+
+    @staticmethod
+    def _common_prefix(prompts: Sequence[Sequence[int]]) -> int:
+        """Tokens every prompt starts with, leaving each at least its last two tokens to decode: the last for its
+        logits, and two because a sequence with a single query in a ubatch is rounded differently by ggml's CPU
+        kernels than one with several (logits ~1e-5 apart), which could change a greedy answer."""
+        first = prompts[0]
+        n = min(len(p) for p in prompts) - 2
+        for p in prompts[1:]:
+            k = 0
+            while k < n and p[k] == first[k]:
+                k += 1
+            n = k
+        return max(n, 0)
 
     def _run_batch(self, prompts: list[list[int]], s: _Sampling, stop: _StopPoll) -> list[Completion]:
         lc = self._lc
@@ -663,11 +700,20 @@ class LlamaCppLanguageModel(LanguageModel):
         queue = list(range(len(prompts)))[::-1]
         slots: list[_Seq | None] = [None] * n_par
         results: list[Completion | None] = [None] * len(prompts)
+        src = self._prefix_seq
+        shared = self._common_prefix(prompts) if src is not None and len(prompts) > 1 and share_prefix() else 0
+        if shared < SHARE_MIN_TOKENS:
+            shared = 0
+        self.last_shared_prefix = shared
 
         def start(slot: int) -> None:
             i = queue.pop()
             seed = None if s.seed is None else s.seed + i
-            slots[slot] = _Seq(i, list(prompts[i]), self._sampler(s, seed), _TextTail(s.stop), s.max_tokens)
+            if shared:
+                # the prefix's KV cells, positions 0..shared-1: the buffer copy happens at the next llama_decode
+                lc.llama_memory_seq_cp(ctx.memory, src, slot, -1, -1)
+            slots[slot] = _Seq(i, list(prompts[i][shared:]), self._sampler(s, seed), _TextTail(s.stop), s.max_tokens,
+                               n_past=shared)
 
         def finish(slot: int, reason: str) -> None:
             seq = slots[slot]
@@ -678,6 +724,11 @@ class LlamaCppLanguageModel(LanguageModel):
             slots[slot] = None
 
         try:
+            if shared:  # the common prefix, once, into the spare sequence (no logits: nothing is sampled there)
+                head = prompts[0][:shared]
+                for at in range(0, shared, PROMPT_CHUNK):
+                    self._fill(batch, head[at:at + PROMPT_CHUNK], at, src, logits_last=False)
+                    self._decode(ctx, batch)
             while True:
                 for slot in range(n_par):
                     if slots[slot] is None and queue:
@@ -687,22 +738,26 @@ class LlamaCppLanguageModel(LanguageModel):
                     break
                 if stop():
                     raise LMStopped("stopped while decoding a batch")
-                # decoding sequences first (one token each), then prompt chunks in the room left
-                order = sorted(active, key=lambda i: len(slots[i].pending) > 1)
+                # room: decoding sequences first (one token each), then prompt chunks in the room left. Tokens go
+                # into the batch in slot (seq id) order: with a non-unified cache llama.cpp cuts a batch into
+                # ubatches of consecutive seq ids, so out of order it made more, smaller ubatches
+                room, takes = BATCH_TOKENS, {}
+                for slot in sorted(active, key=lambda i: len(slots[i].pending) > 1):
+                    takes[slot] = min(room, PROMPT_CHUNK, len(slots[slot].pending))
+                    room -= takes[slot]
                 batch.n_tokens = 0
-                for slot in order:
-                    seq = slots[slot]
-                    room = BATCH_TOKENS - batch.n_tokens
-                    if room <= 0:
+                for slot in active:
+                    seq, take = slots[slot], takes[slot]
+                    if take <= 0:
                         seq.batch_pos = -1
                         continue
-                    chunk = seq.pending[:room]
-                    del seq.pending[:room]
+                    chunk = seq.pending[:take]
+                    del seq.pending[:take]
                     self._append(batch, chunk, seq.n_past, slot, logits_last=not seq.pending)
                     seq.n_past += len(chunk)
                     seq.batch_pos = batch.n_tokens - 1 if not seq.pending else -1
                 self._decode(ctx, batch)
-                for slot in order:
+                for slot in active:
                     seq = slots[slot]
                     if seq is None or seq.batch_pos < 0:
                         continue

@@ -99,6 +99,67 @@ def test_continuous_batching_refills_slots(model):
         small.close()
 
 
+COPY_SYSTEM = {"role": "system", "content": "You write product descriptions for an online shop. Use only the facts "
+               "given. Never invent materials, sizes, numbers, certifications, warranties or brand names."}
+COPY_FACTS = ("Product: Aurel Pro Wireless Earbuds\nCategory: Electronics > Audio\nbattery life: 40 h with case\n"
+              "water resistance: IPX4",
+              "Product: Copperline Saucepan 18 cm\nCategory: Home & Kitchen > Cookware\nmaterial: Tri-ply stainless steel",
+              "Product: Rosehip Face Oil\nCategory: Beauty > Skincare\nvolume: 30 ml\nskin type: Dry skin",
+              "Product: Orthopaedic Dog Bed\nCategory: Pet Supplies > Dogs\nfilling: Memory foam\ncover: Washable",
+              "Product: Linen Two-Seater Sofa\nCategory: Furniture > Living Room\nupholstery: Linen blend\nwidth: 160 cm")
+COPY = [[COPY_SYSTEM, {"role": "user", "content": f"Facts:\n{facts}\n\nWrite a clear and factual product description "
+                                                 "of about 50 words using only these facts."}] for facts in COPY_FACTS]
+
+
+def _batch(model, convs, share: bool, monkeypatch, **kw):
+    monkeypatch.setenv("ECOMOPS_LLM_SHARE_PREFIX", "1" if share else "0")
+    out = model.complete_batch(convs, **kw)
+    return [(c.text, c.n_tokens, c.finish_reason) for c in out], model.last_shared_prefix
+
+
+def test_common_prefix_leaves_every_prompt_a_token():
+    cp = llm.LlamaCppLanguageModel._common_prefix
+    assert cp([[1, 2, 3, 4, 6], [1, 2, 3, 5, 6], [1, 2, 9, 9]]) == 2
+    assert cp([[1, 2, 3, 4], [1, 2, 3, 4]]) == 2  # a prompt shared whole: its last two tokens are still decoded
+    assert cp([[1, 2, 3, 4], [1, 2, 3, 4, 5, 6]]) == 2
+    assert cp([[7, 1], [8, 1]]) == 0 and cp([[1], [1]]) == 0
+
+
+def test_shared_prefix_gives_the_same_answers(model, monkeypatch):
+    """The prompts' common prefix (system prompt + "Facts:" turn head) decoded once into the spare sequence and
+    copied to every sequence gives the same completions as every sequence decoding its whole prompt: greedy,
+    sampled with seeds, a prompt shared whole (best of N), and with 2 slots for 7 conversations (sequences that
+    start later get the prefix copied from the spare sequence again)."""
+    convs = COPY + COPY[:2]
+    kw = {"max_tokens": 48, "temperature": 0.0, "repeat_penalty": 1.1}
+    off, n_off = _batch(model, convs, False, monkeypatch, **kw)
+    on, n_on = _batch(model, convs, True, monkeypatch, **kw)
+    assert n_off == 0 and n_on >= llm.SHARE_MIN_TOKENS
+    assert n_on < min(len(model.tokenize_prompt(c)) for c in convs) - 1  # the facts differ: a real suffix
+    assert on == off
+    assert len({t for t, _, _ in on}) == len(COPY) and all(t for t, _, _ in on)
+
+    sampled = {"max_tokens": 32, "temperature": 0.9, "seed": 11}
+    assert _batch(model, COPY[:3], True, monkeypatch, **sampled)[0] == \
+        _batch(model, COPY[:3], False, monkeypatch, **sampled)[0]
+
+    whole_on, n_whole = _batch(model, [COPY[1]] * 3, True, monkeypatch, max_tokens=32, temperature=0.9, seed=3)
+    assert n_whole == len(model.tokenize_prompt(COPY[1])) - 2
+    assert whole_on == _batch(model, [COPY[1]] * 3, False, monkeypatch, max_tokens=32, temperature=0.9, seed=3)[0]
+
+    # nothing worth sharing: SHIRT has a system turn, the others do not
+    assert _batch(model, [SHIRT, BOTTLE, LAMP], True, monkeypatch, max_tokens=4)[1] == 0
+
+    small = llm.LlamaCppLanguageModel(model.model_path, label="two slots", batch_model_path=model.batch_model_path,
+                                      n_parallel=2)
+    try:
+        refill, n_refill = _batch(small, convs, True, monkeypatch, **kw)
+        assert small._batch_shape[0] == 2 and n_refill == n_on
+        assert refill == off
+    finally:
+        small.close()
+
+
 def test_sampled_candidates_differ_and_repeat_with_the_seed(model):
     a = model.chat_batch([SHIRT] * 3, max_tokens=24, temperature=0.9, seed=7)
     b = model.chat_batch([SHIRT] * 3, max_tokens=24, temperature=0.9, seed=7)
