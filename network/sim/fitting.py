@@ -585,3 +585,58 @@ def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, 
                           ticks=ticks, seed=seed + 1000, bearing_deg=bearing)
     site = SiteFit(distance, offset, fit.base_load, fit.background_users, bearing)
     return site, {"site": asdict(site), "radio": asdict(fit), "traffic_model": model, **evaluate(real, final)}
+
+
+# -- what if, for a conditioned site -------------------------------------------------------------------------
+WHAT_IF_KEYS = {  # name -> (where it goes, lowest, highest)
+    "load": ("base_load", 0.0, 1.0),
+    "users": ("background_users", 0.0, 1000.0),
+    "distance_m": ("distance_m", 10.0, 5000.0),
+    "location_loss_db": ("offset_db", -60.0, 60.0),
+    "bearing_deg": ("bearing_deg", -60.0, 60.0),
+}
+
+
+def parse_what_if(items: list[str]) -> dict[str, float]:
+    """"load=0.95" ... -> {"load": 0.95}; ValueError naming the item for an unknown key or a value out of range."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in WHAT_IF_KEYS:
+            raise ValueError(f"--what-if {item!r}: expected KEY=VALUE with KEY one of {', '.join(WHAT_IF_KEYS)}")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"--what-if {item!r}: {raw!r} is not a number") from None
+        _, lo, hi = WHAT_IF_KEYS[key]
+        if not (lo <= value <= hi) or not math.isfinite(value):
+            raise ValueError(f"--what-if {item!r}: {key} must be between {lo:g} and {hi:g}")
+        out[key] = value
+    return out
+
+
+def what_if(base: CalibrationConfig, site: SiteFit, radio: RadioFit, model: str, changes: dict[str, float], *,
+            replicas: int = 40, ticks: int = 180, seed: int = 7) -> dict:
+    """The conditioned site simulated as fitted and with `changes` (WHAT_IF_KEYS), on the same random numbers,
+    so the difference is the change's: percentiles per KPI, side by side, and the outage share."""
+    def run(s: SiteFit, r: RadioFit):
+        return simulate_site(base, r, distance_m=s.distance_m, offset_db=s.offset_db, bearing_deg=s.bearing_deg,
+                             model=model, replicas=replicas, ticks=ticks, seed=seed)
+
+    changed_site, changed_radio = site, radio
+    for key, value in changes.items():
+        field = WHAT_IF_KEYS[key][0]
+        if field in ("distance_m", "offset_db", "bearing_deg"):
+            changed_site = replace(changed_site, **{field: value})
+        else:
+            changed_radio = replace(changed_radio, **{field: value})
+    out = {"changes": dict(changes)}
+    for label, sim in (("fitted", run(site, radio)), ("what_if", run(changed_site, changed_radio))):
+        part = {}
+        for kpi in KPIS:
+            x = _pooled(sim, kpi)
+            part[kpi] = {str(p): float(np.percentile(x, p)) for p in PERCENTILES} if len(x) else None
+        part["outage_share"] = float(sim["outage"].mean())
+        out[label] = part
+    return out

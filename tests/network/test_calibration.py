@@ -163,3 +163,28 @@ def test_fitted_on_netflix_the_download_traces_are_within_the_goal(tmp_path):
     for kpi in ("rsrp", "rsrq", "sinr", "cqi", "throughput_dl"):
         assert holdout["driving_download"][kpi]["ks"] <= 0.2, kpi
         assert holdout["static_download"]["conditioned"][kpi]["ks"] <= 0.2, kpi
+
+
+@pytest.mark.quick
+def test_what_if_for_a_conditioned_site(tmp_path, capsys):
+    """The site fitted to its trace, then simulated with a change on the same random numbers: a location loss of
+    -20 dB weakens RSRP by its difference to the fitted loss (the fixture's spot fits near -31 dB); a full cell lowers the throughput a download gets."""
+    trace = sorted((APPS / "Download" / "Static").glob("*.csv"))[0]
+    out = tmp_path / "site.json"
+    call_command("calibrate_network", "--site-trace", str(trace), "--fit", str(APPS / "Download"),
+                 "--what-if", "location_loss_db=-20", "--what-if", "load=1", "--json", str(out), verbosity=0)
+    report = json.loads(out.read_text())
+    assert report["population_from"] == "the static --fit traces"  # --fit with --site-trace: where it starts
+    w = report["what_if"]
+    assert w["changes"] == {"location_loss_db": -20.0, "load": 1.0}
+    fitted_loss = report["site"]["site"]["offset_db"]
+    drop = w["fitted"]["rsrp"]["50"] - w["what_if"]["rsrp"]["50"]
+    assert abs(drop - (-20.0 - fitted_loss)) < 2.0, (drop, fitted_loss)
+    assert w["what_if"]["throughput_dl"]["50"] < w["fitted"]["throughput_dl"]["50"]
+    assert "What if (location_loss_db=-20, load=1)" in capsys.readouterr().out
+    for bad, message in ((["--what-if", "load=2"], "between 0 and 1"), (["--what-if", "speed=3"], "KEY=VALUE"),
+                         (["--what-if", "load=x"], "not a number")):
+        with pytest.raises(CommandError, match=message):
+            call_command("calibrate_network", "--site-trace", str(trace), *bad, verbosity=0)
+    with pytest.raises(CommandError, match="needs --site-trace"):
+        call_command("calibrate_network", "--loso", str(APPS), "--what-if", "load=0.5", verbosity=0)

@@ -10,7 +10,9 @@ Modes (scenario = mobility_application from each trace's path: .../<App>/<Static
                                  outage run lengths, real vs simulated;
   --loso DIR                     leave-one-scenario-out: every scenario of DIR held out once, fitted on the rest;
   --site-trace FILE              condition one static site on its trace (distance, location loss, load, users)
-                                 and report the KS of the conditioned site against the trace.
+                                 and report the KS of the conditioned site against the trace;
+                                 [--what-if KEY=VALUE ...] then simulates that site with the change (load, users,
+                                 distance_m, location_loss_db, bearing_deg) beside it as fitted.
 All take --json PATH. Malformed files are skipped and named (file and line) on stderr.
 """
 
@@ -38,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--holdout", help="folder of traces to evaluate the fit on")
         parser.add_argument("--loso", help="folder: leave-one-scenario-out over its scenarios")
         parser.add_argument("--site-trace", dest="site_trace", help="one static trace: fit that site's parameters")
+        parser.add_argument("--what-if", dest="what_if", action="append", default=[], metavar="KEY=VALUE",
+                            help="with --site-trace: simulate the fitted site with this change (repeatable; KEY: "
+                                 + ", ".join(fitting.WHAT_IF_KEYS) + ")")
         parser.add_argument("--json", dest="json_path", default=None, help="write the figures as JSON here")
         parser.add_argument("--links", type=int, default=300, help="simulated links per scenario")
         parser.add_argument("--ticks", type=int, default=200, help="simulated seconds per scenario")
@@ -46,11 +51,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2020)
 
     def handle(self, *args, **opts):
-        modes = [m for m in ("traces", "loso", "site_trace") if opts.get(m)] + (["fit"] if opts["fit"] else [])
+        # --site-trace may take --fit (the population it starts from); otherwise --fit is a mode of its own.
+        modes = [m for m in ("traces", "loso", "site_trace") if opts.get(m)] + (
+            ["fit"] if opts["fit"] and not opts.get("site_trace") else [])
         if len(modes) != 1:
             raise CommandError("Give exactly one of --traces DIR, --fit DIR ... --holdout DIR, --loso DIR, --site-trace FILE "
                                "(--site-trace may be combined with --fit to start from a fitted population).")
-        if opts["fit"] and not opts.get("holdout"):
+        if opts["what_if"] and not opts.get("site_trace"):
+            raise CommandError("--what-if needs --site-trace FILE (the site it changes).")
+        try:
+            opts["what_if"] = fitting.parse_what_if(opts["what_if"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if opts["fit"] and not opts.get("site_trace") and not opts.get("holdout"):
             raise CommandError("--fit needs --holdout DIR (the traces the fit is judged on).")
         self.quiet = opts.get("verbosity", 1) == 0
         if opts.get("traces"):
@@ -155,23 +168,44 @@ class Command(BaseCommand):
         if real.mobility != "static":
             raise CommandError(f"{opts['site_trace']} is a {real.mobility} trace: only static sites are conditioned "
                                "(driving routes keep the population model).")
-        population, fitted = fitting.RadioFit(), None
+        # The population the site starts from: fitted on the static --fit traces, else on this trace itself (its
+        # measurement noise and drift are the spot's own either way; fit_site then places and loads the site).
+        pool, source = [real], "the site's own trace"
         if opts["fit"]:
             fit_traces = []
             for d in opts["fit"]:
                 fit_traces += self._load(d)[0]
             fit_groups = {k: v for k, v in fitting.group_traces(fit_traces).items() if v.mobility == "static"}
             if fit_groups:
-                population = fitting.fit_mobility(CalibrationConfig(), list(fit_groups.values()))
-                fitted = population
+                pool, source = list(fit_groups.values()), "the static --fit traces"
+        bar = self._bar(fitting.mobility_steps("static", len(pool)), f"fitting the population on {source}")
+        population = fitted = fitting.fit_mobility(CalibrationConfig(), pool, on_step=lambda: bar.update(1))
+        bar.close()
         bar = self._bar(fitting.site_steps(), "fitting site")
         site, result = fitting.fit_site(CalibrationConfig(), population, real, on_step=lambda: bar.update(1))
         bar.close()
         self.stdout.write(f"Site {opts['site_trace']} ({real.name}): distance {site.distance_m:.0f} m, location loss "
                           f"{site.offset_db:.1f} dB, load {site.base_load:.2f}, background users {site.background_users:g}")
         self._print_holdout({real.name: result}, title="Conditioned site vs its trace")
-        return {"site_trace": opts["site_trace"], "scenario": real.name, "population": fitted.__dict__ if fitted else None,
-                "site": result}
+        report = {"site_trace": opts["site_trace"], "scenario": real.name, "population": fitted.__dict__,
+                  "population_from": source, "site": result}
+        if opts["what_if"]:
+            report["what_if"] = fitting.what_if(CalibrationConfig(), site, fitting.RadioFit(**result["radio"]),
+                                                result["traffic_model"], opts["what_if"])
+            self._print_what_if(report["what_if"])
+        return report
+
+    def _print_what_if(self, w: dict) -> None:
+        change = ", ".join(f"{k}={v:g}" for k, v in w["changes"].items())
+        self.stdout.write("")
+        self.stdout.write(f"What if ({change}): the conditioned site as fitted -> with the change, same random numbers")
+        self.stdout.write(f"{'KPI':<16}" + "".join(f"{'p' + str(p):>18}" for p in fitting.PERCENTILES))
+        for kpi in fitting.KPIS:
+            a, b = w["fitted"][kpi], w["what_if"][kpi]
+            cells = "".join(f"{(f'{a[str(p)]:.1f}' if a else '-') + ' -> ' + (f'{b[str(p)]:.1f}' if b else '-'):>18}"
+                            for p in fitting.PERCENTILES)
+            self.stdout.write(f"{kpi:<16}{cells}")
+        self.stdout.write(f"{'no service':<16}{w['fitted']['outage_share']:>17.1%} -> {w['what_if']['outage_share']:.1%}")
 
     # -- printing ------------------------------------------------------------------------------------
     def _print_holdout(self, holdout: dict, title: str = "Held-out scenarios (fitted on --fit only)") -> None:
