@@ -106,8 +106,9 @@ def test_netflix_held_out_is_simulated_with_the_player_not_as_a_download(tmp_pat
     out = tmp_path / "fit.json"
     root = DATASET / "5G-production-dataset"
     call_command("calibrate_network", "--fit", str(root / "Download"), "--holdout", str(root / "Netflix"),
-                 "--links", "200", "--ticks", "150", "--json", str(out), verbosity=0)
+                 "--links", "200", "--ticks", "150", "--no-conditioned", "--json", str(out), verbosity=0)
     holdout = json.loads(out.read_text())["holdout"]
+    assert "conditioned" not in holdout["static_netflix"] and "real_floor" in holdout["static_netflix"]
     for scenario in ("static_netflix", "driving_netflix"):
         assert holdout[scenario]["throughput_dl"]["ks"] <= 0.2, scenario
         assert holdout[scenario]["throughput_dl"]["sim"]["50"] < 0.5  # idle most seconds, like the real player

@@ -49,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--fit-links", type=int, default=200, help="simulated links per fitting run")
         parser.add_argument("--fit-ticks", type=int, default=120, help="simulated seconds per fitting run")
         parser.add_argument("--seed", type=int, default=2020)
+        parser.add_argument("--no-conditioned", dest="conditioned", action="store_false",
+                            help="skip conditioning the held-out static sites on their first seconds (faster)")
 
     def handle(self, *args, **opts):
         # --site-trace may take --fit (the population it starts from); otherwise --fit is a mode of its own.
@@ -128,13 +130,14 @@ class Command(BaseCommand):
         mobilities = {s.mobility for s in fit_groups.values()}
         total = sum(fitting.mobility_steps(m, sum(1 for s in fit_groups.values() if s.mobility == m))
                     for m in mobilities) + len(hold_groups)
-        if "static" in mobilities:  # every held-out static trace conditions its site on its first seconds
+        if "static" in mobilities and opts["conditioned"]:  # every held-out static trace conditions its site on its first seconds
             total += fitting.site_steps() * sum(len(s.series) for s in hold_groups.values() if s.mobility == "static")
         bar = self._bar(total, desc)
         try:
             report = fitting.fit_and_holdout(CalibrationConfig(), fit_groups, hold_groups, fit_links=opts["fit_links"],
                                              fit_ticks=opts["fit_ticks"], links=opts["links"], ticks=opts["ticks"],
-                                             seed=opts["seed"], on_step=lambda: bar.update(1))
+                                             seed=opts["seed"], on_step=lambda: bar.update(1),
+                                             conditioned=opts["conditioned"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         finally:
