@@ -124,6 +124,15 @@ def simulate_scenario(cfg: CalibrationConfig, scenario: str, on_tick=None) -> di
     return {k: np.concatenate(v).astype(float) for k, v in out.items()}
 
 
+def like_real(real: np.ndarray, sim: np.ndarray) -> np.ndarray:
+    """The simulated values at the resolution the phone logged: G-NetTrack writes RSRP, RSRQ, SINR and CQI
+    as whole numbers, so where every real value is whole the simulated ones are rounded too (otherwise a
+    narrow distribution, one indoor spot's RSRP, differs by the rounding steps alone)."""
+    if len(real) and len(sim) and np.all(real == np.round(real)):
+        return np.round(sim)
+    return sim
+
+
 def compare(real: dict[str, list[float]], simulated: dict[str, np.ndarray]) -> dict[str, dict]:
     """Percentiles side by side and the KS distance for each KPI present in both."""
     result = {}
@@ -133,8 +142,7 @@ def compare(real: dict[str, list[float]], simulated: dict[str, np.ndarray]) -> d
         if len(r) == 0 or len(s) == 0:
             result[kpi] = {"n_real": len(r), "n_sim": len(s), "ks": None}
             continue
-        if np.all(r == np.round(r)):  # the phone logs whole numbers: compare at its resolution
-            s = np.round(s)
+        s = like_real(r, s)
         result[kpi] = {
             "n_real": int(len(r)), "n_sim": int(len(s)),
             "real": {str(p): float(np.percentile(r, p)) for p in PERCENTILES},

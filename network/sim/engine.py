@@ -48,6 +48,11 @@ NO_SIGNAL_DBM = -300.0
 RS_FRACTION = 1.0 / 6.0  # share of REs carrying reference signals, always transmitted (RSSI floor)
 
 
+def filter_alpha(k: int) -> float:
+    """TS 38.331 5.5.3.2: the layer-3 filter's weight of a new measurement, a = 1 / 2^(k/4)."""
+    return 1.0 / 2.0 ** (k / 4.0)
+
+
 @dataclass
 class SimParams:
     tick_s: float = 1.0
@@ -88,11 +93,11 @@ class SimParams:
 
     @property
     def l3_alpha(self) -> float:
-        return 1.0 / 2.0 ** (self.l3_filter_k / 4.0)
+        return filter_alpha(self.l3_filter_k)
 
     @property
     def report_alpha(self) -> float:
-        return 1.0 / 2.0 ** (self.report_filter_k / 4.0)
+        return filter_alpha(self.report_filter_k)
 
     @property
     def ttt_ticks(self) -> int:
@@ -237,7 +242,6 @@ def moving_mask(links: Links) -> np.ndarray:
     return (links.route_radius > 0) & (links.speed_mps > 0)
 
 
-# Static links only decorrelate in time (t_corr = SimParams.shadow_time_corr_s, minutes): their shadowing is
 def fading_mean_db(m: float) -> float:
     """Mean in dB of the engine's Nakagami-m fading draw, 30 log10(max(1 - 1/(9m) + z sqrt(1/(9m)), 0.05)) with z
     standard normal (Gauss-Hermite quadrature), so the RSRP's share of the fading is zero-mean."""
@@ -246,6 +250,7 @@ def fading_mean_db(m: float) -> float:
     return float(np.sum(w * 30.0 * np.log10(wh)) / np.sum(w))
 
 
+# Static links only decorrelate in time (t_corr = SimParams.shadow_time_corr_s, minutes): their shadowing is
 # advanced every STATIC_SHADOW_EVERY ticks with rho^STATIC_SHADOW_EVERY, the same process sampled more coarsely.
 STATIC_SHADOW_EVERY = 10
 
@@ -749,8 +754,9 @@ class LinkSimulator:
         )
 
     def _reports(self, state: SimState, switch, available, fading_db, los_index, rsrp, rsrq, sinr):
-        """The phone's reported RSRP / RSRQ / SINR (SimParams: report_filter_k, rsrp_meas_fading). Links
-        without service report their instantaneous values and restart the filters when service returns."""
+        """The phone's reported RSRP / RSRQ / SINR (SimParams: report_filter_k, rsrp_meas_fading, rsrq_offset_db,
+        rsrq_meas_fading). Links without service report their instantaneous values and restart the filters
+        when service returns."""
         params = self.params
         rep = state.report
         if rep is None or rep.shape != (3, len(rsrp)):
@@ -758,10 +764,8 @@ class LinkSimulator:
         residual = fading_db - np.take(self._fading_mean_db, los_index)  # zero-mean fast fading, dB
         meas_rsrp = params.rsrp_meas_fading * residual
         meas_rsrp += rsrp
-        meas_rsrq = rsrq
-        if params.rsrq_offset_db or params.rsrq_meas_fading:
-            meas_rsrq = rsrq + params.rsrq_offset_db
-            meas_rsrq += params.rsrq_meas_fading * residual
+        meas_rsrq = params.rsrq_meas_fading * residual
+        meas_rsrq += rsrq + params.rsrq_offset_db
         fresh = switch | np.isnan(rep[0])
         a = params.report_alpha
         out = []

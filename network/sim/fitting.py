@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import ks_2samp
 
 from . import traffic as traffic_models
-from .calibration import CalibrationConfig, calibration_cells, calibration_links
+from .calibration import CalibrationConfig, calibration_cells, calibration_links, like_real
 from .engine import Faults, LinkSimulator, SimParams
 from .traces import Trace
 
@@ -153,13 +153,13 @@ def _pooled(sim: dict[str, np.ndarray], kpi: str) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
-def like_real(real: np.ndarray, sim: np.ndarray) -> np.ndarray:
-    """The simulated values at the resolution the phone logged: G-NetTrack writes RSRP, RSRQ, SINR and CQI
-    as whole numbers, so where every real value is whole the simulated ones are rounded too (otherwise a
-    narrow distribution, one indoor spot's RSRP, differs by the rounding steps alone)."""
-    if len(real) and len(sim) and np.all(real == np.round(real)):
-        return np.round(sim)
-    return sim
+def _rsrq_shift(real_rsrq: np.ndarray, sim_rsrq: np.ndarray) -> float:
+    """The RSRQ offset in closed form: median to median (0 without samples)."""
+    return float(np.median(real_rsrq) - np.median(sim_rsrq)) if len(real_rsrq) and len(sim_rsrq) else 0.0
+
+
+def _percentiles(x: np.ndarray) -> dict[str, float]:
+    return {str(p): float(np.percentile(x, p)) for p in PERCENTILES}
 
 
 def ks(real: np.ndarray, sim: np.ndarray) -> float | None:
@@ -280,7 +280,7 @@ def best_load(fit: RadioFit, real: dict[str, np.ndarray], run) -> RadioFit:
             f = replace(fit, base_load=load, load_sigma=sigma)
             sim = run(f)
             s_rsrq = _pooled(sim, "rsrq")
-            shift = float(np.median(real["rsrq"]) - np.median(s_rsrq)) if len(s_rsrq) and len(real["rsrq"]) else 0.0
+            shift = _rsrq_shift(real["rsrq"], s_rsrq)
             score = (ks(real["rsrq"], s_rsrq + shift) or 1.0) + (ks(real["sinr"], _pooled(sim, "sinr")) or 1.0)
             scored.append((score, load, sigma, f.rsrq_offset_db + shift))
     _, load, sigma, offset = min(scored)
@@ -289,7 +289,7 @@ def best_load(fit: RadioFit, real: dict[str, np.ndarray], run) -> RadioFit:
     for share in RSRQ_FADING_GRID:  # what the load does not explain of RSRQ's spread
         f = replace(fit, rsrq_meas_fading=share)
         s_rsrq = _pooled(run(f), "rsrq")
-        shift = float(np.median(real["rsrq"]) - np.median(s_rsrq)) if len(s_rsrq) and len(real["rsrq"]) else 0.0
+        shift = _rsrq_shift(real["rsrq"], s_rsrq)
         scored.append((ks(real["rsrq"], s_rsrq + shift) or 1.0, share, f.rsrq_offset_db + shift))
     _, share, offset = min(scored)
     return replace(fit, rsrq_meas_fading=share, rsrq_offset_db=offset)
@@ -337,8 +337,8 @@ def evaluate(real: RealScenario, sim: dict[str, np.ndarray]) -> dict:
         r, s = real.values[kpi], _pooled(sim, kpi)
         entry = {"ks": ks(r, s), "n_real": int(len(r)), "n_sim": int(len(s))}
         if len(r) and len(s):
-            entry["real"] = {str(p): float(np.percentile(r, p)) for p in PERCENTILES}
-            entry["sim"] = {str(p): float(np.percentile(s, p)) for p in PERCENTILES}
+            entry["real"] = _percentiles(r)
+            entry["sim"] = _percentiles(s)
         out[kpi] = entry
     temporal = {}
     for kpi in TEMPORAL_KPIS:
@@ -460,10 +460,7 @@ def conditioned_holdout(base: CalibrationConfig, population: RadioFit, real: Rea
 def conditioned_misses(holdout: dict) -> list[str] | None:
     """Goal misses of the conditioned static sites; None when no held-out scenario has them."""
     parts = {name: r["conditioned"] for name, r in holdout.items() if r.get("conditioned")}
-    if not parts:
-        return None
-    return [f"{name}/{kpi} (KS {c[kpi]['ks']:.4f})" if c[kpi]["ks"] is not None else f"{name}/{kpi} (no data)"
-            for name, c in parts.items() for kpi in KPIS if c[kpi]["ks"] is None or c[kpi]["ks"] > GOAL_KS]
+    return goal_misses(parts) if parts else None
 
 
 def mobility_steps(mobility: str, n_scenarios: int) -> int:
@@ -493,7 +490,7 @@ BEARING_GRID_DEG = (0.0, 30.0, 55.0)  # off the sector's boresight (its edge is 
 def simulate_site(base: CalibrationConfig, fit: RadioFit, *, distance_m: float, offset_db: float, model: str,
                   bearing_deg: float = 0.0,
                   replicas: int = 40, ticks: int = 180, seed: int = 5) -> dict[str, np.ndarray]:
-    """One static indoor site at `distance_m` on the boresight of the centre site's first sector, with a fixed
+    """One static indoor site at `distance_m` from the centre site, `bearing_deg` off its first sector's boresight, with a fixed
     location loss `offset_db` (its shadowing + building loss), simulated as `replicas` independent phones at the
     same spot (same large-scale state, own fading, load and traffic draws)."""
     cfg = _config(base, fit, links=replicas, ticks=ticks, seed=seed, speeds=())
@@ -536,23 +533,22 @@ class SiteFit:
 
 def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, *, replicas: int = 40,
              ticks: int = 180, seed: int = 5, on_step=None) -> tuple[SiteFit, dict]:
-    """Condition one static site on its trace: position in the cell (distance, bearing off the boresight: SINR,
-    RSRQ shape), location loss (RSRP level, closed
-    form), load (RSRQ/SINR), data-channel gain (CQI) and background users (throughput with the app's traffic
-    model). Returns the fit and
-    the evaluation of the conditioned site against the trace."""
+    """Condition one static site on its trace: position in the cell (distance and bearing off the boresight, by
+    SINR and RSRQ's shape), location loss (RSRP level, closed form), load and its variability (RSRQ / SINR),
+    data-channel gain (CQI) and background users (throughput with the app's traffic model). Returns the fit
+    and the evaluation of the conditioned site against the trace."""
     model = traffic_models.app_model(real.application)
 
-    def run(f: RadioFit, d: float, off: float, m: str = "bulk", b: float | None = None):
+    def run(f: RadioFit, d: float, off: float, b: float, m: str = "bulk"):
         if on_step:
             on_step()
         return simulate_site(base, f, distance_m=d, offset_db=off, model=m, replicas=replicas, ticks=ticks,
-                             seed=seed, bearing_deg=bearing if b is None else b)
+                             seed=seed, bearing_deg=b)
 
     def level(f: RadioFit, d: float, b: float) -> float:
         off = 0.0
         for _ in range(2):
-            s = _pooled(run(f, d, off, b=b), "rsrp")
+            s = _pooled(run(f, d, off, b), "rsrp")
             if len(s) == 0:
                 return off - 20.0
             off += float(np.median(s) - np.median(real.values["rsrp"]))
@@ -563,22 +559,22 @@ def fit_site(base: CalibrationConfig, population: RadioFit, real: RealScenario, 
     for b in BEARING_GRID_DEG:  # where in the cell: SINR's level and shape, RSRQ's shape (its level has an offset)
         for d in DISTANCE_GRID_M:
             off = level(fit, d, b)
-            sim = run(fit, d, off, b=b)
+            sim = run(fit, d, off, b)
             s_rsrq = _pooled(sim, "rsrq")
-            shift = float(np.median(real.values["rsrq"]) - np.median(s_rsrq)) if len(s_rsrq) else 0.0
+            shift = _rsrq_shift(real.values["rsrq"], s_rsrq)
             score = (ks(real.values["sinr"], _pooled(sim, "sinr")) or 1.0) + (ks(real.values["rsrq"], s_rsrq + shift) or 1.0)
             scored.append((score, d, off, b))
     _, distance, offset, bearing = min(scored)
-    fit = best_load(fit, real.values, lambda f: run(f, distance, offset))
+    fit = best_load(fit, real.values, lambda f: run(f, distance, offset, bearing))
     scored = []
     for gain in GAIN_GRID:
-        sim = run(replace(fit, data_gain_db=gain), distance, offset)
+        sim = run(replace(fit, data_gain_db=gain), distance, offset, bearing)
         scored.append((ks(real.values["cqi"], _pooled(sim, "cqi")) or 1.0, gain))
     fit = replace(fit, data_gain_db=min(scored)[1])
     if len(real.values["throughput_dl"]):
         scored = []
         for users in USERS_GRID:
-            sim = run(replace(fit, background_users=users), distance, offset, model)
+            sim = run(replace(fit, background_users=users), distance, offset, bearing, model)
             scored.append((ks(real.values["throughput_dl"], _pooled(sim, "throughput_dl")) or 1.0, users))
         fit = replace(fit, background_users=min(scored)[1])
     final = simulate_site(base, fit, distance_m=distance, offset_db=offset, model=model, replicas=replicas,
@@ -627,7 +623,7 @@ def what_if(base: CalibrationConfig, site: SiteFit, radio: RadioFit, model: str,
     changed_site, changed_radio = site, radio
     for key, value in changes.items():
         field = WHAT_IF_KEYS[key][0]
-        if field in ("distance_m", "offset_db", "bearing_deg"):
+        if field in ("distance_m", "offset_db", "bearing_deg"):  # where the site is; the rest is the radio's
             changed_site = replace(changed_site, **{field: value})
         else:
             changed_radio = replace(changed_radio, **{field: value})
@@ -636,7 +632,7 @@ def what_if(base: CalibrationConfig, site: SiteFit, radio: RadioFit, model: str,
         part = {}
         for kpi in KPIS:
             x = _pooled(sim, kpi)
-            part[kpi] = {str(p): float(np.percentile(x, p)) for p in PERCENTILES} if len(x) else None
+            part[kpi] = _percentiles(x) if len(x) else None
         part["outage_share"] = float(sim["outage"].mean())
         out[label] = part
     return out

@@ -224,9 +224,9 @@ def tick_loop(cells, links, state, faults, noise, params, traffic=None) -> TickR
         available = cqi >= 1 and bool(faults.cell_active[serving]) and rsrp >= params.min_rsrp_dbm
         pending.append((i, serving, cqi, data_est, b1, residual, retx, available, interruption))
         # The phone's reports: layer-3 filtered, restarted on a cell change or after a gap in service.
-        residual = 10 * math.log10(fading) - fading_mean[m]
-        measured = (rsrp + params.rsrp_meas_fading * residual,
-                    rsrq + params.rsrq_offset_db + params.rsrq_meas_fading * residual, sinr)
+        fading_dev = 10 * math.log10(fading) - fading_mean[m]  # zero-mean fast fading, dB
+        measured = (rsrp + params.rsrp_meas_fading * fading_dev,
+                    rsrq + params.rsrq_offset_db + params.rsrq_meas_fading * fading_dev, sinr)
         reported = []
         for j, value in enumerate(measured):
             previous = state.report[j][i]

@@ -19,6 +19,7 @@ All take --json PATH. Malformed files are skipped and named (file and line) on s
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -182,7 +183,7 @@ class Command(BaseCommand):
             if fit_groups:
                 pool, source = list(fit_groups.values()), "the static --fit traces"
         bar = self._bar(fitting.mobility_steps("static", len(pool)), f"fitting the population on {source}")
-        population = fitted = fitting.fit_mobility(CalibrationConfig(), pool, on_step=lambda: bar.update(1))
+        population = fitting.fit_mobility(CalibrationConfig(), pool, on_step=lambda: bar.update(1))
         bar.close()
         bar = self._bar(fitting.site_steps(), "fitting site")
         site, result = fitting.fit_site(CalibrationConfig(), population, real, on_step=lambda: bar.update(1))
@@ -190,7 +191,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Site {opts['site_trace']} ({real.name}): distance {site.distance_m:.0f} m, location loss "
                           f"{site.offset_db:.1f} dB, load {site.base_load:.2f}, background users {site.background_users:g}")
         self._print_holdout({real.name: result}, title="Conditioned site vs its trace")
-        report = {"site_trace": opts["site_trace"], "scenario": real.name, "population": fitted.__dict__,
+        report = {"site_trace": opts["site_trace"], "scenario": real.name, "population": asdict(population),
                   "population_from": source, "site": result}
         if opts["what_if"]:
             report["what_if"] = fitting.what_if(CalibrationConfig(), site, fitting.RadioFit(**result["radio"]),
