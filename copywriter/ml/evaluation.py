@@ -4,7 +4,8 @@ Every system's drafts are judged by the same judges, and not only by the checker
 
 * ``offtopic_sentence_rate``: sentences (>= 3 words) the MiniLM relevance check calls off-topic or naming another
   product type, over all judged sentences (threshold calibrated on human copy, the same for every system);
-* ``contradicting_sentences``: how many name a product type or use the facts contradict;
+* ``contradicting_sentences``: how many name a product type or use the facts contradict, or state a colour the
+  title contradicts (the catalogue's colour field disagreeing with the title, :func:`copywriter.ml.sense.colour_reasons`);
 * ``spec_dump_rate``: drafts with three or more ``key: value`` pairs or "Details:";
 * ``empty_drafts``, ``looping_drafts`` (a phrase repeated, :func:`copywriter.ml.vet.has_loop`);
 * ``unsupported_fact_rate``: drafts with any claim the product input does not back (the fact checker);
@@ -201,7 +202,9 @@ class SystemResult:
             "nonsense_sentences": sum(len(j.nonsense) for j in judged),
             "invented_sentence_rate": round(sum(len(j.invented) for j in judged) / sentences, 4) if sentences
             else 0.0,
-            "contradicting_sentences": sum(1 for j in judged for o in j.offtopic if o.get("family")),
+            "contradicting_sentences": sum(1 for j in judged for o in j.offtopic if o.get("family")) + sum(
+                1 for j in judged for o in j.nonsense if any(r.startswith(sense.TITLE_CONTRADICTION)
+                                                             for r in o["reasons"])),
             "spec_dump_rate": round(sum(j.spec_dump for j in judged) / n, 4),
             "empty_drafts": sum(1 for j in judged if not j.text.strip()),
             "looping_drafts": sum(j.looping for j in judged),

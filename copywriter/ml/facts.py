@@ -653,3 +653,49 @@ def remove_unsupported_sentences(draft: str, report: FactReport) -> str:
 
 def unsupported_texts(reports: Iterable[FactReport]) -> list[str]:
     return [c.text for r in reports for c in r.unsupported]
+
+
+# --- the title against the catalogue's colour field -------------------------------------------------------
+
+# colour words that are colours wherever they stand in a title (not "olive oil", "coffee maker", "wine glass",
+# "cream", "rose gold", "charcoal grill", "lavender scent")
+TITLE_COLOUR_WORDS = {"red", "pink", "orange", "yellow", "green", "blue", "purple", "violet", "lilac", "mauve",
+                      "brown", "beige", "white", "off-white", "black", "grey", "gray", "navy", "maroon", "burgundy",
+                      "teal", "turquoise", "magenta", "fuchsia", "khaki", "peach", "mustard", "multicolour",
+                      "multicolor", "multicoloured", "multicolored"}
+MAIN_COLOUR_LABELS = {"colour", "color", "primary colour", "primary color", "primary_color", "primary_colour",
+                      "colour name", "color name", "colourway", "colorway", "main colour", "main color"}
+
+
+def _colour_families(text: str, words: set[str] | None = None) -> set[str]:
+    out: set[str] = set()
+    for w in re.findall(r"[a-z][a-z\-]*", text.lower()):
+        for part in [w, *w.split("-")] if w not in COLOUR_FAMILIES else [w]:
+            if part in COLOUR_FAMILIES and (words is None or part in words or w in words):
+                out |= COLOUR_ALT_FAMILIES.get(part, {COLOUR_FAMILIES[part]}) | {COLOUR_FAMILIES[part]}
+                break
+    return out
+
+
+def title_colour_families(title: str) -> set[str]:
+    """The colour families the title names ("Women Mauve Printed Kurta" -> {"purple"}), from unambiguous colour
+    words only."""
+    return _colour_families(title, TITLE_COLOUR_WORDS)
+
+
+def colour_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str]:
+    """Main-colour attributes the title contradicts: {name: value} for each whose colour families share none with
+    the title's ("Mauve … Kurta" with ``colour: Red``). A catalogue's colour field is often the first of several
+    colours or simply wrong; the shopper sees the title, so a description must not state the other colour."""
+    title_fams = title_colour_families(title)
+    if not title_fams:
+        return {}
+    out = {}
+    for k, v in attributes.items():
+        label = re.sub(r"[\s_\-]+", " ", str(k)).strip().lower()
+        if label not in MAIN_COLOUR_LABELS and label.replace(" ", "_") not in MAIN_COLOUR_LABELS:
+            continue
+        fams = _colour_families(str(v))
+        if fams and not (fams & title_fams) and "multi" not in fams:
+            out[k] = str(v).strip()
+    return out

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import facts as factlib
-from . import plan as planlib
 from . import grounding, relevance, sense, vet
+from . import plan as planlib
 from .inputs import (  # noqa: F401  (re-exported: callers import these from here)
     LENGTH_WORDS,
     MAX_ATTRIBUTES,
@@ -238,6 +238,10 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
             reasons, unsupported = vet.fact_reasons(text, src, planned.attributes)
             v.reasons += reasons
             v.unsupported = unsupported
+            facts_text = " ".join([facts.title, facts.brand, facts.category, *facts.attributes,
+                                   *facts.attributes.values(), *extra, planned.draft])
+            v.reasons += vet.model_reasons(text, facts_text, [(a, facts.attributes[a]) for a in planned.attributes
+                                                              if a in facts.attributes], planned.draft)
             lic = licensed.setdefault(id(facts), grounding.licensed_roots(facts, extra))
             invented = grounding.invented_words(text, facts, licensed=lic)
             if invented:

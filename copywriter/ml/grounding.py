@@ -76,7 +76,7 @@ machine washed washable wiped wash hand wipe away certified technology upholster
 functions modes presets inputs ports ingredients scent flavour flavor origin unisex sold pair requires needs
 assembly needed no-tools tool-free accessories accessory size sizes colours colors colour color assorted
 weight length height width depth diameter thickness capacity volume across tall deep thick long wide rated
-runs burns plays charge includes pack surfaces brush heads refined fun well-specified measures lasts reaches covers refreshes puts delivers""".split()
+compatible built-in mounts takes runs burns plays sleeps serves servings charge includes pack surfaces brush heads refined fun well-specified measures lasts reaches covers refreshes puts delivers""".split()
 
 _UNITS_SPELT = """millimetre millimetres millimeter millimeters centimetre centimetres centimeter centimeters metre
 metres meter meters kilometre kilometres inch inches foot feet gram grams kilogram kilograms kilo kilos pound

@@ -46,6 +46,9 @@ class ProductFacts:
             attrs[k] = attrs[k][:MAX_VALUE_CHARS].rsplit(" ", 1)[0]
         if long_keys:
             warnings.append(f"Attribute values truncated to {MAX_VALUE_CHARS} characters: {', '.join(long_keys)}.")
+        for k, v in factlib.colour_conflicts(title, attrs).items():
+            warnings.append(f"The title names another colour than {k} {v!r}; the description follows the title and "
+                            f"leaves {k} out. Check the catalogue's {k} field.")
         return cls(title[:300], (brand or "").strip()[:200], (category or "").strip()[:300], attrs, warnings)
 
 

@@ -15,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from . import facts as factlib
 from . import realise
 from .inputs import Options, ProductFacts
 
@@ -166,6 +167,10 @@ def product_noun(facts: ProductFacts) -> Noun:
         last = re.sub(r"[^\w\-]", "", words[-1]).lower()
         if last in {"set", "kit", "pack", "pair"} and len(words) > 1:
             prev = re.sub(r"[^\w\-]", "", words[-2]).lower()
+            if re.fullmatch(r"\d+(?:-piece)?", prev) and len(words) > 2:  # "Softgels 120 Pack" -> softgels
+                head = re.sub(r"[^\w\-]", "", words[-3]).lower()
+                if len(head) > 2 and not head.isdigit():
+                    return Noun(head, head in PAIR_NOUNS or (head.endswith("s") and not head.endswith(("ss", "us"))))
             return Noun(f"{prev} {last}", False)
         if last and not last.isdigit() and len(last) > 2:
             return Noun(last, last in PAIR_NOUNS or (last.endswith("s") and not last.endswith(("ss", "us", "is"))))
@@ -199,9 +204,28 @@ def _tail_ok(tail: str) -> bool:
     """What follows the category leaf in the title: nothing but sizes/codes, or a variant ("salmon & sweet potato",
     "with lid"); not another noun ("Badminton" + "Racket": the racket is the product)."""
     words = tail.split()
-    rest = [w for w in words if not (re.fullmatch(r"[\d.,x\-]+|[a-z]?\d+[a-z]*|ml|l|g|kg|cm|mm|m|oz|lb|inch|inches|pcs",
-                                                  w) or w in _SIZE_WORDS)]
+    rest = [w for w in words if not (re.fullmatch(r"[+\d.,x\-]+|[a-z]?\d+[a-z]*|ml|l|g|kg|cm|mm|m|oz|lb|inch|inches|pcs",
+                                                  w) or w in _SIZE_WORDS or _variant_word(w))]
+    if rest and realise.is_material(tail) and len(words) <= 3:  # "... Neck Pillow Memory Foam"
+        return True
     return not rest or bool(set(words) & {"and", "with", "for", "in"}) or "&" in tail or "," in tail
+
+
+_VARIANT_WORDS = {"size", "tortoiseshell", "camo", "floral", "striped", "checked", "marble", "leopard", "natural",
+                  "pack", "packs", "pair", "pairs", "piece", "pieces", "bluetooth", "wireless", "wi-fi", "wifi",
+                  "usb", "usb-c", "cordless", "corded", "electric", "manual", "digital", "analogue", "smart"}
+
+
+def _variant_word(word: str) -> bool:
+    """A word a title puts after the product noun to name the variant, not another product: a colour, a
+    material, a finish or an adjective ("Ukulele Mahogany", "Goggles Photochromic", "Goggles Mirrored", "Golf
+    Balls 12 Pack", "Label Maker Bluetooth")."""
+    w = word.strip("()").lower()
+    if w in _VARIANT_WORDS or w in factlib.COLOUR_FAMILIES:
+        return True
+    if realise.is_material(w):
+        return True
+    return len(w) > 4 and bool(re.search(r"(?:ed|ic|less|proof|ised|ized)$", w))
 
 
 def _leaf_in_title(facts: ProductFacts) -> Noun | None:
@@ -340,7 +364,7 @@ def join_phrases(subject: str, phrases: list[Phrase], *, plural: bool = False, f
 
 _PLURAL_VERBS = {"is": "are", "has": "have", "comes": "come", "weighs": "weigh", "holds": "hold", "measures": "measure",
                  "contains": "contain", "offers": "offer", "runs": "run", "suits": "suit", "stands": "stand",
-                 "features": "feature", "does": "do", "puts": "put", "seats": "seat", "takes": "take", "lasts": "last",
+                 "features": "feature", "does": "do", "puts": "put", "seats": "seat", "sleeps": "sleep", "serves": "serve", "makes": "make", "takes": "take", "lasts": "last",
                  "reaches": "reach", "works": "work", "keeps": "keep", "refreshes": "refresh", "opens": "open",
                  "settles": "settle", "tracks": "track", "connects": "connect", "charges": "charge", "uses": "use",
                  "includes": "include", "plays": "play", "should": "should", "can": "can", "needs": "need",
@@ -471,7 +495,8 @@ def plan_content(facts: ProductFacts, options: Options) -> ContentPlan:
     noun = product_noun(facts)
     family = family_of(facts)
     plan = ContentPlan(noun, family.name if family else "")
-    names = list(facts.attributes)
+    conflicts = factlib.colour_conflicts(facts.title, facts.attributes)  # the title wins over a wrong colour field
+    names = [n for n in facts.attributes if n not in conflicts]
     phrases = {n: attribute_phrase(n, facts.attributes[n], noun, facts.title) for n in names}
     kinds = {n: attribute_kind(n, facts.attributes[n]) for n in names}
     # the front phrase: the audience first ("Designed for women, …"), else the material ("Made of linen, …")

@@ -54,7 +54,7 @@ ADJECTIVES = {"vegan", "organic", "waterproof", "wireless", "portable", "lightwe
               "smart", "quiet", "soft", "firm", "medium", "hard", "fine", "coarse", "universal", "indoor", "outdoor",
               "manual", "automatic", "digital", "analogue", "analog", "extra", "natural", "unscented", "wide",
               "narrow", "slim", "regular", "relaxed", "stretch", "water resistant", "cruelty free"}
-MASS_NOUNS = {"wax", "glass", "rope", "foam", "oil", "lighting", "insulation", "padding", "paint", "ink", "filling", "protection", "support", "storage",
+MASS_NOUNS = {"wax", "glass", "management", "dosing", "charging", "rope", "foam", "oil", "lighting", "insulation", "padding", "paint", "ink", "filling", "protection", "support", "storage",
               "cushioning", "ventilation", "technology", "packaging", "upholstery", "bristles", "hardware",
               "sound", "audio", "grip", "traction", "coverage", "fabric", "lining", "stitching", "construction",
               "leather", "suction", "power", "noise", "printing", "embroidery", "cotton", "wood"}
@@ -100,7 +100,8 @@ def is_material(value: str) -> bool:
         if any(w == part for key in factlib.MATERIALS for part in key.split("-")[-1:] if len(part) > 3):
             return True
     return bool(re.search(r"\b(hay|willow|rattan|wicker|cork|hemp|felt|straw|clay|resin|acrylic|enamel|"
-                          r"chrome|vanadium|alloy|pakkawood|beech|birch|teak|mango wood|acacia|jade|quartz|"
+                          r"chrome|nickel|pewter|vanadium|alloy|pakkawood|beech|birch|teak|mango wood|acacia|mahogany|spruce|sapele|koa|"
+                          r"jade|quartz|"
                           r"tpe|tpu|eva|abs|pu|mdf|plywood|microfibre|microfiber|sherpa|terry|muslin|"
                           r"crepe|momme|porcelain|terracotta|concrete|slate|carbon|fibreglass|fiberglass)\b", low))
 
@@ -174,11 +175,23 @@ def a(text: str) -> str:
 
 def lower_first(v: str) -> str:
     """Lower-case ordinary words ("Navy blue" -> "navy blue"), keep acronyms and names ("USB-C", "TPE")."""
-    first = v.split(" ", 1)[0]
-    if first[:1].isupper() and first[1:].islower() and not re.match(r"^(English|French|German|Spanish|Italian|"
-                                                                     r"Japanese|Chinese|Indian|Scandinavian)$", first):
+    words = v.split()
+    first = words[0] if words else ""
+    if words and is_colour(v):
+        return v.lower()
+    if len(words) >= 2 and words[1][:1].isupper() and not realise_colour_word(words[1]):
+        return v  # a name: "Aquila Nylgut", "Canadian Maple"
+    if first[:1].isupper() and first[1:].islower() and not re.match(
+            r"^(English|French|German|Spanish|Italian|Japanese|Chinese|Indian|Scandinavian|American|British|"
+            r"Canadian|Australian|Belgian|Swiss|Irish|Scottish|Welsh|Dutch|Swedish|Danish|Norwegian|Finnish|"
+            r"Portuguese|Greek|Turkish|Mexican|Brazilian|Korean|Thai|Vietnamese|Egyptian|Moroccan|"
+            r"Bluetooth|Android|iOS|Wi-Fi)$", first):
         return first.lower() + v[len(first):]
     return v
+
+
+def realise_colour_word(word: str) -> bool:
+    return word.lower().strip(",") in factlib.COLOUR_FAMILIES
 
 
 NOT_PLURAL = {"lens", "canvas", "gas", "bias", "chassis", "series", "species", "glass", "grass", "dress", "press",
@@ -205,7 +218,8 @@ def join_list(value: str) -> str:
 def _is_adjective_label(label: str) -> bool:
     if label.split()[-1].lower() in ACRONYMS:
         return False
-    return label in ADJECTIVES or label.split()[-1].endswith(ADJ_SUFFIXES) and not label.endswith(("ing", "ment"))
+    return label in ADJECTIVES or label.split()[-1].endswith(ADJ_SUFFIXES) and not label.endswith(
+        ("ing", "ment", "eed", "bed", "red"))  # "top speed", "feed", "flower bed", "infrared": no adjectives
 
 
 def _modifier_value(v: str) -> bool:
@@ -252,7 +266,7 @@ QUANTITY_VERBS = {
     "run time": "runs for {v} on a charge", "play time": "plays for {v}", "playtime": "plays for {v}",
     "burn time": "burns for {v}", "wear time": "lasts {v}", "pieces": "includes {v} pieces",
     "piece count": "includes {v} pieces", "pack size": "comes as a pack of {v}", "pack of": "comes as a pack of {v}",
-    "seats": "seats {v}", "max load": "takes a load of up to {v}", "load capacity": "takes a load of up to {v}",
+    "seats": "seats {v}", "sleeps": "sleeps {v}", "serves": "serves {v}", "servings": "makes {v} servings", "max load": "takes a load of up to {v}", "load capacity": "takes a load of up to {v}",
     "players": "is for {v} players", "spf": "offers {v} protection", "speed": "reaches {v}",
     "range": "works up to {v} away", "keeps cold": "keeps drinks cold for {v}", "keeps hot": "keeps drinks hot for {v}",
     "cable length": "has a {v} cable", "screen size": "has a screen size of {v}", "refresh rate": "refreshes at {v}",
@@ -276,7 +290,9 @@ LIST_VERBS = {"key ingredients": "is made with {v}", "ingredients": "is made wit
               "scent": "has a scent of {v}", "fragrance": "has a scent of {v}", "flavour": "has a {v} flavour",
               "flavor": "has a {v} flavour", "standard": "supports {v}", "certification": "is certified {v}",
               "shapes": "comes in {v} shapes", "smoked with": "is smoked with {v}", "features": "offers {v}",
-              "suitable surfaces": "works on {v}", "uses": "is made for {v}"}
+              "suitable surfaces": "works on {v}", "uses": "is made for {v}", "use": "is made for {v}",
+              "mount": "mounts by {v}", "mounting": "mounts by {v}", "feed": "takes {v}",
+              "food": "takes {v}"}
 
 
 def phrase_for(name: str, value: str) -> tuple[str, bool]:
@@ -308,6 +324,8 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
         if label in {"caffeine", "contains caffeine"}:
             return "contains caffeine", False
         lab = re.sub(r"\bbuilt in\b", "built-in", re.sub(r"\bpre ", "pre-", re.sub(r"\bnon slip\b", "non-slip", label)))
+        if re.match(r"^(?:anti|non)[ -]\w+$", lab):  # "anti fog" -> "is anti-fog"
+            return f"is {lab.replace(' ', '-')}", False
         if _is_adjective_label(label):
             return f"is {lab}", False
         if lab.endswith("ing"):
@@ -323,8 +341,36 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
         return f"requires {label}", False
     if vl in {"not required", "none required", "not needed", "tool-free", "tool free", "no tools"}:
         return f"needs no {label}" if label != "assembly" else "comes ready to use, no assembly needed", False
+    if vl in {"not included", "sold separately", "not supplied"}:
+        return (f"does not come with {label}" if plural_label(label) else f"does not come with {a(label)}"), False
+    if vl in {"built-in", "built in", "integrated"}:
+        return _has_noun_phrase(label, "built-in"), False
+    if vl in {"compatible", "supported"}:
+        return f"is compatible with {label}", False
+    items = [x.strip() for x in re.split(r",|\band\b", v) if x.strip()]
+    if items and all(re.search(r"\bfree$", x, re.I) for x in items):  # "gluten free, dairy free"
+        return f"is {join_list(', '.join(x.lower() for x in items))}", False
+    if re.match(r"^(?:fits|works|holds|takes|accepts|suits)\b", vl):  # "portafilter holder: fits 54 and 58 mm"
+        return f"its {label} {v}", True
+    if "," in v and not plural_label(label) and label not in LIST_VERBS and label not in QUANTITY_VERBS \
+            and label not in MATERIAL_LABELS and label not in COLOUR_LABELS and label not in AUDIENCE_KEYS \
+            and not label.endswith((" material", " type", " colour", " color")) \
+            and len(label.split()) <= 2 and 2 <= len(items) <= 3 and all(len(x.split()) <= 3 for x in items):
+        compound = re.compile(r"^\d+-[a-z]+$", re.I)  # "4-panel", "3-piece": a modifier with a digit
+        mods = [x for x in items if not re.search(r"\d", x) or compound.match(x)]
+        nums = [x for x in items if x not in mods]
+        if mods and all(_modifier_value(x) and not is_colour(x) for x in mods):
+            # "inner pot: non-stick, 2 mm" -> "has a non-stick inner pot of 2 mm"
+            phrase = _has_noun_phrase(label, ", ".join(lower_first(x) for x in mods))
+            for x in nums:
+                phrase += (" in " if plural_label(x.split()[-1]) else " of ") + x
+            return phrase, False
     m = re.match(r"^(.*?),?\s+included$", v, re.I)
     if m:
+        if re.fullmatch(r"\d+", m.group(1).strip()):
+            return f"comes with {m.group(1).strip()} {label}", False
+        if label.endswith("ing") and " " not in label:  # "hanging: steel hook included"
+            return f"comes with {a(lower_first(m.group(1)))} for {label}", False
         return f"comes with {a(m.group(1) + ' ' + label)}", False
     qual = re.match(r"^(under|below|over|above|less than|more than|at least)\s+\d", vl)
     if qual and kind != "duration" and label not in QUANTITY_VERBS:
@@ -363,6 +409,14 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
         return f"is suitable for {lower_first(v)}", False
     if label == "language":
         return f"is in {v}", False
+    first_word = label.split()[0] if label else ""
+    if first_word in VERB_LABELS and kind not in {"yes", "no"}:
+        rest = label[len(first_word):].strip()
+        obj = lower_first(v)
+        if rest in {"into", "in", "onto", "on", "to", "inside", "under"} and not re.match(r"^(?:a|an|the|its|\d)\b",
+                                                                                        obj):
+            obj = a(obj) if not plural_label(obj.split()[-1]) else obj
+        return f"{first_word} {rest + ' ' if rest else ''}{obj}", False
     if label == "fit":
         return (f"has {a(vl)}" if "fit" in vl else f"has {a(vl + ' fit')}"), False
     if label == "care" or label.startswith("care "):
@@ -431,6 +485,9 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
         return f"is {label} {v}" if not v[:1].isdigit() else f"is {label} for {v}", False
     if kind in {"dimension", "mass", "volume", "temperature", "percent", "quantity", "count"}:
         low = vl
+        vw_, lw_ = _words(v), _words(label)
+        if kind == "quantity" and vw_ and lw_ and vw_[-1].rstrip("s") == lw_[-1].rstrip("s") and len(vw_) <= 4:
+            return f"has {v}", False  # "pans: 24 half pans" -> "has 24 half pans"
         if kind == "count":
             if plural_label(label):
                 return f"has {v} {label}", False
@@ -480,6 +537,11 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
     return f"its {label} {'are' if plural_label(label) else 'is'} {join_list(lower_first(v))}", True
 
 
+# an attribute named by what the product does: "packs_into: attached pouch", "fits: medium to large faces"
+VERB_LABELS = {"packs", "folds", "fits", "attaches", "converts", "doubles", "mounts", "clips", "hangs", "stores",
+               "pairs", "syncs"}
+
+
 def _fill(template: str, v: str) -> str:
     """Put the value in the frame; a trailing parenthesis goes after the frame's noun ("includes 4 pieces (2 bath,
     2 hand)"), and a word the value already ends with is not repeated ("has 3 cleaning modes", not "modes modes")."""
@@ -487,5 +549,8 @@ def _fill(template: str, v: str) -> str:
     tail = ""
     if m and template.endswith("}" + template.split("}")[-1]) and template.split("}")[-1].strip():
         v, tail = m.group(1), " " + m.group(2)
+    if "up to {v}" in template and re.match(r"^\d[\d.,]*\s*(?:-|–|to)\s*\d", v):  # a range: "a load of 2-9 kg"
+        template = template.replace("up to {v}", "{v}")
     text = template.format(v=v) + tail
+    text = re.sub(r"\b(up to|about|around|over|under) \1\b", r"\1", text)  # "works up to up to 30 km"
     return re.sub(r"\b(\w+) \1\b", r"\1", text)

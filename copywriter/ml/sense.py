@@ -261,11 +261,30 @@ def article_reasons(sentence: str) -> list[str]:
     return out
 
 
+TITLE_CONTRADICTION = "contradicts the title"
+
+
+def colour_reasons(sentence: str, facts: ProductFacts) -> list[str]:
+    """A colour the title contradicts: the catalogue's colour field says red, the title says "Mauve … Kurta"; a
+    sentence stating red is backed by a fact and still wrong for the shopper, who sees the title."""
+    conflicts = factlib.colour_conflicts(facts.title, facts.attributes)
+    if not conflicts:
+        return []
+    title_fams = factlib.title_colour_families(facts.title)
+    bad = set().union(*(factlib._colour_families(v) for v in conflicts.values())) - title_fams
+    out = []
+    for c in factlib.extract_claims(sentence):
+        if c.kind == "colour" and not c.negated and c.key in bad and \
+                not (factlib.COLOUR_ALT_FAMILIES.get(c.text, {c.key}) & title_fams):
+            out.append(f"{TITLE_CONTRADICTION}: states {c.text!r}, the title says another colour")
+    return out
+
+
 def rule_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[str]:
     words = fact_words(facts)
     return made_of_reasons(sentence, facts) + opener_reasons(sentence, facts, words) + \
         predicate_reasons(sentence, facts, words) + naming_reasons(sentence, facts, role) + \
-        binding_reasons(sentence) + article_reasons(sentence)
+        binding_reasons(sentence) + article_reasons(sentence) + colour_reasons(sentence, facts)
 
 
 # --- the language model's acceptability score ------------------------------------------------------------

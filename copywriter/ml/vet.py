@@ -138,3 +138,66 @@ def fact_reasons(text: str, src: factlib.Source, required: Sequence[str]) -> tup
     if missing:
         reasons.append("drops planned facts: " + ", ".join(missing))
     return reasons, report.unsupported_facts
+
+
+# --- what only a model sentence is held to (the stand-in states its facts and nothing else by construction) ----
+
+# words that claim a quality a shopper would hold the shop to; a model sentence may use one only when the facts do
+# ("easy to carry" for a smoke alarm, "reliable and easy to use", "perfect for spinning reels", "a beautiful product")
+PUFFERY = {"easy", "easier", "easily", "effortless", "effortlessly", "perfect", "perfectly", "ideal", "ideally",
+           "great", "excellent", "beautiful", "beautifully", "lovely", "stunning", "gorgeous", "amazing",
+           "wonderful", "fantastic", "reliable", "dependable", "durable", "sturdy", "robust", "comfortable",
+           "comfortably", "comfort", "cozy", "cosy", "convenient", "conveniently", "handy", "quick", "quickly",
+           "fast", "versatile", "luxurious", "luxury", "premium", "superior", "best", "high-quality", "quality",
+           "safe", "safely", "secure", "securely", "stylish", "elegant", "sleek", "trendy", "fashionable",
+           "ready"}
+# filler that says nothing about this product ("…, ready for everyday use", "a great choice for every day")
+FILLER_RE = re.compile(r"\b(?:for|in)\s+(?:your\s+)?(?:everyday|every day|daily)(?:\s+(?:use|life|wear|routine|tasks?))?"
+                       r"\b|\bready (?:for|to)\b|\bchoice for\b|\bmust-have\b|\bmade to last\b|\bbuilt to last\b",
+                       re.I)
+# "A freestanding setup, this tent has …", "A battery of 2 x AAA, this thermometer …": a noun phrase hung in front
+APPOSITIVE_RE = re.compile(r"^(?:A|An)\s+[^,]{2,60},\s+(?:and\s+|but\s+)?(?:this|these|the|it|they)\b", re.I)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+_LABEL_FREE = {"gender", "audience", "for", "suitable for", "colour", "color", "material", "fabric", "size",
+               "finish", "pattern", "style", "type", "life stage", "skin type", "hair type"}
+
+
+def model_reasons(text: str, facts_text: str, planned: Sequence[tuple[str, str]], draft: str = "") -> list[str]:
+    """Claims and shapes a model sentence may not add: puffery the facts do not state, filler, a hung noun
+    phrase in front, a planned fact's qualifier dropped (every number of a planned value must be there:
+    "sealed lithium" for "sealed 10-year lithium"), and a short word value without what it is of ("excellent"
+    is lightfastness, "yes" is helmet compatible: "A set of 24 half-pans is excellent" states neither)."""
+    planned_values = [v for _, v in planned]
+    reasons = []
+    low = text.lower()
+    facts_low = facts_text.lower()
+    puff = [w for w in re.findall(r"[a-z][a-z\-]*", low) if w in PUFFERY
+            and not re.search(rf"\b{re.escape(w)}", facts_low)]
+    if puff:
+        reasons.append("claims " + ", ".join(repr(w) for w in dict.fromkeys(puff)) + " (not in the facts)")
+    m = FILLER_RE.search(text)
+    if m and not re.search(rf"\b{re.escape(m.group(0).lower())}\b", facts_low):
+        reasons.append(f"filler {m.group(0)!r}")
+    if APPOSITIVE_RE.match(text.strip()) and not low.startswith("a unisex design"):
+        reasons.append("a noun phrase hung in front of the subject")
+    have = {n.replace(",", ".") for n in _NUMBER_RE.findall(text)}
+    for v in planned_values:
+        lost = [n for n in _NUMBER_RE.findall(v) if n.replace(",", ".") not in have]
+        if lost:
+            reasons.append(f"drops {', '.join(lost)} of {v!r}")
+    from .grounding import root
+
+    stems = {root(w) for w in _words(text)}
+    draft_stems = {root(w) for w in _words(draft)} if draft else None
+    for name, v in planned:
+        label = re.sub(r"[_\-]+", " ", name).strip().lower()
+        short = len(v.split()) <= 2 and not re.search(r"\d", v)
+        if not short or label in _LABEL_FREE or label.endswith((" colour", " color", " material")):
+            continue
+        # the words of the name the stand-in's sentence says ("is anti-fog" says it without "anti fog: yes")
+        label_words = [w for w in _words(label) if len(w) > 2 and (draft_stems is None or root(w) in draft_stems)]
+        if label_words and not any(root(w) in stems for w in label_words):
+            reasons.append(f"states {v!r} without {label!r}")
+    return reasons

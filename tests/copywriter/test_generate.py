@@ -192,3 +192,58 @@ def test_a_sentence_with_invented_words_is_refused_even_when_the_fact_checker_pa
     assert "market" not in d.description and "measure" not in d.description
     assert all(s["source"] == "template" for s in d.sentences)
     assert any("invents" in r for s in d.sentences for x in s["rejected"] for r in x["reasons"])
+
+
+ALARM = ProductFacts.build(title="Brightline Smoke Alarm", brand="Brightline", category="Home > Safety > Smoke Alarms",
+                           attributes={"sensor": "optical", "battery": "sealed 10-year lithium",
+                                       "test_button": "yes"})
+
+
+@pytest.mark.parametrize("added,why", [
+    ("{s}, and it is easy to carry.", "claims 'easy'"),
+    ("{s}, ready for everyday use.", "filler"),
+    ("{s}, a great choice for every day.", "claims 'great'"),
+    ("{s}, and it is made to last.", "filler"),
+])
+def test_a_model_sentence_may_not_add_praise_or_filler(added, why):
+    """What a merchandiser struck out of the model's sentences in the blind read: claims the facts do not make
+    ("easy to carry" for a smoke alarm) and filler ("ready for everyday use"); the stand-in says neither."""
+    def script(draft, n):
+        return added.format(d=draft, s=draft.rstrip("."))
+
+    model = ScriptedModel(script)
+    [d] = write_drafts(model, [ALARM], Options(length="short"))
+    for w in ("easy", "ready for", "great choice"):
+        assert w not in d.description
+    assert any(why in r for s in d.sentences for x in s["rejected"] for r in x["reasons"])
+
+
+def test_a_model_sentence_that_drops_a_qualifier_or_hangs_a_noun_phrase_in_front_is_refused():
+    def script(draft, n):
+        if "10-year" in draft:
+            return draft.replace("10-year ", "")  # "sealed lithium": the qualifier the shopper buys it for
+        return "A handy device, this alarm " + draft.split(" ", 2)[-1] if draft.startswith("It ") else draft
+
+    [d] = write_drafts(ScriptedModel(script), [ALARM], Options(length="short"))
+    assert "10-year" in d.description and "A handy device" not in d.description
+    reasons = [r for s in d.sentences for x in s["rejected"] for r in x["reasons"]]
+    assert any("drops 10" in r for r in reasons)
+
+
+def test_a_plain_rephrasing_of_the_facts_is_kept():
+    def script(draft, n):
+        return draft.replace("The Brightline Smoke Alarm has", "The Brightline Smoke Alarm comes with") \
+            if draft.startswith("The Brightline") else draft
+
+    [d] = write_drafts(ScriptedModel(script), [ALARM], Options(length="short"), source_label="scripted")
+    assert any(s["source"] == "model" for s in d.sentences) and d.unsupported_facts == []
+
+
+def test_a_short_word_value_needs_what_it_is_of():
+    """"A set of 24 half-pans is excellent": the value of lightfastness without the word, so the shopper cannot
+    tell what is excellent; the coverage check counts the word and passes it."""
+    assert any("without 'lightfastness'" in r for r in vet.model_reasons(
+        "A set of 24 half pans is excellent.", "excellent", [("pans", "24 half pans"), ("lightfastness", "excellent")]))
+    assert not vet.model_reasons("Its lightfastness is excellent.", "excellent", [("lightfastness", "excellent")])
+    assert not vet.model_reasons("These goggles are anti-fog and helmet compatible.", "",
+                                 [("anti_fog", "yes"), ("helmet_compatible", "yes")])

@@ -64,6 +64,20 @@ def _phrase(name, value, title="Test Product"):
     ("size", "EU 46", "comes in size EU 46", ":"),
     ("language", "English", "is in English", "has an"),
     ("features", "foldable, adjustable height", "offers foldable and adjustable height", ":"),
+    # frames added after the blind read of blind20c (faults a merchandiser marked in the stand-in)
+    ("stand", "not included", "does not come with a stand", "with a not"),
+    ("range", "up to 30 km", "works up to 30 km away", "up to up to"),
+    ("max_load", "2-9 kg", "takes a load of 2-9 kg", "up to 2-9"),
+    ("top_speed", "25 km/h", "has a top speed of 25 km/h", "is top speed"),
+    ("allergens", "gluten free, dairy free", "is gluten free and dairy free", "Its allergens"),
+    ("wireless_charging", "compatible", "is compatible with wireless charging", "a compatible"),
+    ("portafilter_holder", "fits 54 and 58 mm", "its portafilter holder fits 54 and 58 mm", "is fits"),
+    ("inner_pot", "non-stick, 2 mm", "has a non-stick inner pot of 2 mm", "non-stick and 2 mm"),
+    ("construction", "4-panel, hand-stitched", "has 4-panel, hand-stitched construction", "of 4-panel"),
+    ("packs_into", "attached pouch", "packs into an attached pouch", "an attached pouch packs"),
+    ("probe_covers", "21 included", "comes with 21 probe covers", "a 21"),
+    ("strings", "Aquila Nylgut", "has Aquila Nylgut strings", "aquila"),
+    ("sleeps", "2", "sleeps 2", "2 sleeps"),
 ])
 def test_each_attribute_is_realised_by_its_kind(name, value, want, never):
     text = _phrase(name, value)
@@ -128,6 +142,13 @@ def test_stand_in_covers_the_planned_facts_of_unseen_products():
     ("Solenne Mineral Sunscreen SPF 50", "Beauty > Skincare", "sunscreen"),
     ("Pawsome Orthopaedic Dog Bed Large", "Pets > Dogs > Beds", "bed"),
     ("Cuisara 5.5 L Digital Air Fryer", "Kitchen > Air Fryers", "air fryer"),
+    # a variant word after the noun (a wood, an adjective, a pack size, a connection) is not the product
+    ("Marlow Concert Ukulele Mahogany", "Music > String Instruments > Ukuleles", "ukulele"),
+    ("Fjell Ski Goggles Photochromic", "Winter Sports > Goggles", "goggles"),
+    ("Aquaglide Swimming Goggles Mirrored", "Swimming > Goggles", "goggles"),
+    ("Oakridge Golf Balls 12 Pack", "Sports > Golf > Golf Balls", "golf balls"),
+    ("Scribe Label Maker Bluetooth", "Office > Label Makers", "label maker"),
+    ("Lumo Travel Neck Pillow Memory Foam", "Travel > Neck Pillows", "neck pillow"),
 ])
 def test_product_noun_is_the_head_noun(title, category, noun):
     assert product_noun(ProductFacts.build(title=title, category=category, attributes={"x": "y"})).text == noun

@@ -108,3 +108,30 @@ def test_lm_score_separates_nonsense_from_human_copy():
     assert sense.rule_reasons(junk[0][1], junk[0][0]), junk[0]
     rows = model.token_logprobs([("Product: chair.", " It is a chair.")])
     assert len(rows[0]) == model.count_tokens(" It is a chair.") and all(x <= 0 for x in rows[0])
+
+
+MAUVE = ProductFacts.build(title="W Women Mauve Printed Straight Kurta", brand="W", category="Fashion",
+                           attributes={"gender": "Women", "colour": "Red"})
+
+
+def test_a_colour_the_title_contradicts_is_left_out_and_flagged():
+    """Myntra's colour field says red for a "Mauve" kurta: backed by a fact, wrong for the shopper."""
+    assert any("title names another colour" in w for w in MAUVE.warnings)
+    text = template_text(plan_content(MAUVE, Options(length="short")), Options(length="short"))
+    assert "red" not in text.lower() and "Mauve" in text
+    assert any(r.startswith(sense.TITLE_CONTRADICTION) for r in sense.rule_reasons("The kurta comes in red.", MAUVE))
+    assert not sense.rule_reasons("The kurta comes in mauve.", MAUVE)
+    # agreeing fields are no conflict: the title's "Black & Grey", the field's "Black"; a navy shirt is blue
+    assert not factlib.colour_conflicts("DKNY Unisex Black & Grey Printed Medium Trolley Bag", {"colour": "Black"})
+    assert not factlib.colour_conflicts("Navy Blue Oxford Shirt", {"colour": "Blue"})
+    assert not factlib.colour_conflicts("Cold-Pressed Olive Oil", {"colour": "Golden"})  # "olive" is no colour here
+
+
+def test_the_evaluation_counts_a_title_contradiction():
+    ex = [ev.Example(MAUVE, "A mauve printed straight kurta.")]
+    row = ev.SystemResult("x", ["Designed for women, the W Women Mauve Printed Straight Kurta comes in red."]) \
+        .metrics(ex, Options(length="short"))
+    assert row["contradicting_sentences"] == 1
+    row = ev.SystemResult("x", ["Designed for women, the W Women Mauve Printed Straight Kurta is made for everyday "
+                                "wear."]).metrics(ex, Options(length="short"))
+    assert row["contradicting_sentences"] == 0
