@@ -48,21 +48,25 @@ SYSTEM_PROMPT = (
 SENTENCE_SYSTEM = "Rewrite the draft as one natural sentence for an online shop. Keep every fact. Add nothing."
 # worked examples per sentence role, from products no catalogue row shares: the 135M model follows the format far
 # more often with them. Every word of every answer is licensed (copywriter.ml.grounding): the product's own words
-# or generic copy words, so the examples never teach the model to add details. Kept short on purpose: prompt
+# or generic copy words, so the examples never teach the model to add details; and none adds praise or filler
+# (an earlier "… is ready for everyday use" and "easy to move" came back in most of the model's sentences, and a
+# merchandiser struck them: vet.model_reasons refuses them now). An example that merged a clause sentence into the
+# next ("This sage green lamp has a linen shade …") was tried and dropped: the model then renamed the product in
+# most body sentences ("This case has …", "This reefwell 100W aquarium heater …"). Kept short on purpose: prompt
 # tokens dominate the cost of a one-sentence answer on a small CPU.
 ROLE_SHOTS = {
     "opening": (
         ("Product: Hydro Bottle (bottle)\nDraft: Made of stainless steel, the Hydro Bottle holds 750 ml and keeps "
          "drinks cold for 24 hours.",
-         "Made of stainless steel, the Hydro Bottle holds 750 ml and keeps your drinks cold for a full 24 hours."),
+         "Made of stainless steel, the Hydro Bottle holds 750 ml and keeps your drinks cold for 24 hours."),
         ("Product: Atlas Desk Lamp (lamp)\nDraft: The Atlas Desk Lamp has 3 brightness levels and a 1.5 m cable.",
-         "With 3 brightness levels and a 1.5 m cable, the Atlas Desk Lamp is ready for everyday use."),
+         "The Atlas Desk Lamp offers 3 brightness levels and comes with a 1.5 m cable."),
     ),
     "body": (
         ("Product: Hydro Bottle (bottle)\nDraft: It has a bamboo lid and a powder-coated finish.",
-         "A bamboo lid and a powder-coated finish make it simple to carry every day."),
+         "A bamboo lid sits on top, and the finish is powder-coated."),
         ("Product: Atlas Desk Lamp (lamp)\nDraft: This lamp weighs 1.2 kg and comes in sage green.",
-         "At just 1.2 kg, this lamp is easy to move, and it comes in sage green."),
+         "This lamp comes in sage green and weighs just 1.2 kg."),
     ),
 }
 TONE_HINTS = {
@@ -242,6 +246,8 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
                                    *facts.attributes.values(), *extra, planned.draft])
             v.reasons += vet.model_reasons(text, facts_text, [(a, facts.attributes[a]) for a in planned.attributes
                                                               if a in facts.attributes], planned.draft)
+            v.reasons += vet.subject_reasons(text, facts.title, facts.brand, planlib.product_noun(facts).text,
+                                             planlib.product_noun(facts).plural)
             lic = licensed.setdefault(id(facts), grounding.licensed_roots(facts, extra))
             invented = grounding.invented_words(text, facts, licensed=lic)
             if invented:

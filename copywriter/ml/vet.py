@@ -201,3 +201,36 @@ def model_reasons(text: str, facts_text: str, planned: Sequence[tuple[str, str]]
         if label_words and not any(root(w) in stems for w in label_words):
             reasons.append(f"states {v!r} without {label!r}")
     return reasons
+
+
+_SUBJECT_PRONOUNS = {"it", "they", "its", "their", "you", "your"}
+
+
+def subject_reasons(text: str, title: str, brand: str, noun: str, plural: bool) -> list[str]:
+    """What the sentence is about, and how it names it: a model body sentence that changes the subject ("This case
+    has a silicone strap" for goggles, "This app is iOS and Android", "A battery of 2 x AAA is used …"), writes the
+    brand in lower case ("This reefwell 100W aquarium heater"), gets the number wrong ("This golf balls has", "a 4
+    memory presets") or says one thing twice ("comes in a double size … double size")."""
+    reasons = []
+    low = text.lower()
+    m = FINITE_RE.search(text)
+    region = text[: m.start()] if m else text
+    region = region.rsplit(",", 1)[-1].strip().lower()  # "With 8 programmes, it keeps …": the part after the comma
+    words = re.findall(r"[a-z0-9][a-z0-9\-&']*", region)
+    heads = {w.rstrip("s") for w in re.findall(r"[a-z]+", f"{noun} {title}".lower()) if len(w) > 2}
+    if words and not (set(words) & _SUBJECT_PRONOUNS) and not any(w.rstrip("s") in heads for w in words):
+        reasons.append(f"changes the subject ({region!r})")
+    for w in re.findall(r"[A-Za-z][A-Za-z\-']{2,}", brand or ""):
+        if w[0].isupper() and re.search(rf"(?<![A-Za-z]){re.escape(w.lower())}(?![A-Za-z])", text):
+            reasons.append(f"writes the brand {w!r} in lower case")
+            break
+    first_noun = noun.split()[-1] if noun else ""
+    if first_noun and plural and re.search(rf"\b(?:this|a|an)\s+(?:\w+\s+){{0,3}}{re.escape(first_noun)}\b", low):
+        reasons.append(f"'{first_noun}' is plural")
+    if re.search(r"\b(?:a|an)\s+(?!1\b)\d+(?:[.,]\d+)?\s+(?:[a-z\-]+\s+)?[a-z\-]+s\b(?![\-])", low):
+        reasons.append("'a' before a plural number")
+    content = [w for w in _words(low) if len(w) > 2 and w not in {"and", "the", "with", "this", "has", "have", "for"}]
+    pairs = Counter(zip(content, content[1:]))
+    if any(c >= 2 for c in pairs.values()):
+        reasons.append("says the same thing twice")
+    return reasons

@@ -46,9 +46,9 @@ FEW_SHOT = (
      "You can keep a library book for 21 days and renew it twice online."),
     ("The swimming pool is open to members only, until 9 pm on weekdays.", "is the pool open on weekdays?",
      "Yes, until 9 pm on weekdays, but the swimming pool is open to members only."),
-    ("Harbour Ferry — bicycles allowed: yes.", "are bicycles allowed on the ferry?",
-     "Yes, bicycles are allowed on the Harbour Ferry."),
-    ("Harbour Ferry — crossing time: 35 min.", "how long is the ferry ride?",
+    ("The Harbour Ferry allows bicycles on board.", "are bicycles allowed on the ferry?",
+     "Yes, you can take bicycles on the Harbour Ferry."),
+    ("The Harbour Ferry has a crossing time of 35 min.", "how long is the ferry ride?",
      "The Harbour Ferry takes 35 min to cross."),
 )
 _SHOT_WORDS = frozenset(
@@ -242,9 +242,22 @@ ATTRIBUTE_QUESTION_WORDS = {
 }  # fmt: skip
 
 
+def fact_sources(fact: str) -> list[str]:
+    """What a sentence realising ``fact`` may draw on: the fact, and for a product card's "<title> — key: value"
+    line its sentence (:func:`support.ml.rewrite.product_prose`: the same words plus frame words such as "has",
+    "comes with")."""
+    from .rewrite import product_prose
+
+    prose = product_prose(fact)
+    return [fact, prose] if prose and prose != fact else [fact]
+
+
 def _prompt(fact: str, question: str) -> str:
+    """The fact the model realises: a product line as its sentence, not "key: value" (measured: SmolLM2 failed
+    the vetting in all tries on keys it had not seen, "strung: no", "grip size: L2")."""
     keep = keep_words(fact)
-    return f"Fact: {fact}\nKeep: {', '.join(keep) if keep else '-'}\nCustomer: {question}"
+    shown = fact_sources(fact)[-1]
+    return f"Fact: {shown}\nKeep: {', '.join(keep) if keep else '-'}\nCustomer: {question}"
 
 
 def build_messages(fact: str, question: str) -> list[dict]:
@@ -518,11 +531,12 @@ def relevant(sentence: str, evidence: str, question: str, embed: Callable[[list[
 def _verdict(sentence: str, evidence: Evidence, question: str, embed=None) -> str | None:
     """'generated' (vetted, own words), 'copy' (vetted but the source repeated) or None (failed the checks):
     grounded, keeps every qualifier, reads as an answer, borrows nothing from the worked examples, relevant."""
-    if not sentence_vetted(sentence, [evidence.text], question):
+    sources = fact_sources(evidence.text)
+    if not sentence_vetted(sentence, sources, question):
         return None
-    if _leaks(sentence, [evidence.text], question):
+    if _leaks(sentence, sources, question):
         return None
-    if _is_copy(sentence, evidence.text):
+    if any(_is_copy(sentence, s) for s in sources):
         return "copy"
     return "generated" if relevant(sentence, evidence.text, question, embed) else None
 
@@ -532,9 +546,10 @@ def _rewrite(evidence: Evidence, question: str, embed=None) -> str | None:
     from .rewrite import own_words
 
     sentence = own_words(evidence.text)
-    if sentence is None:
+    if sentence is None or _is_copy(sentence, evidence.text):
         return None
-    return sentence if _verdict(sentence, evidence, question, embed) == "generated" else None
+    # a product line's rewrite is its prose sentence, which _verdict calls a copy of that source: it is the rewrite
+    return sentence if _verdict(sentence, evidence, question, embed) in {"generated", "copy"} else None
 
 
 def _realise(lm, evidence: Evidence, question: str, *, max_tokens: int, deadline: float, started: float,
@@ -576,12 +591,12 @@ def _assemble(question: str, passages: list[Passage], evidence: list[Evidence], 
     parts: list[str] = []
     generated = rewritten = quoted = 0
     for ev, sentence in zip(evidence, sentences, strict=True):
-        if sentence is not None and stream.offer(f"{sentence} [{ev.n}]", [ev.text]):
+        if sentence is not None and stream.offer(f"{sentence} [{ev.n}]", fact_sources(ev.text)):
             generated += 1
             parts.append(f"{sentence} [{ev.n}]")
             continue
         own = _rewrite(ev, question, embed)
-        if own is not None and stream.offer(f"{own} [{ev.n}]", [ev.text]):
+        if own is not None and stream.offer(f"{own} [{ev.n}]", fact_sources(ev.text)):
             rewritten += 1
             parts.append(f"{own} [{ev.n}]")
             continue
@@ -744,6 +759,7 @@ def ground_or_extract(question: str, draft: Answer, passages: list[Passage]) -> 
             plain, draft.evidence or [s for p in cited for s in passage_facts(p)])
         if not sources or missing_qualifiers(" ".join(sources), plain):
             return fallback()
+        sources = [x for src in sources for x in fact_sources(src)]  # a product line's sentence form too
         # A product's name may be said (it is what the answer is about); an FAQ question's text may not (an echo).
         echo_titles = tuple(p.title for p in cited if p.kind != "product")
         if not sentence_vetted(plain, sources, question, titles=echo_titles):

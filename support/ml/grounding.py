@@ -133,7 +133,8 @@ UNIT_CANON = {
     "person": "person", "people": "person",
 }  # fmt: skip
 _QUANTITY = re.compile(
-    r"(?P<pre>[$€£])?\s?(?P<num>\d+(?:[.,]\d+)*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+    r"(?P<pre>[$€£])?\s?(?P<num>\d+(?:[.,]\d+)*|(?<![a-z])(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+    + r")(?![a-z]))"  # a number word is a whole word: not the "ten" of "tennis", the "one" of "phone"
     r"\s?(?:(?:business|working|calendar)\s)?(?P<unit>per cent|percent|%|[a-z€$£]+)?",
     re.IGNORECASE,
 )

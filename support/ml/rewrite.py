@@ -81,22 +81,42 @@ def _verbs(title: str) -> dict[str, str]:
     return {k: v[1] if plural else v[0] for k, v in forms.items()}
 
 
-def _product_fact(sentence: str) -> str | None:
+# a key that reads as an adjective or participle: "dishwasher safe", "waterproof", "strung", "sewn", "foldable"
+_ADJECTIVE_KEY = re.compile(r"(?:ed|ung|wn|able|ible|proof|safe|free|resistant|compatible)$")
+
+
+def product_prose(sentence: str) -> str | None:
+    """A product card's fact line as a sentence about the product, by the attribute's kind (the copywriter's
+    realiser, :mod:`copywriter.ml.realise`, Django-free, for keys this module has no frame for):
+    "Lindholm Oak Bookshelf — assembly required: yes." -> "The Lindholm Oak Bookshelf requires assembly.",
+    "Vantor Racket — strung: no." -> "The Vantor Racket is not strung." None for a line that is no product fact.
+    It moves the line's own words and adds frame words only ("has", "comes with", "is rated"); an answer it helps
+    write is still vetted against the line itself."""
     m = _PRODUCT_FACT.match(sentence.strip())
     if m is None:
         return None
     title, key, value = m.group("title").strip(), m.group("key").strip().lower(), m.group("value").strip()
     verbs = _verbs(title)
-    if value.lower() in {"yes", "true"}:
-        return f"The {title} {verbs['be']} {key}."
-    if value.lower() in {"no", "false"}:
-        return f"The {title} {verbs['be']} not {key}."
+    yes, no = value.lower() in {"yes", "true"}, value.lower() in {"no", "false"}
+    if (yes or no) and _ADJECTIVE_KEY.search(key) and not key.endswith((" required", " included")):
+        return f"The {title} {verbs['be']} {'not ' if no else ''}{key}."
     template = _ATTRIBUTE.get(key)
-    if template is None:
-        return f"The {key} of the {title} is {value}."
-    if key == "scent" and not value.lower().endswith(("ed", "less", "free")):
-        return f"The {title} {verbs['have']} a {value} scent."
-    return template.format(t=title, v=value, **verbs)
+    if template is not None and not (yes or no):
+        if key == "scent" and not value.lower().endswith(("ed", "less", "free")):
+            return f"The {title} {verbs['have']} a {value} scent."
+        return template.format(t=title, v=value, **verbs)
+    from copywriter.ml.plan import _pluralise_verb
+    from copywriter.ml.realise import phrase_for
+
+    text, clause = phrase_for(key, value)
+    plural = verbs["be"] == "are"
+    if clause:  # "its grip size is L2" -> "The Vantor Racket's grip size is L2."
+        body = re.sub(r"^its\s+", "", text)
+        return _finish(f"The {title}'s {body}" if not plural else f"The {title}' {body}")
+    return _finish(f"The {title} {_pluralise_verb(text) if plural else text}")
+
+
+_product_fact = product_prose
 
 
 def _product_line(sentence: str, title: str) -> str | None:

@@ -247,3 +247,21 @@ def test_a_short_word_value_needs_what_it_is_of():
     assert not vet.model_reasons("Its lightfastness is excellent.", "excellent", [("lightfastness", "excellent")])
     assert not vet.model_reasons("These goggles are anti-fog and helmet compatible.", "",
                                  [("anti_fog", "yes"), ("helmet_compatible", "yes")])
+
+
+@pytest.mark.parametrize("sentence,why", [
+    ("This case has a silicone split, adjustable strap and UV400.", "changes the subject"),
+    ("This app is iOS and Android.", "changes the subject"),
+    ("This lanemark swimming goggles have UV400 protection.", "in lower case"),
+    ("This goggles has UV400 protection.", "plural"),
+    ("These goggles have a 4 memory presets.", "plural number"),
+    ("These goggles come in a double size and a double size case.", "twice"),
+])
+def test_how_a_model_sentence_names_the_product(sentence, why):
+    """Model sentences from a read of blind20b/blind20c that renamed the product, lower-cased its brand or broke
+    number agreement; the stand-in's own subjects ("It", "They", "These goggles") pass."""
+    reasons = vet.subject_reasons(sentence, "Lanemark Pro Anti-Fog Swimming Goggles", "Lanemark", "goggles", True)
+    assert any(why in r for r in reasons), reasons
+    for ok in ("These goggles have UV400 protection.", "They have a split silicone strap.",
+               "With a soft silicone seal, the Lanemark Pro Anti-Fog Swimming Goggles come with a case."):
+        assert vet.subject_reasons(ok, "Lanemark Pro Anti-Fog Swimming Goggles", "Lanemark", "goggles", True) == []
