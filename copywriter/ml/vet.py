@@ -230,7 +230,7 @@ def subject_reasons(text: str, title: str, brand: str, noun: str, plural: bool) 
     if re.search(r"\b(?:a|an)\s+(?!1\b)\d+(?:[.,]\d+)?\s+(?:[a-z\-]+\s+)?[a-z\-]+s\b(?![\-])", low):
         reasons.append("'a' before a plural number")
     content = [w for w in _words(low) if len(w) > 2 and w not in {"and", "the", "with", "this", "has", "have", "for"}]
-    pairs = Counter(zip(content, content[1:]))
+    pairs = Counter(zip(content, content[1:], strict=False))
     if any(c >= 2 for c in pairs.values()):
         reasons.append("says the same thing twice")
     return reasons
