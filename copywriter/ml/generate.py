@@ -246,6 +246,9 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
                                    *facts.attributes.values(), *extra, planned.draft])
             v.reasons += vet.model_reasons(text, facts_text, [(a, facts.attributes[a]) for a in planned.attributes
                                                               if a in facts.attributes], planned.draft)
+            v.reasons += vet.rephrase_reasons(text, planned.draft, facts.title,
+                                              [(a, facts.attributes[a]) for a in planned.attributes
+                                               if a in facts.attributes])
             v.reasons += vet.subject_reasons(text, facts.title, facts.brand, planlib.product_noun(facts).text,
                                              planlib.product_noun(facts).plural)
             lic = licensed.setdefault(id(facts), grounding.licensed_roots(facts, extra))

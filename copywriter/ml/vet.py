@@ -234,3 +234,46 @@ def subject_reasons(text: str, title: str, brand: str, noun: str, plural: bool) 
     if any(c >= 2 for c in pairs.values()):
         reasons.append("says the same thing twice")
     return reasons
+
+
+# the verbs and connectives a rephrasing may bring in; every other content word must be the draft's (or the title's)
+REPHRASE_WORDS = {"offers", "offer", "features", "feature", "comes", "come", "with", "includes", "include",
+                  "made", "designed", "has", "have", "and", "also", "both", "while", "plus", "just", "its", "their",
+                  "this", "these", "the", "a", "an", "it", "they", "is", "are", "of", "in", "for", "to", "on", "at",
+                  "by", "from", "your", "you", "up", "as", "well", "which", "that", "there", "can", "be", "used",
+                  "use", "uses", "available", "so", "or", "but", "too", "each", "all", "every", "one", "an", "into"}
+_ADJ_NOUN_RE = re.compile(r"\b(?:is|are)\s+an?\s+([a-z\-]+(?:able|ible|proof|less|ed))\s*(?:and\b|,|\.|$)", re.I)
+
+
+def rephrase_reasons(text: str, draft: str, title: str, planned: Sequence[tuple[str, str]]) -> list[str]:
+    """A model sentence rephrases its draft; it may not add to it or lose a part of it. Content words must come from
+    the draft or the title ("is made from natural cotton" for "comes in natural", "has a black finish" for "comes
+    in black"); a planned value's words the draft states outside the title must still be there outside the title
+    ("Made of liquid silicone, the … Silicone Case" -> "The … Silicone Case has …" loses the material); and three
+    shapes a 135M model writes: an adjective used as a noun ("is a submersible and …"), a comma splice ("… with 8
+    programmes, it keeps …") and "of" before an adjective ("contains 2.5 L of washable")."""
+    from .grounding import root
+
+    reasons = []
+    t_low = title.lower()
+    text_rest = text.lower().replace(t_low, " ")
+    draft_rest = draft.lower().replace(t_low, " ")
+    allowed = {root(w) for w in _words(draft + " " + title)}
+    added = [w for w in _words(text) if not w.isdigit() and w not in REPHRASE_WORDS and root(w) not in allowed
+             and not re.fullmatch(r"\d[\d.,]*[a-z]*", w)]
+    if added:
+        reasons.append("adds " + ", ".join(repr(w) for w in dict.fromkeys(added)) + " to the draft")
+    text_roots = {root(w) for w in _words(text_rest)}
+    draft_roots = {root(w) for w in _words(draft_rest)}
+    for name, v in planned:
+        lost = [w for w in _words(v) if len(w) > 2 and root(w) in draft_roots and root(w) not in text_roots]
+        if lost:
+            reasons.append(f"loses {', '.join(lost)} of {name}")
+    if _ADJ_NOUN_RE.search(text):
+        reasons.append(f"uses an adjective as a noun ({_ADJ_NOUN_RE.search(text).group(0).strip()})")
+    m = FINITE_RE.search(text)
+    if m and re.search(r",\s+(?:it|they)\s+\w+", text[m.end():], re.I):
+        reasons.append("a comma splice")
+    if re.search(r"\bof\s+[a-z\-]+(?:able|ible)\s*[.!]?$", text.strip(), re.I):
+        reasons.append("'of' before an adjective")
+    return reasons

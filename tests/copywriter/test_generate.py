@@ -265,3 +265,18 @@ def test_how_a_model_sentence_names_the_product(sentence, why):
     for ok in ("These goggles have UV400 protection.", "They have a split silicone strap.",
                "With a soft silicone seal, the Lanemark Pro Anti-Fog Swimming Goggles come with a case."):
         assert vet.subject_reasons(ok, "Lanemark Pro Anti-Fog Swimming Goggles", "Lanemark", "goggles", True) == []
+
+
+def test_a_model_sentence_rephrases_its_draft_and_adds_nothing():
+    case = "Shellguard Slim Case for Pixel 8 Midnight Blue Silicone"
+    draft = f"Made of liquid silicone, the {case} has microfibre lining."
+    lost = vet.rephrase_reasons(f"The {case} has microfibre lining.", draft, case,
+                                [("material", "liquid silicone"), ("lining", "microfibre")])
+    assert any("loses liquid" in r for r in lost)  # the title's "Silicone" does not state the material
+    assert any("adds 'finish'" in r for r in vet.rephrase_reasons(
+        "This desk has 4 memory presets and a black finish.", "This desk has 4 memory presets and comes in black.",
+        "Elevo Standing Desk", []))
+    assert any("adjective as a noun" in r for r in vet.rephrase_reasons(
+        "This scooter is a foldable and weighs 14.5 kg.", "This scooter weighs 14.5 kg and is foldable.", "Voltra", []))
+    assert vet.rephrase_reasons(f"The {case} offers microfibre lining and is made of liquid silicone.", draft, case,
+                                [("material", "liquid silicone"), ("lining", "microfibre")]) == []
