@@ -200,12 +200,16 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
-def _tail_ok(tail: str) -> bool:
+def _tail_ok(tail: str, attribute_words: frozenset[str] = frozenset()) -> bool:
     """What follows the category leaf in the title: nothing but sizes/codes, or a variant ("salmon & sweet potato",
     "with lid"); not another noun ("Badminton" + "Racket": the racket is the product)."""
     words = tail.split()
+    # an attribute's word names a variant only beside a number ("Racket Grip 2", "Paddle Four-Piece"), not alone
+    # ("Standing Desk Frame" with a frame attribute is a frame)
+    numbered = attribute_words if re.search(r"\d", tail) or any(
+        p in factlib.NUMBER_WORDS for w in words for p in w.split("-")) else frozenset()
     rest = [w for w in words if not (re.fullmatch(r"[+\d.,x\-]+|[a-z]?\d+[a-z]*|ml|l|g|kg|cm|mm|m|oz|lb|inch|inches|pcs",
-                                                  w) or w in _SIZE_WORDS or _variant_word(w))]
+                                                  w) or w in _SIZE_WORDS or _variant_word(w, numbered))]
     if rest and realise.is_material(tail) and len(words) <= 3:  # "... Neck Pillow Memory Foam"
         return True
     return not rest or bool(set(words) & {"and", "with", "for", "in"}) or "&" in tail or "," in tail
@@ -216,12 +220,23 @@ _VARIANT_WORDS = {"size", "tortoiseshell", "camo", "floral", "striped", "checked
                   "usb", "usb-c", "cordless", "corded", "electric", "manual", "digital", "analogue", "smart"}
 
 
-def _variant_word(word: str) -> bool:
+_VARIANT_COLOURS = factlib.TITLE_COLOUR_WORDS | {"stone", "slate", "charcoal", "sage", "sand", "ivory", "oatmeal",
+                                                 "graphite", "silver", "gold", "rose", "taupe", "olive", "mint",
+                                                 "midnight", "ecru", "clay", "coral", "indigo", "emerald"}
+_FIT_WORDS = {"slim", "skinny", "straight", "relaxed", "tapered", "stretch", "fit", "oversized", "cropped"}
+
+
+def _variant_word(word: str, attribute_words: frozenset[str] = frozenset()) -> bool:
     """A word a title puts after the product noun to name the variant, not another product: a colour, a
-    material, a finish or an adjective ("Ukulele Mahogany", "Goggles Photochromic", "Goggles Mirrored", "Golf
-    Balls 12 Pack", "Label Maker Bluetooth")."""
+    material, a finish, a fit, an adjective, or a word of the product's own attributes ("Ukulele Mahogany",
+    "Goggles Photochromic", "Golf Balls 12 Pack", "Label Maker Bluetooth", "Chinos Slim Fit Navy 32W", "Racket Grip
+    2" with a grip size, "Paddle Four-Piece" with pieces)."""
     w = word.strip("()").lower()
-    if w in _VARIANT_WORDS or w in factlib.COLOUR_FAMILIES:
+    if w in _VARIANT_WORDS or w in _VARIANT_COLOURS or w in _FIT_WORDS:
+        return True
+    parts = [p for p in w.split("-") if p]
+    if parts and (w in attribute_words or all(p in attribute_words or p.rstrip("s") in attribute_words
+                                              or p in factlib.NUMBER_WORDS or p.isdigit() for p in parts)):
         return True
     if realise.is_material(w):
         return True
@@ -238,13 +253,20 @@ def _leaf_in_title(facts: ProductFacts) -> Noun | None:
                            .replace(",", " , ").split()) + " "
     if not leaf:
         return None
+    attribute_words = frozenset(w.rstrip("s") for text in [*facts.attributes, *facts.attributes.values()]
+                                for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) > 2) | \
+        frozenset(w for text in [*facts.attributes, *facts.attributes.values()]
+                  for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) > 2)
     for n in range(min(3, len(leaf)), 0, -1):
         words = leaf[-n:]
         sing = words[:-1] + [_singular(words[-1])]
-        for cand, plural in ((sing, False), (words, True)):
+        cands = [(sing, False), (words, True)]
+        if sing == words and words[-1].endswith("s"):  # "towels" is a pair noun for agreement, "Towel" a title word
+            cands.insert(0, (words[:-1] + [words[-1][:-1]], False))
+        for cand, plural in cands:
             phrase = " ".join(cand)
             at = title.rfind(f" {phrase} ")
-            if at >= 0 and _tail_ok(title[at + len(phrase) + 2:]):
+            if at >= 0 and _tail_ok(title[at + len(phrase) + 2:], attribute_words):
                 is_plural = cand[-1] in PAIR_NOUNS or (plural and cand[-1] != sing[-1])
                 return Noun(phrase, is_plural)
     return None

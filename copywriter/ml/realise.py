@@ -245,7 +245,8 @@ def _has_noun_phrase(label: str, v: str) -> str:
     else:
         phrase = f"{val} {label}"
         plural = plural_label(label)
-    mass = phrase.split()[-1] in MASS_NOUNS
+    last = phrase.split()[-1]
+    mass = last in MASS_NOUNS or (last.endswith("ing") and len(last) > 5)  # "adjustable feathering"
     return f"has {phrase}" if plural or mass else f"has {a(phrase)}"
 
 
@@ -267,7 +268,7 @@ QUANTITY_VERBS = {
     "burn time": "burns for {v}", "wear time": "lasts {v}", "pieces": "includes {v} pieces",
     "piece count": "includes {v} pieces", "pack size": "comes as a pack of {v}", "pack of": "comes as a pack of {v}",
     "seats": "seats {v}", "sleeps": "sleeps {v}", "serves": "serves {v}", "servings": "makes {v} servings", "max load": "takes a load of up to {v}", "load capacity": "takes a load of up to {v}",
-    "players": "is for {v} players", "spf": "offers {v} protection", "speed": "reaches {v}",
+    "players": "is for {v} players", "spf": "offers SPF {v} protection", "speed": "reaches {v}",
     "range": "works up to {v} away", "keeps cold": "keeps drinks cold for {v}", "keeps hot": "keeps drinks hot for {v}",
     "cable length": "has a {v} cable", "screen size": "has a screen size of {v}", "refresh rate": "refreshes at {v}",
     "resolution": "offers {v} resolution", "native resolution": "has a native resolution of {v}",
@@ -341,6 +342,13 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
         return f"requires {label}", False
     if vl in {"not required", "none required", "not needed", "tool-free", "tool free", "no tools"}:
         return f"needs no {label}" if label != "assembly" else "comes ready to use, no assembly needed", False
+    m3 = re.match(r"^(yes|no),\s*(.+)$", v, re.I)
+    if m3:  # "packable: yes, into left pocket", "mopping: yes, 250 ml water tank"
+        head, _ = _phrase_for(name, m3.group(1))
+        rest = m3.group(2).strip()
+        if re.match(r"^(?:into|in|on|with|for|up to|at|by|from|under|over)\b", rest, re.I):
+            return f"{head} {rest}", False
+        return f"{head} with {a(lower_first(rest)) if not plural_label(rest.split()[-1]) else lower_first(rest)}", False
     if vl in {"not included", "sold separately", "not supplied"}:
         return (f"does not come with {label}" if plural_label(label) else f"does not come with {a(label)}"), False
     if vl in {"built-in", "built in", "integrated"}:
@@ -363,12 +371,14 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
             # "inner pot: non-stick, 2 mm" -> "has a non-stick inner pot of 2 mm"
             phrase = _has_noun_phrase(label, ", ".join(lower_first(x) for x in mods))
             for x in nums:
-                phrase += (" in " if plural_label(x.split()[-1]) else " of ") + x
+                phrase += (" in " if x.split()[-1] in _IN_UNITS else " of ") + x
             return phrase, False
     m = re.match(r"^(.*?),?\s+included$", v, re.I)
     if m:
         if re.fullmatch(r"\d+", m.group(1).strip()):
             return f"comes with {m.group(1).strip()} {label}", False
+        if m.group(1).split()[-1].lower().rstrip("s") == label.split()[-1].rstrip("s"):  # "case: carry case included"
+            return f"comes with {a(lower_first(m.group(1)))}", False
         if label.endswith("ing") and " " not in label:  # "hanging: steel hook included"
             return f"comes with {a(lower_first(m.group(1)))} for {label}", False
         return f"comes with {a(m.group(1) + ' ' + label)}", False
@@ -410,6 +420,13 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
     if label == "language":
         return f"is in {v}", False
     first_word = label.split()[0] if label else ""
+    if label in {"sold as", "sold in", "supplied as"}:  # "sold_as: pair" -> "is sold as a pair"
+        obj = lower_first(v)
+        bare = bool(re.match(r"^(?:a|an|the|\d)", obj)) or plural_label(obj.split()[-1])
+        return f"is {label} {obj if bare else a(obj)}", False
+    m2 = re.match(r"^(\d+),\s*(\d+)\s+([a-z\-]+)$", v)
+    if m2 and plural_label(label):  # "shelves: 5, 2 adjustable" -> "has 5 shelves, 2 of them adjustable"
+        return f"has {m2.group(1)} {label}, {m2.group(2)} of them {m2.group(3)}", False
     if first_word in VERB_LABELS and kind not in {"yes", "no"}:
         rest = label[len(first_word):].strip()
         obj = lower_first(v)
@@ -537,6 +554,7 @@ def _phrase_for(name: str, value: str) -> tuple[str, bool]:
     return f"its {label} {'are' if plural_label(label) else 'is'} {join_list(lower_first(v))}", True
 
 
+_IN_UNITS = {"sizes", "colours", "colors", "increments", "steps", "lengths", "widths", "settings", "shades"}
 # an attribute named by what the product does: "packs_into: attached pouch", "fits: medium to large faces"
 VERB_LABELS = {"packs", "folds", "fits", "attaches", "converts", "doubles", "mounts", "clips", "hangs", "stores",
                "pairs", "syncs"}

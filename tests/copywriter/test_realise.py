@@ -78,6 +78,15 @@ def _phrase(name, value, title="Test Product"):
     ("probe_covers", "21 included", "comes with 21 probe covers", "a 21"),
     ("strings", "Aquila Nylgut", "has Aquila Nylgut strings", "aquila"),
     ("sleeps", "2", "sleeps 2", "2 sleeps"),
+    # and after the blind read of blind20d
+    ("sold_as", "single block", "is sold as a single block", "block sold as"),
+    ("sold_as", "pair", "is sold as a pair", "pair sold as"),
+    ("packable", "yes, into left pocket", "is packable into left pocket", "is yes"),
+    ("mopping", "yes, 250 ml water tank", "features mopping with a 250 ml water tank", "is yes"),
+    ("shelves", "5, 2 adjustable", "has 5 shelves, 2 of them adjustable", "are 5 and"),
+    ("spf", "50", "offers SPF 50 protection", "offers 50"),
+    ("case", "carry case included", "comes with a carry case", "case case"),
+    ("feathering", "0-60 degrees, adjustable", "has adjustable feathering of 0-60 degrees", "an adjustable"),
 ])
 def test_each_attribute_is_realised_by_its_kind(name, value, want, never):
     text = _phrase(name, value)
@@ -149,6 +158,9 @@ def test_stand_in_covers_the_planned_facts_of_unseen_products():
     ("Oakridge Golf Balls 12 Pack", "Sports > Golf > Golf Balls", "golf balls"),
     ("Scribe Label Maker Bluetooth", "Office > Label Makers", "label maker"),
     ("Lumo Travel Neck Pillow Memory Foam", "Travel > Neck Pillows", "neck pillow"),
+    ("Hollis Stretch Chinos Slim Fit Navy 32W 32L", "Clothing > Men > Trousers > Chinos", "chinos"),
+    ("Lowen Zero-Twist Bath Towel Stone", "Home > Bathroom > Towels", "towel"),
+    ("Ridgeback Roasters Ethiopia Yirgacheffe Whole Bean Coffee 1 kg", "Food & Drink > Coffee > Coffee Beans", "coffee"),
 ])
 def test_product_noun_is_the_head_noun(title, category, noun):
     assert product_noun(ProductFacts.build(title=title, category=category, attributes={"x": "y"})).text == noun
