@@ -97,7 +97,9 @@ def family_of(facts: ProductFacts) -> Family | None:
     for fam in FAMILIES:
         if fam.name in DOMINANT and any(_find(everything, kw) >= 0 for kw in fam.keywords):
             return fam
-    for text in texts:
+    for k, text in enumerate(texts):
+        if k > 0 and len(texts) == 2 and len(_plain(text).split()) == 1:
+            break  # a one-word catch-all category ("Fashion" for a vase) names no family the title does not
         low = f" {_plain(text)} "
         best = None
         for fam in FAMILIES:

@@ -220,6 +220,9 @@ def subject_reasons(text: str, title: str, brand: str, noun: str, plural: bool) 
     heads = {w.rstrip("s") for w in re.findall(r"[a-z]+", f"{noun} {title}".lower()) if len(w) > 2}
     if words and not (set(words) & _SUBJECT_PRONOUNS) and not any(w.rstrip("s") in heads for w in words):
         reasons.append(f"changes the subject ({region!r})")
+    head = " ".join(title.split()[:3]).lower()
+    if len(title.split()) >= 4 and head in low and title.lower() not in low:
+        reasons.append("alters the product's name")  # "… Ceramics Flower Vase" for "… Ceramic Flower Vase"
     for w in re.findall(r"[A-Za-z][A-Za-z\-']{2,}", brand or ""):
         if w[0].isupper() and re.search(rf"(?<![A-Za-z]){re.escape(w.lower())}(?![A-Za-z])", text):
             reasons.append(f"writes the brand {w!r} in lower case")

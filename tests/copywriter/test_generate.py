@@ -280,3 +280,16 @@ def test_a_model_sentence_rephrases_its_draft_and_adds_nothing():
         "This scooter is a foldable and weighs 14.5 kg.", "This scooter weighs 14.5 kg and is foldable.", "Voltra", []))
     assert vet.rephrase_reasons(f"The {case} offers microfibre lining and is made of liquid silicone.", draft, case,
                                 [("material", "liquid silicone"), ("lining", "microfibre")]) == []
+
+
+def test_a_model_sentence_keeps_the_product_name_as_written_and_a_catch_all_category_names_no_use():
+    from copywriter.ml import plan
+
+    vase = "OddCroft Multicoloured Chevron Print Ceramic Flower Vase"
+    assert "alters the product's name" in vet.subject_reasons(
+        f"The {vase.replace('Ceramic', 'Ceramics')} is made with care.", vase, "OddCroft", "vase", False)
+    # Myntra's loader files every row under "Fashion": a vase is not clothing "made for everyday wear"
+    facts = ProductFacts.build(title=vase, category="Fashion", attributes={"gender": "Unisex"})
+    assert plan.family_of(facts) is None
+    assert plan.family_of(ProductFacts.build(title="Kazo Women Green Solid Top", category="Fashion",
+                                             attributes={"gender": "Women"})).name == "clothing"
