@@ -244,7 +244,7 @@ REPHRASE_WORDS = {"offers", "offer", "features", "feature", "comes", "come", "wi
                   "made", "designed", "has", "have", "and", "also", "both", "while", "plus", "just", "its", "their",
                   "this", "these", "the", "a", "an", "it", "they", "is", "are", "of", "in", "for", "to", "on", "at",
                   "by", "from", "your", "you", "up", "as", "well", "which", "that", "there", "can", "be", "used",
-                  "use", "uses", "available", "so", "or", "but", "too", "each", "all", "every", "one", "an", "into"}
+                  "use", "uses", "available", "so", "or", "but", "too", "each", "all", "every", "one", "into"}
 _ADJ_NOUN_RE = re.compile(r"\b(?:is|are)\s+an?\s+([a-z\-]+(?:able|ible|proof|less|ed))\s*(?:and\b|,|\.|$)", re.I)
 
 
