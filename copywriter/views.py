@@ -150,7 +150,7 @@ class ModelActionView(StoreViewMixin, View):
             elif action == "settings":
                 services.copywriter_settings_update(
                     store=self.store, protect_human_descriptions=request.POST.get("protect") == "on",
-                    brand_voice=request.POST.get("brand_voice", ""))
+                    brand_voice=request.POST.get("brand_voice", ""), writer=request.POST.get("writer") or None)
         except ValueError as exc:
             messages.error(request, str(exc))
         return redirect("copywriter:index", store_slug=self.store.slug)

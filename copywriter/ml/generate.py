@@ -322,6 +322,11 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
     ``should_stop`` (polled while decoding) cancels: :class:`GenerationStopped`, nothing returned."""
     if not products:
         return []
+    if getattr(model, "label", None) == "plan":  # the planner's sentences, no language model
+        out = [template_draft(f, options) for f in products]
+        if stats is not None:
+            stats.sentences += sum(len(d.sentences) for d in out)
+        return out
     stats = stats if stats is not None else BulkStats()
     plans = [planlib.plan_content(f, options) for f in products]
     srcs = [source_for(f, options) for f in products]
@@ -482,6 +487,14 @@ def stream_draft(model: Any, facts: ProductFacts, options: Options, *, seed: int
     """Yield each sentence once it has passed every check (model sentence, one resample, or its stand-in),
     then the finished :class:`Draft`. Stops quietly (no Draft) when ``should_stop`` fires."""
     t0 = time.perf_counter()
+    if getattr(model, "label", None) == "plan":  # the planner's sentences, shown one by one
+        draft = template_draft(facts, options)
+        for i, s in enumerate(draft.sentences):
+            if should_stop is not None and should_stop():
+                return
+            yield SentenceEvent(i, s["text"], s["source"], len(draft.sentences))
+        yield draft
+        return
     plan = planlib.plan_content(facts, options)
     src = source_for(facts, options)
     slots: list[_Slot] = []

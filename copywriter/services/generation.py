@@ -28,7 +28,11 @@ BATCH_SIZE = 1
 # Progress: 0-1 loading the language model, 2 the sentence checker, 3-99 the products (one step each), 100 done.
 PCT_PRODUCTS = 3
 MAX_PRODUCTS_PER_JOB = 500
-DEFAULT_SETTINGS = {"protect_human_descriptions": True, "brand_voice": "", "n_candidates": 3}
+# "writer": who writes each planned sentence. "model": SmolLM2 rewrites it and the vetted rewrite is kept (else the
+# planner's sentence stands in); "plan": the planner's sentences as they are, no language model (README: the blind
+# reads of unseen catalogues, where a merchandiser preferred the planner's sentences).
+WRITERS = ("model", "plan")
+DEFAULT_SETTINGS = {"protect_human_descriptions": True, "brand_voice": "", "n_candidates": 3, "writer": "model"}
 
 
 def copywriter_settings(store: Store) -> dict[str, Any]:
@@ -36,7 +40,9 @@ def copywriter_settings(store: Store) -> dict[str, Any]:
 
 
 def copywriter_settings_update(*, store: Store, protect_human_descriptions: bool | None = None,
-                               brand_voice: str | None = None) -> dict[str, Any]:
+                               brand_voice: str | None = None, writer: str | None = None) -> dict[str, Any]:
+    if writer is not None and writer not in WRITERS:
+        raise ValueError(f"Unknown writer {writer!r}; choose one of {', '.join(WRITERS)}.")
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
         current = dict((store.settings or {}).get("copywriter", {}))
@@ -44,6 +50,8 @@ def copywriter_settings_update(*, store: Store, protect_human_descriptions: bool
             current["protect_human_descriptions"] = bool(protect_human_descriptions)
         if brand_voice is not None:
             current["brand_voice"] = brand_voice.strip()[:500]
+        if writer is not None:
+            current["writer"] = writer
         store.settings = {**(store.settings or {}), "copywriter": current}
         store.save(update_fields=["settings"])
     return {**DEFAULT_SETTINGS, **current}
@@ -156,6 +164,21 @@ def products_pct(done: int, total: int) -> int:
     return min(99, PCT_PRODUCTS + (99 - PCT_PRODUCTS) * done // max(total, 1))
 
 
+class _PlanWriter:
+    """The "plan" writer: no language model; every planned sentence is the planner's own (write_drafts and
+    stream_draft then keep each stand-in, vetted and reported as usual)."""
+
+    label = "plan"
+
+
+def _load_checker(job: Job) -> None:
+    from ecomops.ml import embedder
+
+    if not embedder.is_loaded():
+        job_progress(job=job, progress=2, message="Loading the sentence checker…")
+        embedder.load_embedder()
+
+
 def _load_models(job: Job, version: CopywriterModel | None):
     """The job's first stages, each reported before it starts: the language model (usually already loaded by the
     worker's warm-up: then nothing to wait for), then the sentence checker (MiniLM) the drafts are vetted with."""
@@ -197,8 +220,13 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
     store = job.store
     opts = Options.from_dict(options)
     version = CopywriterModel.objects.for_store(store).filter(pk=version_id).first() if version_id else None
-    model, label = _load_models(job, version)
-    n_candidates = int(copywriter_settings(store)["n_candidates"])
+    settings = copywriter_settings(store)
+    if settings.get("writer") == "plan":
+        model, label = _PlanWriter(), "plan"
+        _load_checker(job)
+    else:
+        model, label = _load_models(job, version)
+    n_candidates = int(settings["n_candidates"])
     by_id = {p.pk: p for p in Product.objects.for_store(store).filter(pk__in=product_ids)}
     products = [by_id[i] for i in product_ids if i in by_id]
     if stream and len(products) == 1:

@@ -247,3 +247,32 @@ def test_evaluate_on_the_stores_own_products(store, tmp_path):
     assert data["dataset"] == "store:acme" and data["n"] > 0
     assert data["systems"][0]["unsupported_fact_rate"] == 0.0 and data["systems"][0]["spec_dump_rate"] == 0.0
     assert EvaluationReport.objects.filter(store=store, dataset="store:acme").exists()
+
+
+@pytest.mark.django_db
+def test_the_plan_writer_drafts_without_the_language_model(store):
+    """Settings → "the planner only": drafts are the planner's sentences (vetted and reported as usual), streamed
+    one by one, and no language model is loaded for them; an unknown writer is refused."""
+    from copywriter.services.generation import run_generation_job
+    from ecomops.ml import llm
+    from ecomops.models import Job
+    from tests.factories import ProductFactory
+
+    services.copywriter_settings_update(store=store, writer="plan")
+    with pytest.raises(ValueError, match="Unknown writer"):
+        services.copywriter_settings_update(store=store, writer="gpt")
+    products = [ProductFactory(store=store, sku=f"P{i}", title=t, category="Home > Kitchen > Kettles",
+                               attributes={"capacity": "1.7 L", "material": "stainless steel", "colour": "black"})
+                for i, t in enumerate(["Tempo Kettle 1.7 L", "Brio Kettle"])]
+    store.refresh_from_db()  # the worker loads its job's store from the database
+    loaded_before = llm.load_state(None)
+    job = Job.objects.create(store=store, kind="copywriter_generate", params={})
+    result = run_generation_job(job, product_ids=[p.pk for p in products], options={"length": "short"})
+    drafts = DescriptionDraft.objects.for_store(store).filter(pk__in=result["drafts"])
+    assert drafts.count() == 2 and result["model"] == "plan"
+    for d in drafts:
+        assert "holds 1.7 L" in d.description and d.unsupported_facts == []
+    assert llm.load_state(None) == loaded_before  # nothing was loaded for it
+    job2 = Job.objects.create(store=store, kind="copywriter_generate", params={})
+    streamed = run_generation_job(job2, product_ids=[products[0].pk], options={"length": "short"}, stream=True)
+    assert len(streamed["drafts"]) == 1
