@@ -54,7 +54,9 @@ def make(args: argparse.Namespace) -> None:
         rng.shuffle(pair)
         key.append({"product": n, "title": e.facts.title, "A": pair[0][0], "B": pair[1][0],
                     "pipeline_sentences": d.sentences})
-        facts = "; ".join(f"{k}: {v}" for k, v in e.facts.attributes.items())
+        facts = "; ".join([f"brand: {e.facts.brand}"] * bool(e.facts.brand)
+                          + [f"category: {e.facts.category}"] * bool(e.facts.category)
+                          + [f"{k}: {v}" for k, v in e.facts.attributes.items()])  # all the writer was given
         sheet += [f"## {n}. {e.facts.title}", f"Facts: {facts}", "", f"**A.** {pair[0][1]}", "",
                   f"**B.** {pair[1][1]}", ""]
     Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)

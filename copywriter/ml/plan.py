@@ -119,7 +119,7 @@ def _find(low: str, kw: str) -> int:
 
 
 def _plain(text: str) -> str:
-    return re.sub(r"[^a-z0-9\- ]+", " ", (text or "").lower())
+    return re.sub(r"[^\w\- ]+|_", " ", (text or "").lower())  # letters of any script: "cafetière" stays whole
 
 
 # --- the product noun ----------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def _leaf_in_title(facts: ProductFacts) -> Noun | None:
     if not facts.category or ">" not in facts.category:
         return None
     leaf = _plain(facts.category.split(">")[-1]).split()
-    title = " " + " ".join(re.sub(r"[^a-z0-9\-&, ]+", " ", facts.title.lower()).replace("&", " & ")
+    title = " " + " ".join(re.sub(r"[^\w\-&, ]+|_", " ", facts.title.lower()).replace("&", " & ")
                            .replace(",", " , ").split()) + " "
     if not leaf:
         return None

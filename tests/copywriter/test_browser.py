@@ -32,7 +32,8 @@ def servers(transactional_db):
 @needs_chromium
 def test_generate_streams_into_the_product_page_then_approve_and_publish(servers):
     base_url, worker, daphne = servers
-    store = StoreFactory(slug="copy-shop", name="Copy Shop")
+    store = StoreFactory(slug="copy-shop", name="Copy Shop",
+                         settings={"copywriter": {"writer": "model"}})  # the language-model writer
     MembershipFactory(store=store, user=UserFactory(username="editor", password="copy-pass-2026"))
     product = ProductFactory(store=store, sku="LIN-1", title="Linen Shirt", brand="Kestrel", description="",
                              attributes={"colour": "White", "material": "Linen"})

@@ -60,6 +60,8 @@ def test_a_copy_job_on_a_fresh_worker_reports_loading_then_every_product(live_ur
     call_command("seed_demo", store="first-use", seed=5, products=30, customers=10, days=3, sessions_per_day=4,
                  user="first-owner", password=PASSWORD, verbosity=0)
     store = Store.objects.get(slug="first-use")
+    store.settings = {**(store.settings or {}), "copywriter": {"writer": "model"}}  # the language-model writer
+    store.save()
     skus = list(Product.objects.for_store(store).order_by("sku").values_list("sku", flat=True)[:PRODUCTS])
     owner = store.memberships.get(user__username="first-owner").user
     worker = None

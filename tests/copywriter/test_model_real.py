@@ -26,12 +26,18 @@ from ecomops.services.jobs import job_cancel
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.slow
+
+
+def _model_writer(store):
+    """These tests are about the language-model writer; a store's default is the planner (README)."""
+    store.settings = {**(store.settings or {}), "copywriter": {"writer": "model"}}
+    store.save()
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "copywriter" / "tiny_catalog.csv"
 
 
 @pytest.mark.django_db
 def test_bulk_generation_with_real_model_grounds_every_draft(store, owner):
-    store.settings = {"copywriter": {"n_candidates": 2}}
+    store.settings = {"copywriter": {"n_candidates": 2, "writer": "model"}}
     store.save()
     ProductFactory(store=store, sku="A1", title="Oxford Shirt", brand="Kestrel",
                    attributes={"colour": "Navy blue", "material": "Cotton", "fit": "Slim fit"})
@@ -55,6 +61,7 @@ def test_bulk_generation_with_real_model_grounds_every_draft(store, owner):
 
 @pytest.mark.django_db(transaction=True)
 async def test_interactive_generation_streams_tokens_over_the_websocket(store, owner):
+    await database_sync_to_async(_model_writer)(store)
     product = await database_sync_to_async(ProductFactory)(
         store=store, sku="S1", title="Linen Shirt",
         # enough facts for a plan of several sentences (the stand-in groups two facts into one sentence)
@@ -90,7 +97,7 @@ def test_cancel_lands_mid_batch_and_keeps_finished_drafts(store, owner):
     """A real bulk job in a worker thread; cancel as soon as the first draft lands. The batch being decoded
     stops within about a second (the stop check polls while generating), earlier drafts stay, nothing is
     published."""
-    store.settings = {"copywriter": {"n_candidates": 1}}
+    store.settings = {"copywriter": {"n_candidates": 1, "writer": "model"}}
     store.save()
     for sku in ("C1", "C2", "C3"):
         ProductFactory(store=store, sku=sku, title=f"Canvas Tote {sku}", description="",

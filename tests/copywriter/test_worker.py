@@ -36,6 +36,11 @@ async def test_generate_streams_tokens_from_a_real_inference_worker(inference_wo
             break
         await asyncio.sleep(0.1)
     assert "language model ready in" in inference_worker.output(), inference_worker.output()
+    def model_writer():  # this test is about the language-model writer; a store's default is the planner
+        store.settings = {"copywriter": {"writer": "model"}}
+        store.save()
+
+    await database_sync_to_async(model_writer)()
     product = await database_sync_to_async(ProductFactory)(
         store=store, sku="W1", title="Wool Scarf", attributes={"colour": "Grey", "material": "Wool", "length": "180 cm", "width": "30 cm", "care": "Hand wash cold", "fringe": "Knotted ends"}, description="")
     comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/stores/{store.slug}/live/")
