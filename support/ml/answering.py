@@ -46,8 +46,8 @@ FEW_SHOT = (
      "You can keep a library book for 21 days and renew it twice online."),
     ("The swimming pool is open to members only, until 9 pm on weekdays.", "is the pool open on weekdays?",
      "Yes, until 9 pm on weekdays, but the swimming pool is open to members only."),
-    ("The Harbour Ferry allows bicycles on board.", "are bicycles allowed on the ferry?",
-     "Yes, you can take bicycles on the Harbour Ferry."),
+    ("Bicycles are allowed on the Harbour Ferry.", "are bicycles allowed on the ferry?",
+     "Yes, bicycles are allowed on the Harbour Ferry."),
     ("The Harbour Ferry has a crossing time of 35 min.", "how long is the ferry ride?",
      "The Harbour Ferry takes 35 min to cross."),
 )
@@ -375,8 +375,8 @@ def sentence_vetted(sentence: str, sources: list[str], question: str, *, titles:
         return False
     if len(tokenize(sentence)) < 3 or unsupported_words(sentence, sources):
         return False
-    if _NOT_A_SENTENCE.search(sentence):
-        return False
+    if _NOT_A_SENTENCE.search(sentence) or re.search(r"\b(\w{3,}) \1\b", sentence, re.IGNORECASE):
+        return False  # "The Kestrel Carbon Carbon Racket …": a doubled word alters a name (SmolLM2, measured)
     if any(t.lower().strip(" ?") in sentence.lower() for t in titles if len(t) > 12):
         return False
     if not yes_fits(sentence, sources, question):

@@ -259,3 +259,13 @@ def test_a_number_word_inside_another_word_is_no_qualifier():
 
     assert [q.key for q in qualifiers_in("Kestrel Carbon Tennis Racket — weight: 300 g.")] == ["300 g"]
     assert "10 day" in [q.key for q in qualifiers_in("Returns are accepted within ten days.")]
+
+
+@pytest.mark.quick
+def test_a_doubled_word_is_refused():
+    """SmolLM2 wrote "The Kestrel Carbon Carbon Racket has an L2 grip size.": every word is the source's, the name
+    is not."""
+    from support.ml.answering import sentence_vetted
+
+    fact = "Kestrel Carbon Tennis Racket — grip size: L2."
+    assert not sentence_vetted("The Kestrel Carbon Carbon Racket has an L2 grip size.", [fact], "what grip size?")
