@@ -188,7 +188,7 @@ class RfmQuerySerializer(serializers.Serializer):
                                       default="", help_text="Only this group's customers")
     since = serializers.DateField(required=False, help_text="Only orders from this local day on (default: all)")
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**31 - 1)  # OFFSET is a bigint
 
     def to_spec(self) -> RfmSpec:
         since = self.validated_data.get("since")
