@@ -699,3 +699,48 @@ def colour_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str
         if fams and not (fams & title_fams) and "multi" not in fams:
             out[k] = str(v).strip()
     return out
+
+
+# --- the title against the catalogue's material field -----------------------------------------------------
+
+# material words a title uses for what the product is made of, each with its family ("Stoneware mug" -> ceramic)
+TITLE_MATERIAL_WORDS = {
+    "stoneware": "ceramic", "ceramic": "ceramic", "porcelain": "ceramic", "earthenware": "ceramic",
+    "cast-iron": "iron", "cast iron": "iron", "glass": "glass", "leather": "leather", "wooden": "wood",
+    "bamboo": "bamboo", "linen": "linen", "cotton": "cotton", "wool": "wool", "merino": "wool", "silk": "silk",
+    "steel": "steel", "stainless steel": "steel", "aluminium": "aluminium", "aluminum": "aluminium",
+    "copper": "copper", "brass": "brass", "titanium": "titanium", "silicone": "silicone", "rubber": "rubber",
+    "marble": "marble", "oak": "wood", "walnut": "wood", "beech": "wood", "teak": "wood", "rattan": "rattan",
+    "velvet": "velvet", "denim": "denim", "canvas": "canvas", "nylon": "nylon", "polyester": "polyester",
+    "cork": "cork", "jute": "jute", "wood": "wood", "iron": "iron", "plastic": "plastic",
+}
+MAIN_MATERIAL_LABELS = {"material", "materials", "main material", "body material", "fabric"}
+
+
+def material_families(text: str) -> set[str]:
+    low = " " + re.sub(r"[^a-z\- ]", " ", (text or "").lower()) + " "
+    return {fam for word, fam in TITLE_MATERIAL_WORDS.items()
+            if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", low)}
+
+
+def material_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str]:
+    """Main-material attributes the title contradicts ("Stoneware mug" with ``material: cast iron``): {name: value}
+    for each whose material families share none with the title's. Like a wrong colour field, the description
+    follows the title."""
+    title_fams = material_families(title)
+    if not title_fams:
+        return {}
+    out = {}
+    for k, v in attributes.items():
+        label = re.sub(r"[\s_\-]+", " ", str(k)).strip().lower()
+        if label not in MAIN_MATERIAL_LABELS:
+            continue
+        fams = material_families(str(v))
+        if fams and not (fams & title_fams):
+            out[k] = str(v).strip()
+    return out
+
+
+def title_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str]:
+    """Every attribute the title contradicts: the colour and the material fields."""
+    return {**colour_conflicts(title, attributes), **material_conflicts(title, attributes)}

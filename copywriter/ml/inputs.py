@@ -49,6 +49,9 @@ class ProductFacts:
         for k, v in factlib.colour_conflicts(title, attrs).items():
             warnings.append(f"The title names another colour than {k} {v!r}; the description follows the title and "
                             f"leaves {k} out. Check the catalogue's {k} field.")
+        for k, v in factlib.material_conflicts(title, attrs).items():
+            warnings.append(f"The title names another material than {k} {v!r}; the description follows the title "
+                            f"and leaves {k} out. Check the catalogue's {k} field.")
         return cls(title[:300], (brand or "").strip()[:200], (category or "").strip()[:300], attrs, warnings)
 
 

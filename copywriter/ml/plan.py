@@ -519,7 +519,7 @@ def plan_content(facts: ProductFacts, options: Options) -> ContentPlan:
     noun = product_noun(facts)
     family = family_of(facts)
     plan = ContentPlan(noun, family.name if family else "")
-    conflicts = factlib.colour_conflicts(facts.title, facts.attributes)  # the title wins over a wrong colour field
+    conflicts = factlib.title_conflicts(facts.title, facts.attributes)  # the title wins over a wrong colour/material
     names = [n for n in facts.attributes if n not in conflicts]
     phrases = {n: attribute_phrase(n, facts.attributes[n], noun, facts.title) for n in names}
     kinds = {n: attribute_kind(n, facts.attributes[n]) for n in names}

@@ -280,11 +280,25 @@ def colour_reasons(sentence: str, facts: ProductFacts) -> list[str]:
     return out
 
 
+def material_reasons(sentence: str, facts: ProductFacts) -> list[str]:
+    """A material the title contradicts ("Made of cast iron, the … Stoneware mug …"), as for colours."""
+    conflicts = factlib.material_conflicts(facts.title, facts.attributes)
+    if not conflicts:
+        return []
+    bad = set().union(*(factlib.material_families(v) for v in conflicts.values())) - \
+        factlib.material_families(facts.title)
+    title_low = facts.title.lower()
+    said = factlib.material_families(sentence.lower().replace(title_low, " "))
+    return [f"{TITLE_CONTRADICTION}: states {', '.join(sorted(said & bad))}, the title says another material"] \
+        if said & bad else []
+
+
 def rule_reasons(sentence: str, facts: ProductFacts, role: str = "") -> list[str]:
     words = fact_words(facts)
     return made_of_reasons(sentence, facts) + opener_reasons(sentence, facts, words) + \
         predicate_reasons(sentence, facts, words) + naming_reasons(sentence, facts, role) + \
-        binding_reasons(sentence) + article_reasons(sentence) + colour_reasons(sentence, facts)
+        binding_reasons(sentence) + article_reasons(sentence) + colour_reasons(sentence, facts) + \
+        material_reasons(sentence, facts)
 
 
 # --- the language model's acceptability score ------------------------------------------------------------

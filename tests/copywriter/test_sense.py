@@ -135,3 +135,16 @@ def test_the_evaluation_counts_a_title_contradiction():
     row = ev.SystemResult("x", ["Designed for women, the W Women Mauve Printed Straight Kurta is made for everyday "
                                 "wear."]).metrics(ex, Options(length="short"))
     assert row["contradicting_sentences"] == 0
+
+
+def test_a_material_the_title_contradicts_is_left_out_and_flagged():
+    """The demo seed's "Stoneware mug" with material cast iron: the title wins, as for colours."""
+    mug = ProductFacts.build(title="Oakhearth Heritage Stoneware mug", category="Home > Kitchen > Mugs",
+                             attributes={"material": "cast iron", "capacity": "0.5 l"})
+    assert any("title names another material" in w for w in mug.warnings)
+    text = template_text(plan_content(mug, Options(length="short")), Options(length="short"))
+    assert "iron" not in text.lower() and "holds 0.5 l" in text
+    assert any(r.startswith(sense.TITLE_CONTRADICTION)
+               for r in sense.rule_reasons("Made of cast iron, the Oakhearth Heritage Stoneware mug holds 0.5 l.", mug))
+    # a title naming two materials agrees with a field naming one of them
+    assert not factlib.material_conflicts("Cascade Stainless Steel Bottle with Bamboo Lid", {"material": "stainless steel"})
