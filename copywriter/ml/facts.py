@@ -687,16 +687,23 @@ def colour_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str
     """Main-colour attributes the title contradicts: {name: value} for each whose colour families share none with
     the title's ("Mauve … Kurta" with ``colour: Red``). A catalogue's colour field is often the first of several
     colours or simply wrong; the shopper sees the title, so a description must not state the other colour."""
-    title_fams = title_colour_families(title)
+    return _field_conflicts(title_colour_families(title), attributes, MAIN_COLOUR_LABELS, _colour_families,
+                            tolerant={"multi"})
+
+
+def _field_conflicts(title_fams: set[str], attributes: Mapping[str, str], labels: set[str],
+                     families: Any, tolerant: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """{name: value} of the ``labels`` attributes whose families (``families(value)``) share none with the title's;
+    a value in a ``tolerant`` family ("multi") agrees with any title."""
     if not title_fams:
         return {}
     out = {}
     for k, v in attributes.items():
         label = re.sub(r"[\s_\-]+", " ", str(k)).strip().lower()
-        if label not in MAIN_COLOUR_LABELS and label.replace(" ", "_") not in MAIN_COLOUR_LABELS:
+        if label not in labels and label.replace(" ", "_") not in labels:
             continue
-        fams = _colour_families(str(v))
-        if fams and not (fams & title_fams) and "multi" not in fams:
+        fams = families(str(v))
+        if fams and not (fams & title_fams) and not (fams & set(tolerant)):
             out[k] = str(v).strip()
     return out
 
@@ -727,18 +734,7 @@ def material_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, s
     """Main-material attributes the title contradicts ("Stoneware mug" with ``material: cast iron``): {name: value}
     for each whose material families share none with the title's. Like a wrong colour field, the description
     follows the title."""
-    title_fams = material_families(title)
-    if not title_fams:
-        return {}
-    out = {}
-    for k, v in attributes.items():
-        label = re.sub(r"[\s_\-]+", " ", str(k)).strip().lower()
-        if label not in MAIN_MATERIAL_LABELS:
-            continue
-        fams = material_families(str(v))
-        if fams and not (fams & title_fams):
-            out[k] = str(v).strip()
-    return out
+    return _field_conflicts(material_families(title), attributes, MAIN_MATERIAL_LABELS, material_families)
 
 
 def title_conflicts(title: str, attributes: Mapping[str, str]) -> dict[str, str]:
