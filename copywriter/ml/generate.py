@@ -236,21 +236,21 @@ def vet_sentences(items: Sequence[tuple[ProductFacts, factlib.Source, planlib.Pl
     verdicts = []
     extra = grounding.style_extra(options.keywords, options.audience)
     licensed: dict[int, set[str]] = {}
+    named: dict[int, tuple[str, planlib.Noun]] = {}  # per product: its words as one text, and its noun
     for facts, src, planned, text in items:
         v = vet.SentenceVerdict(text, vet.style_reasons(text, options.avoid_words))
         if text:
             reasons, unsupported = vet.fact_reasons(text, src, planned.attributes)
             v.reasons += reasons
             v.unsupported = unsupported
-            facts_text = " ".join([facts.title, facts.brand, facts.category, *facts.attributes,
-                                   *facts.attributes.values(), *extra, planned.draft])
-            v.reasons += vet.model_reasons(text, facts_text, [(a, facts.attributes[a]) for a in planned.attributes
-                                                              if a in facts.attributes], planned.draft)
-            v.reasons += vet.rephrase_reasons(text, planned.draft, facts.title,
-                                              [(a, facts.attributes[a]) for a in planned.attributes
-                                               if a in facts.attributes])
-            v.reasons += vet.subject_reasons(text, facts.title, facts.brand, planlib.product_noun(facts).text,
-                                             planlib.product_noun(facts).plural)
+            if id(facts) not in named:
+                named[id(facts)] = (" ".join([facts.title, facts.brand, facts.category, *facts.attributes,
+                                              *facts.attributes.values(), *extra]), planlib.product_noun(facts))
+            facts_text, noun = named[id(facts)]
+            v.reasons += vet.model_sentence_reasons(
+                text, facts_text=f"{facts_text} {planned.draft}", title=facts.title, brand=facts.brand,
+                noun=noun.text, plural=noun.plural, draft=planned.draft,
+                planned=[(a, facts.attributes[a]) for a in planned.attributes if a in facts.attributes])
             lic = licensed.setdefault(id(facts), grounding.licensed_roots(facts, extra))
             invented = grounding.invented_words(text, facts, licensed=lic)
             if invented:
@@ -322,11 +322,6 @@ def write_drafts(model: Any, products: Sequence[ProductFacts], options: Options,
     ``should_stop`` (polled while decoding) cancels: :class:`GenerationStopped`, nothing returned."""
     if not products:
         return []
-    if getattr(model, "label", None) == "plan":  # the planner's sentences, no language model
-        out = [template_draft(f, options) for f in products]
-        if stats is not None:
-            stats.sentences += sum(len(d.sentences) for d in out)
-        return out
     stats = stats if stats is not None else BulkStats()
     plans = [planlib.plan_content(f, options) for f in products]
     srcs = [source_for(f, options) for f in products]
@@ -487,14 +482,6 @@ def stream_draft(model: Any, facts: ProductFacts, options: Options, *, seed: int
     """Yield each sentence once it has passed every check (model sentence, one resample, or its stand-in),
     then the finished :class:`Draft`. Stops quietly (no Draft) when ``should_stop`` fires."""
     t0 = time.perf_counter()
-    if getattr(model, "label", None) == "plan":  # the planner's sentences, shown one by one
-        draft = template_draft(facts, options)
-        for i, s in enumerate(draft.sentences):
-            if should_stop is not None and should_stop():
-                return
-            yield SentenceEvent(i, s["text"], s["source"], len(draft.sentences))
-        yield draft
-        return
     plan = planlib.plan_content(facts, options)
     src = source_for(facts, options)
     slots: list[_Slot] = []
@@ -524,4 +511,16 @@ def stream_draft(model: Any, facts: ProductFacts, options: Options, *, seed: int
     _attach_relevance([facts], [draft])
     draft.new_tokens = n_tokens
     draft.warnings.append(f"generated in {time.perf_counter() - t0:.1f} s")
+    yield draft
+
+
+def stream_plan(facts: ProductFacts, options: Options, *,
+                should_stop: Callable[[], bool] | None = None) -> Iterator[SentenceEvent | Draft]:
+    """The "plan" writer's :func:`stream_draft`: the planner's sentences (no language model), one event each, then
+    the :class:`Draft`; stops quietly when ``should_stop`` fires."""
+    draft = template_draft(facts, options)
+    for i, s in enumerate(draft.sentences):
+        if should_stop is not None and should_stop():
+            return
+        yield SentenceEvent(i, s["text"], s["source"], len(draft.sentences))
     yield draft

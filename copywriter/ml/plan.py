@@ -255,10 +255,9 @@ def _leaf_in_title(facts: ProductFacts) -> Noun | None:
                            .replace(",", " , ").split()) + " "
     if not leaf:
         return None
-    attribute_words = frozenset(w.rstrip("s") for text in [*facts.attributes, *facts.attributes.values()]
-                                for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) > 2) | \
-        frozenset(w for text in [*facts.attributes, *facts.attributes.values()]
-                  for w in re.findall(r"[a-z]+", text.lower().replace("_", " ")) if len(w) > 2)
+    words = {w for w in re.findall(r"[a-z]+", " ".join([*facts.attributes, *facts.attributes.values()]).lower())
+             if len(w) > 2}
+    attribute_words = frozenset(words | {w.rstrip("s") for w in words})
     for n in range(min(3, len(leaf)), 0, -1):
         words = leaf[-n:]
         sing = words[:-1] + [_singular(words[-1])]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import facts as factlib
+from .grounding import root
 
 MIN_WORDS, MAX_WORDS = 4, 45
 KEY_VALUE_RE = re.compile(r"(?:^|[,;.\n]\s*|\s)[A-Za-z][A-Za-z _/\-]{0,28}:\s*[\w\"'(]")
@@ -187,8 +188,6 @@ def model_reasons(text: str, facts_text: str, planned: Sequence[tuple[str, str]]
         lost = [n for n in _NUMBER_RE.findall(v) if n.replace(",", ".") not in have]
         if lost:
             reasons.append(f"drops {', '.join(lost)} of {v!r}")
-    from .grounding import root
-
     stems = {root(w) for w in _words(text)}
     draft_stems = {root(w) for w in _words(draft)} if draft else None
     for name, v in planned:
@@ -255,8 +254,6 @@ def rephrase_reasons(text: str, draft: str, title: str, planned: Sequence[tuple[
     ("Made of liquid silicone, the … Silicone Case" -> "The … Silicone Case has …" loses the material); and three
     shapes a 135M model writes: an adjective used as a noun ("is a submersible and …"), a comma splice ("… with 8
     programmes, it keeps …") and "of" before an adjective ("contains 2.5 L of washable")."""
-    from .grounding import root
-
     reasons = []
     t_low = title.lower()
     text_rest = text.lower().replace(t_low, " ")
@@ -272,11 +269,20 @@ def rephrase_reasons(text: str, draft: str, title: str, planned: Sequence[tuple[
         lost = [w for w in _words(v) if len(w) > 2 and root(w) in draft_roots and root(w) not in text_roots]
         if lost:
             reasons.append(f"loses {', '.join(lost)} of {name}")
-    if _ADJ_NOUN_RE.search(text):
-        reasons.append(f"uses an adjective as a noun ({_ADJ_NOUN_RE.search(text).group(0).strip()})")
+    if (adj := _ADJ_NOUN_RE.search(text)) is not None:
+        reasons.append(f"uses an adjective as a noun ({adj.group(0).strip()})")
     m = FINITE_RE.search(text)
     if m and re.search(r",\s+(?:it|they)\s+\w+", text[m.end():], re.I):
         reasons.append("a comma splice")
     if re.search(r"\bof\s+[a-z\-]+(?:able|ible)\s*[.!]?$", text.strip(), re.I):
         reasons.append("'of' before an adjective")
     return reasons
+
+
+def model_sentence_reasons(text: str, *, facts_text: str, title: str, brand: str, noun: str, plural: bool,
+                           draft: str, planned: Sequence[tuple[str, str]]) -> list[str]:
+    """Everything a model sentence is held to beyond the checks every sentence gets: its claims
+    (:func:`model_reasons`), that it rephrases its draft (:func:`rephrase_reasons`) and how it names the product
+    (:func:`subject_reasons`)."""
+    return model_reasons(text, facts_text, planned, draft) + rephrase_reasons(text, draft, title, planned) + \
+        subject_reasons(text, title, brand, noun, plural)

@@ -166,13 +166,6 @@ def products_pct(done: int, total: int) -> int:
     return min(99, PCT_PRODUCTS + (99 - PCT_PRODUCTS) * done // max(total, 1))
 
 
-class _PlanWriter:
-    """The "plan" writer: no language model; every planned sentence is the planner's own (write_drafts and
-    stream_draft then keep each stand-in, vetted and reported as usual)."""
-
-    label = "plan"
-
-
 def _load_checker(job: Job) -> None:
     from ecomops.ml import embedder
 
@@ -223,8 +216,9 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
     opts = Options.from_dict(options)
     version = CopywriterModel.objects.for_store(store).filter(pk=version_id).first() if version_id else None
     settings = copywriter_settings(store)
-    if settings.get("writer") == "plan":
-        model, label = _PlanWriter(), "plan"
+    plan_only = settings.get("writer") == "plan"
+    if plan_only:  # the planner's sentences: no language model to load, only the sentence checker
+        model, label = None, "plan"
         _load_checker(job)
     else:
         model, label = _load_models(job, version)
@@ -254,9 +248,13 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
                 skipped.append(str(exc))
                 advance()
         try:
-            drafts = gen.write_drafts(model, facts_list, opts, n_candidates=n_candidates, stats=stats,
-                                      source_label=label, seed=start, should_stop=_cancel_check(job)) \
-                if facts_list else []
+            if plan_only:
+                drafts = [gen.template_draft(f, opts) for f in facts_list]
+                stats.sentences += sum(len(d.sentences) for d in drafts)
+            else:
+                drafts = gen.write_drafts(model, facts_list, opts, n_candidates=n_candidates, stats=stats,
+                                          source_label=label, seed=start, should_stop=_cancel_check(job)) \
+                    if facts_list else []
         except gen.GenerationStopped:
             # cancelled while this batch was decoding: earlier drafts stay, this batch is dropped
             raise JobCancelled() from None
@@ -270,7 +268,9 @@ def run_generation_job(job: Job, *, product_ids: list[int], options: dict, strea
 
 def _run_stream(job: Job, product: Product, opts: Options, options: dict, version, model, label: str) -> dict:
     facts = product_facts(product)
-    for item in gen.stream_draft(model, facts, opts, source_label=label, should_stop=_cancel_check(job)):
+    items = gen.stream_plan(facts, opts, should_stop=_cancel_check(job)) if model is None else \
+        gen.stream_draft(model, facts, opts, source_label=label, should_stop=_cancel_check(job))
+    for item in items:
         if isinstance(item, gen.Draft):
             draft = _save_draft(job=job, product=product, d=item, options=options, version=version, label=label)
             return {"drafts": [draft.pk], "skipped": [], "new_tokens": item.new_tokens, "model": label}

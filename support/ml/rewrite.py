@@ -11,6 +11,7 @@ every qualifier kept) as a generated sentence, and a sentence no rule fits is qu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Past participle -> base form for the verbs FAQ sentences use in "X can be <verb>ed"; others by rule.
 _BASE = {
@@ -85,6 +86,7 @@ def _verbs(title: str) -> dict[str, str]:
 _ADJECTIVE_KEY = re.compile(r"(?:ed|ung|wn|able|ible|proof|safe|free|resistant|compatible)$")
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same line by the prompt, every vetting and the final gate
 def product_prose(sentence: str) -> str | None:
     """A product card's fact line as a sentence about the product, by the attribute's kind (the copywriter's
     realiser, :mod:`copywriter.ml.realise`, Django-free, for keys this module has no frame for):
@@ -114,9 +116,6 @@ def product_prose(sentence: str) -> str | None:
         body = re.sub(r"^its\s+", "", text)
         return _finish(f"The {title}'s {body}" if not plural else f"The {title}' {body}")
     return _finish(f"The {title} {_pluralise_verb(text) if plural else text}")
-
-
-_product_fact = product_prose
 
 
 def _product_line(sentence: str, title: str) -> str | None:
@@ -208,7 +207,7 @@ def own_words(sentence: str, *, title: str = "") -> str | None:
     """The sentence said to the customer in other words, or None when no rule fits. Clauses joined by "; " are
     rewritten one by one (an unmatched later clause is kept as written: it is the source's own words)."""
     sentence = sentence.strip()
-    if (product := _product_fact(sentence)) is not None:
+    if (product := product_prose(sentence)) is not None:
         return product
     if (line := _product_line(sentence, title)) is not None:
         return line
